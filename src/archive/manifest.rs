@@ -1,0 +1,111 @@
+//! `manifest.json`: the archive's table of contents and checksums (format in
+//! `docs/ARCHIVE_FORMAT.md`). Loading tolerates unknown fields; a newer major version is refused.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CollectionInfo, ItemKind, Warning};
+use crate::source::SourceInfo;
+
+pub const FORMAT_NAME: &str = "lifeboat-archive";
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    /// `lifeboat 0.1.0`.
+    pub tool: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub sources: Vec<SourceInfo>,
+    pub collections: Vec<ManifestCollection>,
+    pub items: Vec<ManifestItem>,
+    /// Every other file of the archive except `manifest.json` itself (merged files, README,
+    /// vdir metadata, originals), with checksums.
+    #[serde(default)]
+    pub files: Vec<ManifestFile>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestCollection {
+    /// The folder of the collection inside the archive, e.g. `contacts/family`.
+    pub path: String,
+    /// Index into `sources`.
+    pub source: usize,
+    #[serde(flatten)]
+    pub info: CollectionInfo,
+    /// The merged `.vcf`/`.ics` of the collection, if one was written.
+    #[serde(default)]
+    pub merged: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestItem {
+    pub path: String,
+    /// Path of the collection (`ManifestCollection::path`) the item belongs to.
+    pub collection: String,
+    pub kind: ItemKind,
+    #[serde(default)]
+    pub uid: Option<String>,
+    pub href: String,
+    #[serde(default)]
+    pub etag: Option<String>,
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub path: String,
+    /// `merged`, `readme`, `vdir-metadata` or `original`.
+    pub role: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl Manifest {
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let manifest: Self = serde_json::from_slice(bytes).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidData,
+                "manifest.json is damaged or not a Lifeboat manifest",
+                e,
+            )
+        })?;
+        if manifest.format != FORMAT_NAME {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "manifest.json is not a Lifeboat manifest (format {:?})",
+                    manifest.format
+                ),
+            ));
+        }
+        if manifest.format_version > FORMAT_VERSION {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "this archive has format version {}; this Lifeboat reads up to {FORMAT_VERSION}: update Lifeboat",
+                    manifest.format_version
+                ),
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Every path the manifest vouches for, with its checksum and size.
+    pub fn checked_files(&self) -> impl Iterator<Item = (&str, &str, u64)> {
+        self.items
+            .iter()
+            .map(|i| (i.path.as_str(), i.sha256.as_str(), i.size))
+            .chain(
+                self.files
+                    .iter()
+                    .map(|f| (f.path.as_str(), f.sha256.as_str(), f.size)),
+            )
+    }
+}

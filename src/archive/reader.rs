@@ -1,0 +1,262 @@
+//! Reads an archive, a folder or a `.zip`, without trusting it: entry names that would escape
+//! (`..`, absolute paths, drive letters) and symbolic links are reported, never followed.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::archive::manifest::{MANIFEST_FILE, Manifest};
+use crate::archive::writer::hex;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The largest manifest we read into memory (a million items is ~300 MB; far beyond that is an
+/// attack, not a backup).
+const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
+
+/// One entry of an archive as found, before any trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    /// Why this entry must not be used, if it must not.
+    pub unsafe_reason: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ArchiveReader {
+    Folder(PathBuf),
+    Zip {
+        path: PathBuf,
+        zip: Box<zip::ZipArchive<std::io::BufReader<std::fs::File>>>,
+    },
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |e| Error::io(what, path, e)
+}
+
+/// Why a relative entry name is not safe to use as a path, if it is not.
+pub fn unsafe_name(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("absolute path".to_owned());
+    }
+    if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        return Some("drive letter".to_owned());
+    }
+    if name.split(['/', '\\']).any(|part| part == "..") {
+        return Some("`..` in path".to_owned());
+    }
+    if name.contains('\0') {
+        return Some("NUL in name".to_owned());
+    }
+    None
+}
+
+impl ArchiveReader {
+    pub fn open(path: &Path) -> Result<Self> {
+        let metadata = std::fs::metadata(path).map_err(io("opening the archive", path))?;
+        if metadata.is_dir() {
+            return Ok(Self::Folder(path.to_path_buf()));
+        }
+        let file = std::fs::File::open(path).map_err(io("opening the archive", path))?;
+        let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidData,
+                format!(
+                    "this is not a Lifeboat archive (not a folder, and not a readable zip): {}",
+                    path.display()
+                ),
+                e,
+            )
+        })?;
+        Ok(Self::Zip {
+            path: path.to_path_buf(),
+            zip: Box::new(zip),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Folder(path) | Self::Zip { path, .. } => path,
+        }
+    }
+
+    pub fn manifest(&mut self) -> Result<Manifest> {
+        let bytes = self
+            .read(MANIFEST_FILE, MAX_MANIFEST_BYTES)?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidData,
+                    format!(
+                        "no manifest.json: this is not a finished Lifeboat archive: {}",
+                        self.path().display()
+                    ),
+                )
+            })?;
+        Manifest::parse(&bytes)
+    }
+
+    /// Every file entry (directories left out), sorted.
+    pub fn entries(&mut self) -> Result<Vec<Entry>> {
+        match self {
+            Self::Folder(root) => {
+                let mut found = BTreeMap::new();
+                walk(root, "", &mut found)?;
+                Ok(found
+                    .into_iter()
+                    .map(|(path, unsafe_reason)| Entry {
+                        path,
+                        unsafe_reason,
+                    })
+                    .collect())
+            }
+            Self::Zip { path, zip } => {
+                let mut found = Vec::new();
+                for index in 0..zip.len() {
+                    let file = zip.by_index(index).map_err(|e| zip_error(path, e))?;
+                    if file.is_dir() {
+                        continue;
+                    }
+                    let Ok(name) = file.name().map(std::borrow::Cow::into_owned) else {
+                        found.push(Entry {
+                            path: format!("<entry {index}>"),
+                            unsafe_reason: Some("name is not valid text".to_owned()),
+                        });
+                        continue;
+                    };
+                    let unsafe_reason = unsafe_name(&name)
+                        .or_else(|| file.is_symlink().then(|| "symbolic link".to_owned()));
+                    found.push(Entry {
+                        path: name,
+                        unsafe_reason,
+                    });
+                }
+                found.sort_by(|a, b| a.path.cmp(&b.path));
+                Ok(found)
+            }
+        }
+    }
+
+    /// SHA-256 and size of an entry, streamed; `None` when it does not exist.
+    pub fn hash(&mut self, name: &str) -> Result<Option<(String, u64)>> {
+        if unsafe_name(name).is_some() {
+            return Ok(None);
+        }
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        let mut consume = |reader: &mut dyn std::io::Read, path: &Path| -> Result<()> {
+            loop {
+                let read = reader.read(&mut buffer).map_err(io("reading", path))?;
+                if read == 0 {
+                    return Ok(());
+                }
+                hasher.update(&buffer[..read]);
+                size += read as u64;
+            }
+        };
+        match self {
+            Self::Folder(root) => {
+                let path = root.join(name);
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.is_file() => {}
+                    Ok(_) => return Ok(None),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(Error::io("reading", path, e)),
+                }
+                let mut file = std::fs::File::open(&path).map_err(io("reading", &path))?;
+                consume(&mut file, &path)?;
+            }
+            Self::Zip { path, zip } => {
+                let mut file = match zip.by_name(name) {
+                    Ok(file) => file,
+                    Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+                    Err(e) => return Err(zip_error(path, e)),
+                };
+                consume(&mut file, path)?;
+            }
+        }
+        Ok(Some((hex(&hasher.finalize()), size)))
+    }
+
+    /// An entry's bytes, refusing entries larger than `max_bytes`; `None` when missing.
+    pub fn read(&mut self, name: &str, max_bytes: u64) -> Result<Option<Vec<u8>>> {
+        if unsafe_name(name).is_some() {
+            return Ok(None);
+        }
+        let too_big = |path: &Path| {
+            Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "{name} is larger than {max_bytes} bytes: {}",
+                    path.display()
+                ),
+            )
+        };
+        match self {
+            Self::Folder(root) => {
+                let path = root.join(name);
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.is_file() && m.len() > max_bytes => Err(too_big(&path)),
+                    Ok(m) if m.is_file() => {
+                        std::fs::read(&path).map(Some).map_err(io("reading", &path))
+                    }
+                    Ok(_) => Ok(None),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::io("reading", path, e)),
+                }
+            }
+            Self::Zip { path, zip } => {
+                let file = match zip.by_name(name) {
+                    Ok(file) => file,
+                    Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+                    Err(e) => return Err(zip_error(path, e)),
+                };
+                let mut bytes = Vec::new();
+                file.take(max_bytes + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(io("reading", path))?;
+                if bytes.len() as u64 > max_bytes {
+                    return Err(too_big(path));
+                }
+                Ok(Some(bytes))
+            }
+        }
+    }
+}
+
+fn walk(root: &Path, prefix: &str, found: &mut BTreeMap<String, Option<String>>) -> Result<()> {
+    let dir = root.join(prefix);
+    for entry in std::fs::read_dir(&dir).map_err(io("reading the archive", &dir))? {
+        let entry = entry.map_err(io("reading the archive", &dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let file_type = entry.file_type().map_err(io("reading the archive", &dir))?;
+        if file_type.is_symlink() {
+            found.insert(relative, Some("symbolic link".to_owned()));
+        } else if file_type.is_dir() {
+            walk(root, &relative, found)?;
+        } else {
+            found.insert(relative, None);
+        }
+    }
+    Ok(())
+}
+
+fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
+    match error {
+        zip::result::ZipError::Io(e) => Error::io("reading the zip", path, e),
+        other => Error::with_source(
+            ErrorKind::InvalidData,
+            format!("the zip is damaged: {}", path.display()),
+            other,
+        ),
+    }
+}

@@ -1,0 +1,774 @@
+//! Writes an archive atomically: everything goes into a hidden staging folder beside the
+//! destination, the manifest is written last, the disk is synced, and only then is the folder
+//! renamed (or packed into a `.zip` and renamed). An interrupted export leaves nothing that
+//! looks like an archive, and an existing archive is never touched.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::archive::layout::{NameSet, item_stem, safe_relative_path, safe_segment};
+use crate::archive::manifest::{
+    FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, Manifest, ManifestCollection, ManifestFile,
+    ManifestItem,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CollectionInfo, CollectionKind, ItemKind, Warning};
+use crate::progress::{JobEvent, Progress};
+use crate::source::{ByteStream, ItemSink, SourceInfo};
+use crate::vobject;
+
+const PARTIAL_MARKER: &str = ".lifeboat-partial-";
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sources: Vec<SourceInfo>,
+    collections: Vec<ManifestCollection>,
+    collection_names: HashMap<CollectionKind, NameSet>,
+    item_names: HashMap<String, NameSet>,
+    uids: HashMap<(String, String), String>,
+    items: Vec<ManifestItem>,
+    files: Vec<ManifestFile>,
+    warnings: Vec<Warning>,
+    bytes: u64,
+}
+
+/// What a finished archive holds, for summaries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenArchive {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    /// Bytes of items (not counting merged files and metadata).
+    pub item_bytes: u64,
+}
+
+pub struct ArchiveWriter {
+    final_path: PathBuf,
+    staging: PathBuf,
+    zip: bool,
+    state: Mutex<State>,
+    progress: Arc<dyn Progress>,
+    done: AtomicBool,
+}
+
+impl std::fmt::Debug for ArchiveWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveWriter")
+            .field("final_path", &self.final_path)
+            .field("staging", &self.staging)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    let what = what.to_owned();
+    move |e| Error::io(&what, path, e)
+}
+
+impl ArchiveWriter {
+    /// Prepares an archive at `out` (a folder, or a zip when it ends in `.zip`). Fails if `out`
+    /// already exists: an earlier backup is never overwritten.
+    pub fn create(out: &Path, progress: Arc<dyn Progress>) -> Result<Arc<Self>> {
+        if out.exists() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the destination already exists and Lifeboat never overwrites a backup; choose a new name: {}",
+                    out.display()
+                ),
+            ));
+        }
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("not a file name: {}", out.display()),
+                )
+            })?;
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io("creating the destination folder", &parent))?;
+        remove_stale_partials(&parent, &name);
+        let staging = parent.join(format!(".{name}{PARTIAL_MARKER}{}", std::process::id()));
+        std::fs::create_dir(&staging).map_err(io("creating a temporary folder", &staging))?;
+        let zip = name.to_ascii_lowercase().ends_with(".zip");
+        Ok(Arc::new(Self {
+            final_path: out.to_path_buf(),
+            staging,
+            zip,
+            state: Mutex::new(State::default()),
+            progress,
+            done: AtomicBool::new(false),
+        }))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn add_source(&self, info: SourceInfo) -> usize {
+        let mut state = self.state();
+        state.sources.push(info);
+        state.sources.len() - 1
+    }
+
+    /// Creates the collection's folder and returns the sink its items go into.
+    pub fn add_collection(
+        self: &Arc<Self>,
+        source: usize,
+        info: &CollectionInfo,
+    ) -> Result<CollectionWriter> {
+        let path = {
+            let mut state = self.state();
+            let slug = safe_segment(&info.name);
+            let folder = state
+                .collection_names
+                .entry(info.kind)
+                .or_default()
+                .claim(&slug, None);
+            let path = format!("{}/{folder}", info.kind.folder());
+            state.collections.push(ManifestCollection {
+                path: path.clone(),
+                source,
+                info: info.clone(),
+                merged: None,
+            });
+            path
+        };
+        let dir = self.staging.join(&path);
+        std::fs::create_dir_all(&dir).map_err(io("creating a folder", &dir))?;
+        Ok(CollectionWriter {
+            archive: Arc::clone(self),
+            path,
+            info: info.clone(),
+        })
+    }
+
+    /// Records a warning that concerns no single collection.
+    pub fn warn(&self, warning: Warning) {
+        self.progress.event(JobEvent::Warning(warning.clone()));
+        self.state().warnings.push(warning);
+    }
+
+    /// Writes merged files, metadata, README and manifest; syncs; moves the archive into place.
+    pub async fn finish(self: Arc<Self>) -> Result<WrittenArchive> {
+        self.progress.event(JobEvent::Phase(
+            "writing merged files and manifest".to_owned(),
+        ));
+        let writer = Arc::clone(&self);
+        tokio::task::spawn_blocking(move || writer.finish_blocking())
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Io, "finishing the archive failed", e))?
+    }
+
+    fn finish_blocking(&self) -> Result<WrittenArchive> {
+        let mut state = std::mem::take(&mut *self.state());
+        let mut extra_files = Vec::new();
+        for index in 0..state.collections.len() {
+            let collection = state.collections[index].clone();
+            if let Some(merged) = self.write_merged(&collection, &state.items)? {
+                extra_files.push(merged.clone());
+                state.collections[index].merged = Some(merged.path);
+            }
+            for (file, value) in [
+                ("displayname", collection.info.display_name.as_deref()),
+                ("color", collection.info.color.as_deref()),
+            ] {
+                if let (Some(value), true) = (value, collection.info.kind != CollectionKind::Photos)
+                {
+                    let relative = format!("{}/{file}", collection.path);
+                    extra_files.push(self.write_file(
+                        &relative,
+                        "vdir-metadata",
+                        value.as_bytes(),
+                    )?);
+                }
+            }
+        }
+        extra_files.push(self.write_file("README.txt", "readme", readme_text().as_bytes())?);
+        state.files.extend(extra_files);
+        state.items.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest {
+            format: FORMAT_NAME.to_owned(),
+            format_version: FORMAT_VERSION,
+            tool: concat!("lifeboat ", env!("CARGO_PKG_VERSION")).to_owned(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            sources: state.sources,
+            collections: state.collections,
+            items: state.items,
+            files: state.files,
+            warnings: state.warnings,
+        };
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::with_source(ErrorKind::Io, "serializing the manifest", e))?;
+        let manifest_path = self.staging.join(MANIFEST_FILE);
+        write_synced(&manifest_path, &json)?;
+        sync_tree(&self.staging)?;
+        if self.zip {
+            self.pack_zip()?;
+        } else {
+            std::fs::rename(&self.staging, &self.final_path)
+                .map_err(io("moving the archive into place", &self.final_path))?;
+        }
+        sync_parent(&self.final_path);
+        self.done.store(true, Ordering::SeqCst);
+        Ok(WrittenArchive {
+            path: self.final_path.clone(),
+            manifest,
+            item_bytes: state.bytes,
+        })
+    }
+
+    fn write_file(&self, relative: &str, role: &str, bytes: &[u8]) -> Result<ManifestFile> {
+        let path = self.staging.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(io("writing", &path))?;
+        Ok(ManifestFile {
+            path: relative.to_owned(),
+            role: role.to_owned(),
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+        })
+    }
+
+    /// The collection's items joined into one importable file, from their archived bytes.
+    /// Streams from disk: only VTIMEZONEs and the calendar header stay in memory.
+    fn write_merged(
+        &self,
+        collection: &ManifestCollection,
+        items: &[ManifestItem],
+    ) -> Result<Option<ManifestFile>> {
+        let (wanted, extension): (&[ItemKind], &str) = match collection.info.kind {
+            CollectionKind::Contacts => (&[ItemKind::Contact], "vcf"),
+            CollectionKind::Calendar => {
+                (&[ItemKind::Event, ItemKind::Todo, ItemKind::Journal], "ics")
+            }
+            CollectionKind::Photos => return Ok(None),
+        };
+        let mut members: Vec<&ManifestItem> = items
+            .iter()
+            .filter(|i| i.collection == collection.path && wanted.contains(&i.kind))
+            .collect();
+        if members.is_empty() {
+            return Ok(None);
+        }
+        members.sort_by(|a, b| a.path.cmp(&b.path));
+        let slug = collection.path.rsplit('/').next().unwrap_or("collection");
+        let relative = format!(
+            "merged/{}/{slug}.{extension}",
+            collection.info.kind.folder()
+        );
+        let path = self.staging.join(&relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
+        }
+        let file = std::fs::File::create(&path).map_err(io("writing", &path))?;
+        let mut out = HashingWriter::new(std::io::BufWriter::new(file));
+        let read = |item: &ManifestItem| {
+            let item_path = self.staging.join(&item.path);
+            std::fs::read(&item_path).map_err(io("reading back", &item_path))
+        };
+        let write_err = io("writing", &path);
+        let result: std::io::Result<()> = (|| {
+            if collection.info.kind == CollectionKind::Contacts {
+                for item in &members {
+                    let bytes = read(item).map_err(std::io::Error::other)?;
+                    let mut card = Vec::with_capacity(bytes.len() + 2);
+                    vobject::append_vcard(&mut card, &bytes);
+                    out.write_all(&card)?;
+                }
+            } else {
+                let mut head = vobject::MergedCalendar::default();
+                for item in &members {
+                    head.add_header_and_timezones(&read(item).map_err(std::io::Error::other)?);
+                }
+                out.write_all(&head.opening())?;
+                for item in &members {
+                    out.write_all(&vobject::components_of(
+                        &read(item).map_err(std::io::Error::other)?,
+                    ))?;
+                }
+                out.write_all(vobject::MergedCalendar::closing())?;
+            }
+            out.flush()
+        })();
+        result.map_err(write_err)?;
+        let (sha256, size) = out.finish();
+        Ok(Some(ManifestFile {
+            path: relative,
+            role: "merged".to_owned(),
+            sha256,
+            size,
+        }))
+    }
+
+    fn pack_zip(&self) -> Result<()> {
+        let partial = self.partial_zip_path();
+        let result = (|| -> Result<()> {
+            let file = std::fs::File::create(&partial).map_err(io("creating the zip", &partial))?;
+            let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+            let mut files = Vec::new();
+            collect_files(&self.staging, "", &mut files)?;
+            files.sort();
+            for relative in files {
+                let source = self.staging.join(&relative);
+                let compressed = !matches!(
+                    Path::new(&relative)
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .map(str::to_ascii_lowercase)
+                        .as_deref(),
+                    Some(
+                        "jpg"
+                            | "jpeg"
+                            | "png"
+                            | "gif"
+                            | "heic"
+                            | "heif"
+                            | "webp"
+                            | "mp4"
+                            | "mov"
+                            | "3gp"
+                            | "m4v"
+                            | "zip"
+                    )
+                );
+                let options = zip::write::SimpleFileOptions::default()
+                    .compression_method(if compressed {
+                        zip::CompressionMethod::Deflated
+                    } else {
+                        zip::CompressionMethod::Stored
+                    })
+                    .large_file(true);
+                zip.start_file(relative.as_str(), options)
+                    .map_err(|e| zip_error(&partial, e))?;
+                let mut input = std::fs::File::open(&source).map_err(io("reading", &source))?;
+                std::io::copy(&mut input, &mut zip).map_err(io("writing the zip", &partial))?;
+            }
+            let writer = zip.finish().map_err(|e| zip_error(&partial, e))?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| Error::io("writing the zip", &partial, e.into_error()))?;
+            file.sync_all().map_err(io("syncing the zip", &partial))?;
+            std::fs::rename(&partial, &self.final_path)
+                .map_err(io("moving the zip into place", &self.final_path))?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result?;
+        let _ = std::fs::remove_dir_all(&self.staging);
+        Ok(())
+    }
+
+    fn partial_zip_path(&self) -> PathBuf {
+        let mut name = self.staging.as_os_str().to_owned();
+        name.push(".zip");
+        PathBuf::from(name)
+    }
+
+    /// Removes everything written so far. Called on error and cancel; `Drop` does it too.
+    pub fn abort(&self) {
+        if !self.done.swap(true, Ordering::SeqCst) {
+            let _ = std::fs::remove_dir_all(&self.staging);
+            let _ = std::fs::remove_file(self.partial_zip_path());
+        }
+    }
+}
+
+impl Drop for ArchiveWriter {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
+    match error {
+        zip::result::ZipError::Io(e) => Error::io("writing the zip", path, e),
+        other => Error::with_source(
+            ErrorKind::Io,
+            format!("writing the zip failed: {}", path.display()),
+            other,
+        ),
+    }
+}
+
+/// Removes staging folders that earlier, killed runs left for the same destination.
+fn remove_stale_partials(parent: &Path, name: &str) {
+    let prefix = format!(".{name}{PARTIAL_MARKER}");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.trim_end_matches(".zip");
+        if pid.parse::<u32>().is_ok_and(|pid| !process_alive(pid)) {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        // Without a cheap portable check, assume alive: leaving a stale folder is safe.
+        true
+    }
+}
+
+fn collect_files(root: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
+    let dir = root.join(prefix);
+    for entry in std::fs::read_dir(&dir).map_err(io("reading", &dir))? {
+        let entry = entry.map_err(io("reading", &dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if entry.file_type().map_err(io("reading", &dir))?.is_dir() {
+            collect_files(root, &relative, out)?;
+        } else {
+            out.push(relative);
+        }
+    }
+    Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::File::create(path).map_err(io("writing", path))?;
+    file.write_all(bytes).map_err(io("writing", path))?;
+    file.sync_all().map_err(io("syncing", path))
+}
+
+/// Flushes every file under `root` to disk: one `syncfs` on Unix instead of an fsync per item.
+fn sync_tree(root: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = std::fs::File::open(root).map_err(io("syncing", root))?;
+        rustix::fs::syncfs(&dir).map_err(|e| Error::io("syncing", root, e.into()))?;
+    }
+    #[cfg(not(unix))]
+    {
+        let mut files = Vec::new();
+        collect_files(root, "", &mut files)?;
+        for relative in files {
+            let path = root.join(relative);
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io("syncing", &path))?;
+        }
+    }
+    Ok(())
+}
+
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(dir) = std::fs::File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// A writer that hashes and counts what passes through.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: std::io::Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    fn finish(self) -> (String, u64) {
+        (hex(&self.hasher.finalize()), self.size)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.size += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The sink for one collection's items.
+#[derive(Debug)]
+pub struct CollectionWriter {
+    archive: Arc<ArchiveWriter>,
+    path: String,
+    info: CollectionInfo,
+}
+
+impl CollectionWriter {
+    /// Chooses the item's archive path (unique in its folder) and records its facts.
+    fn place(&self, href: &str) -> String {
+        let mut state = self.archive.state();
+        let names = state.item_names.entry(self.path.clone()).or_default();
+        match self.info.kind.item_extension() {
+            Some(extension) => {
+                let name = names.claim(&item_stem(href, Some(extension)), Some(extension));
+                format!("{}/{name}", self.path)
+            }
+            None => {
+                let relative = href.strip_prefix(self.info.href.as_str()).unwrap_or(href);
+                let safe = safe_relative_path(relative);
+                let (stem, extension) = match safe.rsplit_once('.') {
+                    Some((stem, ext)) if !ext.contains('/') => {
+                        (stem.to_owned(), Some(ext.to_owned()))
+                    }
+                    _ => (safe.clone(), None),
+                };
+                let name = names.claim(&stem, extension.as_deref());
+                format!("{}/{name}", self.path)
+            }
+        }
+    }
+
+    fn record(&self, item: ManifestItem, warnings: Vec<Warning>) {
+        self.archive.progress.event(JobEvent::Progress {
+            items: 1,
+            bytes: item.size,
+        });
+        for warning in &warnings {
+            self.archive
+                .progress
+                .event(JobEvent::Warning(warning.clone()));
+        }
+        let mut state = self.archive.state();
+        state.bytes += item.size;
+        state.items.push(item);
+        state.warnings.extend(warnings);
+    }
+
+    fn facts_warnings(
+        &self,
+        path: &str,
+        href: &str,
+        bytes: &[u8],
+    ) -> (ItemKind, Option<String>, Vec<Warning>) {
+        let facts = vobject::inspect(bytes);
+        let mut warnings = Vec::new();
+        let here = |w: Warning| w.at_path(path).at_href(href);
+        if let Some(problem) = &facts.parse_problem {
+            warnings.push(here(Warning::new(
+                "unparseable",
+                format!("kept verbatim, but no parser could read it: {problem}"),
+            )));
+        }
+        if !facts.is_utf8 {
+            warnings.push(here(Warning::new(
+                "not-utf8",
+                "kept verbatim in its original (non-UTF-8) charset",
+            )));
+        }
+        match &facts.uid {
+            None if facts.kind != ItemKind::Unknown => {
+                warnings.push(here(Warning::new(
+                    "missing-uid",
+                    "has no UID; kept under a generated file name",
+                )));
+            }
+            Some(uid) => {
+                let mut state = self.archive.state();
+                let key = (self.path.clone(), uid.clone());
+                if let Some(first) = state.uids.get(&key) {
+                    warnings.push(here(Warning::new(
+                        "duplicate-uid",
+                        format!("has the same UID as {first}; both kept"),
+                    )));
+                } else {
+                    state.uids.insert(key, path.to_owned());
+                }
+            }
+            None => {}
+        }
+        (facts.kind, facts.uid, warnings)
+    }
+
+    fn media_kind(path: &str) -> ItemKind {
+        match crate::source::device::kind_of(Path::new(path)) {
+            Some(CollectionKind::Photos) => ItemKind::Photo,
+            _ => ItemKind::File,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ItemSink for CollectionWriter {
+    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+        let path = self.place(&href);
+        let (kind, uid, warnings) = if self.info.kind == CollectionKind::Photos {
+            (Self::media_kind(&path), None, Vec::new())
+        } else {
+            self.facts_warnings(&path, &href, &bytes)
+        };
+        let sha256 = sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        let full = self.archive.staging.join(&path);
+        tokio::fs::write(&full, bytes)
+            .await
+            .map_err(io("writing", &full))?;
+        self.record(
+            ManifestItem {
+                path,
+                collection: self.path.clone(),
+                kind,
+                uid,
+                href,
+                etag,
+                sha256,
+                size,
+            },
+            warnings,
+        );
+        Ok(())
+    }
+
+    async fn stream(&self, href: String, etag: Option<String>, mut body: ByteStream) -> Result<()> {
+        use tokio::io::AsyncWriteExt as _;
+        let path = self.place(&href);
+        let full = self.archive.staging.join(&path);
+        if let Some(parent) = full.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io("creating a folder", parent))?;
+        }
+        let mut file = tokio::fs::File::create(&full)
+            .await
+            .map_err(io("writing", &full))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Network,
+                    format!("the download broke off: {href}"),
+                    e,
+                )
+            })?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(io("writing", &full))?;
+        }
+        file.flush().await.map_err(io("writing", &full))?;
+        let kind = Self::media_kind(&path);
+        self.record(
+            ManifestItem {
+                path,
+                collection: self.path.clone(),
+                kind,
+                uid: None,
+                href,
+                etag,
+                sha256: hex(&hasher.finalize()),
+                size,
+            },
+            Vec::new(),
+        );
+        Ok(())
+    }
+
+    async fn original(&self, href: &str, bytes: &[u8]) -> Result<()> {
+        let relative = format!("originals/{}/{}", self.path, safe_relative_path(href));
+        let file = {
+            let archive = Arc::clone(&self.archive);
+            let relative = relative.clone();
+            let bytes = bytes.to_vec();
+            tokio::task::spawn_blocking(move || archive.write_file(&relative, "original", &bytes))
+                .await
+                .map_err(|e| Error::with_source(ErrorKind::Io, "writing an original failed", e))??
+        };
+        let warning = Warning::new(
+            "original-kept",
+            "this file holds several items; they were archived one by one and the whole file is kept too",
+        )
+        .at_path(relative)
+        .at_href(href);
+        self.archive
+            .progress
+            .event(JobEvent::Warning(warning.clone()));
+        let mut state = self.archive.state();
+        state.files.push(file);
+        state.warnings.push(warning);
+        Ok(())
+    }
+
+    fn warn(&self, warning: Warning) {
+        self.archive.warn(warning);
+    }
+}
+
+/// The README.txt placed inside every archive, for a person without Lifeboat.
+pub fn readme_text() -> String {
+    format!(
+        "This is a backup made by Lifeboat {version} (archive format {FORMAT_VERSION}).\n\
+\n\
+Everything here is in open formats; you do not need Lifeboat to use it.\n\
+\n\
+contacts/       One folder per address book; one .vcf file (vCard) per contact, exactly as\n\
+                the server or phone held it. Each folder is a \"vdir\" that khard can read.\n\
+calendars/      One folder per calendar or task list; one .ics file (iCalendar) per event\n\
+                or to-do. khal and todoman can read these folders directly.\n\
+merged/         The same data joined into one file per address book (.vcf) or calendar\n\
+                (.ics). To move to another service, import these: Google Contacts\n\
+                (Import), Google Calendar (Settings > Import), Apple Contacts and Calendar\n\
+                (File > Import), Outlook, Thunderbird, or copy them onto a phone.\n\
+photos/         Your photos, byte for byte as they were (EXIF intact), in their folders.\n\
+originals/      Files from a phone or folder that held many items, kept whole as found.\n\
+manifest.json   The list of every file with its SHA-256 checksum, where it came from,\n\
+                and any warnings (items that could not be read are still kept).\n\
+\n\
+To check that nothing is damaged: lifeboat verify <this archive>\n\
+To put it back into an account: lifeboat restore <this archive> (or drop it on the app).\n",
+        version = env!("CARGO_PKG_VERSION")
+    )
+}

@@ -1,0 +1,3 @@
+//! Jobs: plan first (plain data, so dry runs and previews come free), then execute.
+
+pub mod export;

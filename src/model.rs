@@ -1,0 +1,132 @@
+//! Plain data shared by sources, archive and jobs: collections, item references, kinds, warnings.
+
+use serde::{Deserialize, Serialize};
+
+/// What a collection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectionKind {
+    /// An address book: one vCard per item.
+    Contacts,
+    /// A calendar or task list: one iCalendar object per item.
+    Calendar,
+    /// A photo folder: one file per item, original bytes.
+    Photos,
+}
+
+impl CollectionKind {
+    /// The folder of the archive that holds collections of this kind.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Self::Contacts => "contacts",
+            Self::Calendar => "calendars",
+            Self::Photos => "photos",
+        }
+    }
+
+    /// The file extension of one item, for vCard and iCalendar collections.
+    pub fn item_extension(self) -> Option<&'static str> {
+        match self {
+            Self::Contacts => Some("vcf"),
+            Self::Calendar => Some("ics"),
+            Self::Photos => None,
+        }
+    }
+}
+
+/// What one item is, as far as reading it tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Contact,
+    Event,
+    Todo,
+    Journal,
+    Photo,
+    /// A file of a photo folder that is not an image or video (kept all the same).
+    File,
+    /// Something we could not classify; kept verbatim.
+    Unknown,
+}
+
+impl ItemKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Contact => "contacts",
+            Self::Event => "events",
+            Self::Todo => "to-dos",
+            Self::Journal => "journal entries",
+            Self::Photo => "photos",
+            Self::File => "other files",
+            Self::Unknown => "unrecognised items",
+        }
+    }
+}
+
+/// A collection as a source describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionInfo {
+    pub kind: CollectionKind,
+    /// Where the collection lives at its source (a URL path, or a folder path for devices).
+    pub href: String,
+    /// A short name for folders and messages (the last part of the href).
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub color: Option<String>,
+    /// iCalendar components the collection accepts (VEVENT, VTODO, VJOURNAL).
+    #[serde(default)]
+    pub components: Vec<String>,
+    #[serde(default)]
+    pub sync_token: Option<String>,
+}
+
+/// One item as listed before its body is fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRef {
+    /// Where the item lives at its source: a URL path, or a path relative to the device folder.
+    pub href: String,
+    #[serde(default)]
+    pub etag: Option<String>,
+    /// Size in bytes when the listing tells it.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+/// Something that did not stop the job but that the user must know about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// A stable, machine-readable code (`unparseable`, `missing-uid`, `duplicate-uid`, ...).
+    pub code: String,
+    pub message: String,
+    /// The archived file the warning is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The source href the warning is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+}
+
+impl Warning {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            path: None,
+            href: None,
+        }
+    }
+
+    pub fn at_href(mut self, href: impl Into<String>) -> Self {
+        self.href = Some(href.into());
+        self
+    }
+
+    pub fn at_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+}

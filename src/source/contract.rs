@@ -1,0 +1,265 @@
+//! The contract test suite every [`Source`] backend must pass (see the trait's rustdoc); unit
+//! tests run it on memory and device sources, integration tests on real Radicale and WebDAV.
+
+use std::sync::Mutex;
+
+use futures_util::TryStreamExt;
+
+use crate::error::{ErrorKind, Result};
+use crate::model::{CollectionKind, Warning};
+use crate::progress::CancelToken;
+use crate::source::{ByteStream, ItemSink, Source};
+
+/// A sink that keeps everything in memory.
+#[derive(Debug, Default)]
+pub struct CollectingSink {
+    pub items: Mutex<Vec<(String, Vec<u8>)>>,
+    pub originals: Mutex<Vec<(String, Vec<u8>)>>,
+    pub warnings: Mutex<Vec<Warning>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl CollectingSink {
+    pub fn items(&self) -> Vec<(String, Vec<u8>)> {
+        lock(&self.items).clone()
+    }
+
+    pub fn warnings(&self) -> Vec<Warning> {
+        lock(&self.warnings).clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ItemSink for CollectingSink {
+    async fn item(&self, href: String, _etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+        lock(&self.items).push((href, bytes));
+        Ok(())
+    }
+
+    async fn stream(&self, href: String, _etag: Option<String>, body: ByteStream) -> Result<()> {
+        let chunks: Vec<bytes::Bytes> = body
+            .try_collect()
+            .await
+            .map_err(|e| crate::Error::with_source(ErrorKind::Network, "stream failed", e))?;
+        lock(&self.items).push((href, chunks.concat()));
+        Ok(())
+    }
+
+    async fn original(&self, href: &str, bytes: &[u8]) -> Result<()> {
+        lock(&self.originals).push((href.to_owned(), bytes.to_vec()));
+        Ok(())
+    }
+
+    fn warn(&self, warning: Warning) {
+        lock(&self.warnings).push(warning);
+    }
+}
+
+/// What a backend was seeded with: a collection's kind, a part of its name, its items' bytes.
+#[derive(Debug, Clone)]
+pub struct ExpectedCollection {
+    pub kind: CollectionKind,
+    pub name_contains: String,
+    pub items: Vec<Vec<u8>>,
+}
+
+/// Runs the contract on `source`, which must hold exactly `expected` (other collections may
+/// exist). Returns a description of the first broken rule.
+pub async fn check_source(
+    source: &dyn Source,
+    expected: &[ExpectedCollection],
+) -> std::result::Result<(), String> {
+    let collections = source
+        .collections()
+        .await
+        .map_err(|e| format!("collections: {e}"))?;
+    let mut hrefs: Vec<&str> = collections.iter().map(|c| c.href.as_str()).collect();
+    hrefs.sort_unstable();
+    hrefs.dedup();
+    if hrefs.len() != collections.len() {
+        return Err("rule 2: collection hrefs are not unique".to_owned());
+    }
+    for wanted in expected {
+        let collection = collections
+            .iter()
+            .find(|c| c.kind == wanted.kind && c.name.contains(&wanted.name_contains))
+            .ok_or_else(|| {
+                format!(
+                    "rule 2: no {:?} collection named like {:?}",
+                    wanted.kind, wanted.name_contains
+                )
+            })?;
+        let refs = source
+            .list(collection)
+            .await
+            .map_err(|e| format!("list: {e}"))?;
+        let mut ref_hrefs: Vec<&str> = refs.iter().map(|r| r.href.as_str()).collect();
+        ref_hrefs.sort_unstable();
+        ref_hrefs.dedup();
+        if ref_hrefs.len() != refs.len() {
+            return Err(format!(
+                "rule 3: listed hrefs of {} are not unique",
+                collection.href
+            ));
+        }
+        if refs.is_empty() != wanted.items.is_empty() {
+            return Err(format!(
+                "rule 3: {} listed {} items",
+                collection.href,
+                refs.len()
+            ));
+        }
+
+        let sink = CollectingSink::default();
+        let cancel = CancelToken::default();
+        source
+            .fetch(collection, &refs, &sink, &cancel)
+            .await
+            .map_err(|e| format!("fetch: {e}"))?;
+        let unavailable: Vec<Warning> = sink
+            .warnings()
+            .into_iter()
+            .filter(|w| w.code == "unavailable")
+            .collect();
+        if !unavailable.is_empty() {
+            return Err(format!("rule 4: items unavailable: {unavailable:?}"));
+        }
+        let mut got: Vec<Vec<u8>> = sink.items().into_iter().map(|(_, b)| b).collect();
+        let mut want = wanted.items.clone();
+        got.sort();
+        want.sort();
+        if got != want {
+            return Err(format!(
+                "rule 4: {} delivered {} items that differ from the {} seeded",
+                collection.href,
+                got.len(),
+                want.len()
+            ));
+        }
+        for (href, _) in sink.items() {
+            let base = href.split('#').next().unwrap_or(&href);
+            if !refs.iter().any(|r| r.href == base) {
+                return Err(format!("rule 4: delivered {href}, which was never listed"));
+            }
+        }
+
+        let empty = CollectingSink::default();
+        source
+            .fetch(collection, &[], &empty, &cancel)
+            .await
+            .map_err(|e| format!("fetch of nothing: {e}"))?;
+        if !empty.items().is_empty() {
+            return Err("rule 4: fetching no refs delivered items".to_owned());
+        }
+
+        if let Some(first) = refs.first() {
+            let one = CollectingSink::default();
+            source
+                .fetch(collection, std::slice::from_ref(first), &one, &cancel)
+                .await
+                .map_err(|e| format!("fetch of one: {e}"))?;
+            let items = one.items();
+            if items.is_empty()
+                || items
+                    .iter()
+                    .any(|(h, _)| h.split('#').next() != Some(&first.href))
+            {
+                return Err(format!(
+                    "rule 4: fetching {} alone delivered {items:?}",
+                    first.href
+                ));
+            }
+
+            let cancelled = CancelToken::default();
+            cancelled.cancel();
+            let result = source
+                .fetch(collection, &refs, &CollectingSink::default(), &cancelled)
+                .await;
+            if !matches!(&result, Err(e) if e.kind() == ErrorKind::Cancelled) {
+                return Err("rule 6: a cancelled fetch did not stop".to_owned());
+            }
+        }
+    }
+    let again = source
+        .collections()
+        .await
+        .map_err(|e| format!("collections: {e}"))?;
+    if again != collections {
+        return Err("rule 1: listing twice gave different collections".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::memory::MemorySource;
+
+    fn card(uid: &str) -> Vec<u8> {
+        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{uid}\r\nEND:VCARD\r\n").into_bytes()
+    }
+
+    #[tokio::test]
+    async fn memory_source_passes_the_contract() {
+        let source = MemorySource::default().with_collection(
+            CollectionKind::Contacts,
+            "friends",
+            vec![
+                ("/friends/a.vcf".into(), card("a")),
+                ("/friends/b.vcf".into(), card("b")),
+            ],
+        );
+        let expected = [ExpectedCollection {
+            kind: CollectionKind::Contacts,
+            name_contains: "friends".into(),
+            items: vec![card("a"), card("b")],
+        }];
+        assert_eq!(check_source(&source, &expected).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn contract_catches_a_source_that_changes_bytes() {
+        let source = MemorySource::default().with_collection(
+            CollectionKind::Contacts,
+            "friends",
+            vec![("/friends/a.vcf".into(), card("a"))],
+        );
+        let expected = [ExpectedCollection {
+            kind: CollectionKind::Contacts,
+            name_contains: "friends".into(),
+            items: vec![card("other")],
+        }];
+        assert!(check_source(&source, &expected).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn device_source_passes_the_contract()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join("phone/DCIM"))?;
+        let two = [card("x"), card("y")].concat();
+        std::fs::write(dir.path().join("phone/all.vcf"), &two)?;
+        std::fs::write(dir.path().join("phone/DCIM/p.jpg"), b"\xff\xd8jpeg")?;
+        std::fs::write(dir.path().join("phone/notes.txt"), b"ignored")?;
+        let source = crate::source::device::DeviceSource::new(dir.path().join("phone"))?;
+        let expected = [
+            ExpectedCollection {
+                kind: CollectionKind::Contacts,
+                name_contains: "phone".into(),
+                items: vec![card("x"), card("y")],
+            },
+            ExpectedCollection {
+                kind: CollectionKind::Photos,
+                name_contains: "phone".into(),
+                items: vec![b"\xff\xd8jpeg".to_vec()],
+            },
+        ];
+        assert_eq!(check_source(&source, &expected).await, Ok(()));
+        Ok(())
+    }
+}

@@ -1,0 +1,422 @@
+//! CalDAV/CardDAV accounts through libdav: discovery (OPTIONS, `/.well-known`, DNS SRV/TXT),
+//! principal and home sets, collections with their properties, one PROPFIND listing per
+//! collection and bodies through multiget REPORTs in batches.
+
+use std::time::Duration;
+
+use http::Uri;
+use libdav::dav::{CheckSupport, FindCollections, ListResources, WebDavClient, WebDavError};
+use libdav::names;
+use libdav::sd::DiscoverableService;
+use libdav::{CalDavClient, CardDavClient, PropertyName};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
+use crate::progress::CancelToken;
+use crate::source::http::{HttpClient, HttpError, status_error};
+use crate::source::{ItemSink, Source, SourceInfo, last_segment};
+
+/// Items per multiget REPORT. Radicale refuses a REPORT answering more than 10,000 VEVENTs and
+/// costs the same per item from 1,000 up, so 1,000 bounds memory without costing speed.
+pub const MULTIGET_BATCH: usize = 1000;
+
+static GETCTAG: PropertyName<'static, 'static> =
+    PropertyName::new(names::CALENDAR_SERVER, "getctag");
+
+type Dav = WebDavClient<crate::source::http::DavService>;
+
+/// A CalDAV/CardDAV account.
+#[derive(Debug)]
+pub struct DavSource {
+    http: HttpClient,
+    /// The context URL that answers for the account's services.
+    dav: Dav,
+    /// Address book and calendar home sets, found by discovery.
+    contact_homes: Vec<String>,
+    calendar_homes: Vec<String>,
+    location: String,
+}
+
+/// Turns what a user typed (a URL, a host, or an email address) into a URL to start from.
+pub fn starting_url(input: &str) -> Result<Uri> {
+    let input = input.trim();
+    let text = if input.contains("://") {
+        input.to_owned()
+    } else if let Some((_, domain)) = input.split_once('@') {
+        format!("https://{domain}/")
+    } else {
+        format!("https://{input}")
+    };
+    let uri: Uri = text.parse().map_err(|e| {
+        Error::with_source(
+            ErrorKind::InvalidInput,
+            format!("not a valid server address: {input}"),
+            e,
+        )
+    })?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some() => Ok(uri),
+        _ => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("the server address must start with https:// or http://: {input}"),
+        )),
+    }
+}
+
+/// Maps a libdav error to ours, naming the URL and the account.
+fn dav_error(error: WebDavError<HttpError>, url: &str, user: Option<&str>) -> Error {
+    match error {
+        WebDavError::Request(libdav::dav::RequestError::Client(http)) => http.into_error(url),
+        WebDavError::Request(libdav::dav::RequestError::Http(source)) => Error::with_source(
+            ErrorKind::Network,
+            format!("the connection broke while reading the answer: {url}"),
+            source,
+        ),
+        WebDavError::BadStatusCode(status) => status_error(status, url, user),
+        WebDavError::Xml(source) => Error::with_source(
+            ErrorKind::InvalidData,
+            format!("the server sent malformed XML: {url}"),
+            source,
+        ),
+        WebDavError::InvalidResponse(source) => Error::with_source(
+            ErrorKind::InvalidData,
+            format!("the server sent an answer we cannot read: {url}"),
+            source,
+        ),
+        WebDavError::InvalidInput(source) => Error::with_source(
+            ErrorKind::InvalidInput,
+            format!("cannot build a request for {url}"),
+            source,
+        ),
+        WebDavError::PreconditionFailed(_) => Error::new(
+            ErrorKind::Server,
+            format!("the server refused a precondition: {url}"),
+        ),
+    }
+}
+
+impl DavSource {
+    /// Finds the account's services and home sets at `input` (URL, host or email address).
+    pub async fn connect(input: &str, http: HttpClient) -> Result<Self> {
+        let start = starting_url(input)?;
+        let user = http.credentials().user().map(str::to_owned);
+        let base = find_context(&http, &start, user.as_deref()).await?;
+        let dav = WebDavClient::new(base.clone(), http.dav_service());
+        let base_text = base.to_string();
+
+        let principal = dav
+            .find_current_user_principal()
+            .await
+            .map_err(|e| match e {
+                libdav::dav::FindCurrentUserPrincipalError::RequestError(e) => {
+                    dav_error(e, &base_text, user.as_deref())
+                }
+                libdav::dav::FindCurrentUserPrincipalError::InvalidInput(e) => {
+                    Error::with_source(ErrorKind::InvalidInput, format!("bad URL: {base_text}"), e)
+                }
+            })?
+            .map_or_else(|| base.path().to_owned(), |uri| uri.path().to_owned());
+
+        let contact_homes = dav
+            .request(libdav::carddav::FindAddressBookHomeSet::new(&principal))
+            .await
+            .map(|r| r.home_sets.iter().map(|u| u.path().to_owned()).collect())
+            .or_else(|e| tolerate_missing(e, &principal, user.as_deref()))?;
+        let calendar_homes = dav
+            .request(libdav::caldav::FindCalendarHomeSet::new(&principal))
+            .await
+            .map(|r| r.home_sets.iter().map(|u| u.path().to_owned()).collect())
+            .or_else(|e| tolerate_missing(e, &principal, user.as_deref()))?;
+        if contact_homes.is_empty() && calendar_homes.is_empty() {
+            return Err(Error::new(
+                ErrorKind::NotDav,
+                format!(
+                    "the server has no address books or calendars for this account: {base_text}"
+                ),
+            ));
+        }
+        Ok(Self {
+            http,
+            dav,
+            contact_homes,
+            calendar_homes,
+            location: base_text,
+        })
+    }
+
+    fn user(&self) -> Option<&str> {
+        self.http.credentials().user()
+    }
+
+    fn url_of(&self, href: &str) -> String {
+        self.dav
+            .relative_uri(href)
+            .map_or_else(|_| href.to_owned(), |u| u.to_string())
+    }
+
+    async fn find(&self, kind: CollectionKind, home: &str) -> Result<Vec<CollectionInfo>> {
+        let (collection_type, extra): (&PropertyName, &[&'static PropertyName<'static, 'static>]) =
+            match kind {
+                CollectionKind::Contacts => (
+                    &names::ADDRESSBOOK,
+                    &[
+                        &names::DISPLAY_NAME,
+                        &names::ADDRESSBOOK_DESCRIPTION,
+                        &names::SYNC_TOKEN,
+                        &GETCTAG,
+                    ],
+                ),
+                _ => (
+                    &names::CALENDAR,
+                    &[
+                        &names::DISPLAY_NAME,
+                        &names::CALENDAR_DESCRIPTION,
+                        &names::SYNC_TOKEN,
+                        &GETCTAG,
+                        &names::CALENDAR_COLOUR,
+                    ],
+                ),
+            };
+        let response = self
+            .dav
+            .request(
+                FindCollections::new(home)
+                    .with_collection_type(collection_type)
+                    .with_additional_properties(extra),
+            )
+            .await
+            .map_err(|e| dav_error(e, &self.url_of(home), self.user()))?;
+        let mut found = Vec::new();
+        for collection in response.collections {
+            let value = |index: usize| {
+                collection
+                    .properties
+                    .get(index)
+                    .and_then(|(_, v)| v.clone())
+                    .filter(|v| !v.trim().is_empty())
+            };
+            let components = if kind == CollectionKind::Calendar {
+                self.dav
+                    .request(libdav::caldav::GetSupportedComponents::new(
+                        &collection.href,
+                    ))
+                    .await
+                    .map(|r| r.components.iter().map(|c| c.as_str().to_owned()).collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            found.push(CollectionInfo {
+                kind,
+                name: last_segment(&collection.href),
+                display_name: value(0),
+                description: value(1),
+                sync_token: value(2),
+                color: value(4),
+                components,
+                href: collection.href,
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// Some servers answer 404 for a home-set property they do not have: that service is absent.
+fn tolerate_missing(
+    error: WebDavError<HttpError>,
+    principal: &str,
+    user: Option<&str>,
+) -> Result<Vec<String>> {
+    match error {
+        WebDavError::BadStatusCode(http::StatusCode::NOT_FOUND) => Ok(Vec::new()),
+        WebDavError::InvalidResponse(_) => Ok(Vec::new()),
+        other => Err(dav_error(other, principal, user)),
+    }
+}
+
+/// The URL that answers for CalDAV/CardDAV: the given one if it says so (OPTIONS), else the
+/// `/.well-known` redirect on its host, else DNS SRV/TXT records (RFC 6764).
+async fn find_context(http: &HttpClient, start: &Uri, user: Option<&str>) -> Result<Uri> {
+    let dav = WebDavClient::new(start.clone(), http.dav_service());
+    let url = start.to_string();
+    let mut refused = None;
+    for expectation in ["addressbook", "calendar-access"] {
+        match dav.request(CheckSupport::new(start, expectation)).await {
+            Ok(()) => return Ok(start.clone()),
+            Err(libdav::CheckSupportError::Request(libdav::dav::RequestError::Client(e))) => {
+                return Err(e.into_error(&url));
+            }
+            Err(libdav::CheckSupportError::BadStatusCode(
+                status @ (http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN),
+            )) => refused = Some(status),
+            Err(_) => {}
+        }
+    }
+    let host = start.host().unwrap_or_default().to_owned();
+    let secure = start.scheme_str() == Some("https");
+    let port = start.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    for service in if secure {
+        [DiscoverableService::CardDavs, DiscoverableService::CalDavs]
+    } else {
+        [DiscoverableService::CardDav, DiscoverableService::CalDav]
+    } {
+        match dav.find_context_path(service, &host, port).await {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(libdav::dav::ResolveContextPathError::BadStatusCode(
+                status @ (http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN),
+            )) => refused = Some(status),
+            Err(libdav::dav::ResolveContextPathError::Request(
+                libdav::dav::RequestError::Client(e),
+            )) => return Err(e.into_error(&url)),
+            Err(_) => {}
+        }
+    }
+    if let Some(status) = refused {
+        return Err(status_error(status, &url, user));
+    }
+    let is_dns_name = host.parse::<std::net::IpAddr>().is_err() && host != "localhost";
+    if is_dns_name {
+        let service_dav = WebDavClient::new(start.clone(), http.dav_service());
+        let lookup = CardDavClient::bootstrap_via_service_discovery(service_dav);
+        if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(10), lookup).await {
+            return Ok(client.base_url.clone());
+        }
+        let service_dav = WebDavClient::new(start.clone(), http.dav_service());
+        let lookup = CalDavClient::bootstrap_via_service_discovery(service_dav);
+        if let Ok(Ok(client)) = tokio::time::timeout(Duration::from_secs(10), lookup).await {
+            return Ok(client.base_url.clone());
+        }
+    }
+    Err(Error::new(
+        ErrorKind::NotDav,
+        format!("no CalDAV or CardDAV service answers at this address: {url}"),
+    ))
+}
+
+#[async_trait::async_trait]
+impl Source for DavSource {
+    fn info(&self) -> SourceInfo {
+        let host = self
+            .dav
+            .base_url
+            .authority()
+            .map_or_else(String::new, ToString::to_string);
+        SourceInfo {
+            kind: "carddav+caldav".to_owned(),
+            label: match self.user() {
+                Some(user) => format!("{user} at {host}"),
+                None => host,
+            },
+            location: self.location.clone(),
+        }
+    }
+
+    async fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        let mut all = Vec::new();
+        for home in &self.contact_homes {
+            all.extend(self.find(CollectionKind::Contacts, home).await?);
+        }
+        for home in &self.calendar_homes {
+            for calendar in self.find(CollectionKind::Calendar, home).await? {
+                if !all.iter().any(|c: &CollectionInfo| c.href == calendar.href) {
+                    all.push(calendar);
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
+        let response = self
+            .dav
+            .request(ListResources::new(&collection.href))
+            .await
+            .map_err(|e| dav_error(e, &self.url_of(&collection.href), self.user()))?;
+        let own = collection.href.trim_end_matches('/');
+        Ok(response
+            .resources
+            .into_iter()
+            .filter(|r| !r.resource_type.is_collection && r.href.trim_end_matches('/') != own)
+            .map(|r| ItemRef {
+                href: r.href,
+                etag: r.etag,
+                size: None,
+            })
+            .collect())
+    }
+
+    async fn fetch(
+        &self,
+        collection: &CollectionInfo,
+        items: &[ItemRef],
+        sink: &dyn ItemSink,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let url = self.url_of(&collection.href);
+        for batch in items.chunks(MULTIGET_BATCH) {
+            cancel.check()?;
+            let hrefs = batch.iter().map(|r| r.href.as_str());
+            let resources = match collection.kind {
+                CollectionKind::Contacts => self
+                    .dav
+                    .request(
+                        libdav::carddav::GetAddressBookResources::new(&collection.href)
+                            .with_hrefs(hrefs),
+                    )
+                    .await
+                    .map(|r| r.resources),
+                _ => self
+                    .dav
+                    .request(
+                        libdav::caldav::GetCalendarResources::new(&collection.href)
+                            .with_hrefs(hrefs),
+                    )
+                    .await
+                    .map(|r| r.resources),
+            }
+            .map_err(|e| dav_error(e, &url, self.user()))?;
+            let mut delivered = std::collections::HashSet::new();
+            for resource in resources {
+                match resource.content {
+                    Ok(content) => {
+                        delivered.insert(href_key(&resource.href));
+                        sink.item(resource.href, Some(content.etag), content.data.into_bytes())
+                            .await?;
+                    }
+                    Err(status) => {
+                        delivered.insert(href_key(&resource.href));
+                        sink.warn(
+                            Warning::new(
+                                "unavailable",
+                                format!("the server would not give this item ({status})"),
+                            )
+                            .at_href(resource.href),
+                        );
+                    }
+                }
+            }
+            for missing in batch
+                .iter()
+                .filter(|r| !delivered.contains(&href_key(&r.href)))
+            {
+                sink.warn(
+                    Warning::new("unavailable", "the server left this item out of its answer")
+                        .at_href(&missing.href),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn requests_made(&self) -> u64 {
+        self.http.stats().requests()
+    }
+}
+
+/// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
+fn href_key(href: &str) -> String {
+    percent_encoding::percent_decode_str(href)
+        .decode_utf8_lossy()
+        .into_owned()
+}

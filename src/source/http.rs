@@ -1,0 +1,339 @@
+//! HTTP for every network source: one reqwest client (rustls), credentials, a CA to trust,
+//! retries for 429/503 and 5xx on idempotent requests, request counters, and the small
+//! tower-service adapter that lets libdav speak through reqwest.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::{HeaderValue, Method, StatusCode};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// How we prove who we are to a server. Never serialized, never printed.
+#[derive(Clone)]
+pub enum Credentials {
+    None,
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Basic { user, .. } => write!(f, "Basic({user}, <hidden>)"),
+            Self::Bearer(_) => f.write_str("Bearer(<hidden>)"),
+        }
+    }
+}
+
+impl Credentials {
+    fn header(&self) -> Option<HeaderValue> {
+        let value = match self {
+            Self::None => return None,
+            Self::Basic { user, password } => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            ),
+            Self::Bearer(token) => format!("Bearer {token}"),
+        };
+        let mut header = HeaderValue::from_str(&value).ok()?;
+        header.set_sensitive(true);
+        Some(header)
+    }
+
+    /// The user name, for messages.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Self::Basic { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+}
+
+/// Settings shared by every connection of one account.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// A PEM file with a CA certificate to trust in addition to the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The longest `Retry-After` we honour before giving up.
+    pub max_retry_wait_secs: Option<u64>,
+}
+
+/// Counts what went over the wire, for summaries and benchmarks.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+impl HttpStats {
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+/// A reqwest client with credentials and retry policy, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    credentials: Arc<Credentials>,
+    stats: Arc<HttpStats>,
+    max_retry_wait: Duration,
+}
+
+const ATTEMPTS: u32 = 5;
+
+fn install_crypto_provider() {
+    // Only the first call installs; later calls find a provider and do nothing.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl HttpClient {
+    pub fn new(credentials: Credentials, settings: &HttpSettings) -> Result<Self> {
+        install_crypto_provider();
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(20))
+            .read_timeout(Duration::from_secs(120))
+            // libdav follows redirects itself where the protocol asks for it (.well-known).
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path).map_err(|e| Error::io("reading the CA file", path, e))?;
+            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                Error::with_source(
+                    ErrorKind::InvalidInput,
+                    format!("the CA file is not a PEM certificate: {}", path.display()),
+                    e,
+                )
+            })?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Error::with_source(ErrorKind::Tls, "could not set up TLS for HTTP", e))?;
+        Ok(Self {
+            client,
+            credentials: Arc::new(credentials),
+            stats: Arc::new(HttpStats::default()),
+            max_retry_wait: Duration::from_secs(settings.max_retry_wait_secs.unwrap_or(120)),
+        })
+    }
+
+    pub fn stats(&self) -> &Arc<HttpStats> {
+        &self.stats
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Sends a request, retrying idempotent ones on 429, 5xx and broken connections.
+    /// Non-idempotent requests (PUT, MKCOL, ...) are sent once.
+    pub async fn send(
+        &self,
+        request: http::Request<String>,
+    ) -> Result<reqwest::Response, HttpError> {
+        let idempotent = matches!(
+            request.method().as_str(),
+            "GET" | "HEAD" | "OPTIONS" | "PROPFIND" | "REPORT"
+        );
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut outgoing = reqwest::Request::try_from(clone_request(&request))
+                .map_err(HttpError::Transport)?;
+            if let Some(header) = self.credentials.header() {
+                outgoing
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, header);
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let result = self.client.execute(outgoing).await;
+            let wait = match &result {
+                Ok(response)
+                    if response.status() == StatusCode::TOO_MANY_REQUESTS
+                        || response.status() == StatusCode::SERVICE_UNAVAILABLE =>
+                {
+                    retry_after(response).unwrap_or_else(|| backoff(attempt))
+                }
+                Ok(response) if idempotent && response.status().is_server_error() => {
+                    backoff(attempt)
+                }
+                Err(error) if idempotent && !error.is_builder() && !is_tls(error) => {
+                    backoff(attempt)
+                }
+                _ => return result.map_err(HttpError::Transport),
+            };
+            if attempt >= ATTEMPTS || wait > self.max_retry_wait {
+                return result.map_err(HttpError::Transport);
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(attempt, ?wait, uri = %request.uri(), "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// A GET whose body the caller streams; fails on any non-success status.
+    pub async fn get(&self, uri: &str) -> Result<reqwest::Response> {
+        let request = http::Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .body(String::new())
+            .map_err(|e| {
+                Error::with_source(
+                    ErrorKind::InvalidInput,
+                    format!("not a valid URL: {uri}"),
+                    e,
+                )
+            })?;
+        let response = self.send(request).await.map_err(|e| e.into_error(uri))?;
+        check_status(response.status(), uri, self.credentials.user())?;
+        Ok(response)
+    }
+
+    /// The adapter libdav sends its requests through.
+    pub fn dav_service(&self) -> DavService {
+        DavService { http: self.clone() }
+    }
+}
+
+fn clone_request(request: &http::Request<String>) -> http::Request<String> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+fn backoff(attempt: u32) -> Duration {
+    // 0.5 s, 1 s, 2 s, 4 s, with up to 25% jitter so that parallel workers spread out.
+    let base = Duration::from_millis(500) * 2u32.pow(attempt.saturating_sub(1).min(6));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    base + base / 4 * (nanos % 100) / 100
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    let delta = when.signed_duration_since(chrono::Utc::now());
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn is_tls(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        let text = current.to_string();
+        if text.contains("certificate") || text.contains("tls") || text.contains("TLS") {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
+/// Turns an unsuccessful status into an error naming the URL and, for 401/403, the account.
+pub fn check_status(status: StatusCode, url: &str, user: Option<&str>) -> Result<()> {
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(status_error(status, url, user))
+}
+
+pub fn status_error(status: StatusCode, url: &str, user: Option<&str>) -> Error {
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            let who = user.map(|u| format!(" for {u}")).unwrap_or_default();
+            Error::new(
+                ErrorKind::Auth,
+                format!("the server refused the password{who} ({status}): {url}"),
+            )
+        }
+        StatusCode::NOT_FOUND => Error::new(ErrorKind::NotFound, format!("not found (404): {url}")),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => Error::new(
+            ErrorKind::RateLimited,
+            format!("the server is busy ({status}) and kept asking us to wait: {url}"),
+        ),
+        status if status.is_server_error() => Error::new(
+            ErrorKind::Server,
+            format!("the server failed ({status}): {url}"),
+        ),
+        status => Error::new(
+            ErrorKind::Server,
+            format!("the server answered {status}: {url}"),
+        ),
+    }
+}
+
+/// A failure below HTTP status codes: connection, TLS, timeouts.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(transparent)]
+    Transport(#[from] reqwest::Error),
+}
+
+impl HttpError {
+    pub fn into_error(self, url: &str) -> Error {
+        let Self::Transport(error) = self;
+        if is_tls(&error) {
+            return Error::with_source(
+                ErrorKind::Tls,
+                format!("the secure connection failed (certificate not trusted?): {url}"),
+                error,
+            );
+        }
+        let what = if error.is_timeout() {
+            "the server did not answer in time"
+        } else if error.is_connect() {
+            "could not connect to the server"
+        } else {
+            "the connection to the server broke"
+        };
+        Error::with_source(ErrorKind::Network, format!("{what}: {url}"), error)
+    }
+}
+
+/// tower `Service` over [`HttpClient`], the shape libdav's clients are generic over.
+#[derive(Debug, Clone)]
+pub struct DavService {
+    http: HttpClient,
+}
+
+type BoxedResponse =
+    Pin<Box<dyn Future<Output = Result<http::Response<reqwest::Body>, HttpError>> + Send>>;
+
+impl tower_service::Service<http::Request<String>> for DavService {
+    type Response = http::Response<reqwest::Body>;
+    type Error = HttpError;
+    type Future = BoxedResponse;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<String>) -> Self::Future {
+        let http = self.http.clone();
+        Box::pin(async move {
+            let response = http.send(request).await?;
+            Ok(http::Response::from(response))
+        })
+    }
+}

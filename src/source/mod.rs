@@ -1,0 +1,97 @@
+//! Where data comes from: the [`Source`] trait and one file per backend.
+//!
+//! Backends: [`dav::DavSource`] (CalDAV/CardDAV accounts), [`photos::PhotoSource`] (WebDAV photo
+//! folders), [`device::DeviceSource`] (a phone or folder on this computer) and
+//! [`memory::MemorySource`] (fast engine tests). [`contract`] is the test suite every backend
+//! must pass.
+
+pub mod contract;
+pub mod dav;
+pub mod device;
+pub mod http;
+pub mod memory;
+pub mod photos;
+
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::{CollectionInfo, ItemRef, Warning};
+use crate::progress::CancelToken;
+
+/// A stream of a file's bytes, for photos and other large items.
+pub type ByteStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// What an archive records about a source: never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// `carddav+caldav`, `webdav-photos`, `device` or `memory`.
+    pub kind: String,
+    /// A short label for people ("alice at dav.example.com").
+    pub label: String,
+    /// The URL or folder the data came from, without credentials.
+    pub location: String,
+}
+
+/// Where fetched items go. The archive writer implements it; tests may collect into memory.
+#[async_trait::async_trait]
+pub trait ItemSink: Send + Sync {
+    /// One item's exact bytes. `href` is the item's source href; for a file cut into several
+    /// items it is `file#n` (n from 1).
+    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()>;
+    /// One item whose bytes arrive as a stream (photos).
+    async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()>;
+    /// A whole source file kept verbatim because its items could not be cut from it losslessly.
+    async fn original(&self, href: &str, bytes: &[u8]) -> Result<()>;
+    /// A problem with one item or file that does not stop the job.
+    fn warn(&self, warning: Warning);
+}
+
+/// A place that holds a person's contacts, calendars, to-dos or photos.
+///
+/// # Contract
+/// Every backend obeys these rules; [`contract::check_source`] tests them.
+/// 1. **Read-only.** No method changes anything at the source.
+/// 2. [`Source::collections`] returns every collection once, with a unique `href`.
+/// 3. [`Source::list`] returns every item of a collection exactly once, with unique hrefs,
+///    cheaply: it never downloads item bodies (one PROPFIND for DAV, a directory walk for
+///    devices).
+/// 4. [`Source::fetch`] delivers, for each listed ref, the item's bytes **exactly as the source
+///    holds them** to the sink, or a warning with code `unavailable` naming the href when that
+///    one item cannot be had. It never skips an item silently, never re-encodes, and fetches in
+///    batches where the protocol allows (never one request per vCard/event). A file holding
+///    several items is delivered as several items (`file#1`, `file#2`, ...) and, when the cut
+///    is not an exact partition of the file, also as an original.
+/// 5. A failure that concerns the whole collection (auth, network, 5xx after retries) is
+///    returned as an `Err`; the job then writes no archive.
+/// 6. `fetch` checks the cancel token between requests and returns `Cancelled` when it is set.
+#[async_trait::async_trait]
+pub trait Source: Send + Sync + std::fmt::Debug {
+    fn info(&self) -> SourceInfo;
+
+    async fn collections(&self) -> Result<Vec<CollectionInfo>>;
+
+    async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>>;
+
+    async fn fetch(
+        &self,
+        collection: &CollectionInfo,
+        items: &[ItemRef],
+        sink: &dyn ItemSink,
+        cancel: &CancelToken,
+    ) -> Result<()>;
+
+    /// Requests made so far, for summaries and benchmarks (0 for local sources).
+    fn requests_made(&self) -> u64 {
+        0
+    }
+}
+
+/// The last segment of an href or path, without a trailing slash, percent-decoded.
+pub fn last_segment(href: &str) -> String {
+    let trimmed = href.trim_end_matches('/');
+    let last = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    percent_encoding::percent_decode_str(last)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -1,0 +1,709 @@
+//! Byte-level reading of vCard and iCalendar data: splitting files into items, finding UIDs and
+//! kinds, and building merged files. Never rewrites a byte of an item; parsing (calcard) is only
+//! used to check that an item is readable.
+
+use crate::model::ItemKind;
+
+/// A line of a file: its byte range, with and without the line terminator.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    /// End of the content, before `\r\n`, `\n` or `\r`.
+    content_end: usize,
+    /// End including the terminator.
+    end: usize,
+}
+
+/// Splits into lines, accepting CRLF, LF, CR alone and CR CR LF; no byte is lost.
+fn lines(data: &[u8]) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < data.len() {
+        match data[i] {
+            b'\n' => {
+                let mut content_end = i;
+                while content_end > start && data[content_end - 1] == b'\r' {
+                    content_end -= 1;
+                }
+                out.push(Line {
+                    start,
+                    content_end,
+                    end: i + 1,
+                });
+                start = i + 1;
+            }
+            b'\r'
+                if data
+                    .get(i + 1)
+                    .is_some_and(|&next| next != b'\r' && next != b'\n') =>
+            {
+                out.push(Line {
+                    start,
+                    content_end: i,
+                    end: i + 1,
+                });
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < data.len() {
+        let mut content_end = data.len();
+        while content_end > start && data[content_end - 1] == b'\r' {
+            content_end -= 1;
+        }
+        out.push(Line {
+            start,
+            content_end,
+            end: data.len(),
+        });
+    }
+    out
+}
+
+/// `BEGIN:NAME` / `END:NAME` markers, case-insensitive, tolerant of a BOM and surrounding blanks.
+fn marker<'a>(content: &'a [u8], keyword: &[u8]) -> Option<&'a [u8]> {
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let content = content.trim_ascii();
+    let colon = content.iter().position(|&b| b == b':')?;
+    let (key, rest) = content.split_at(colon);
+    if key.trim_ascii().eq_ignore_ascii_case(keyword) {
+        Some(rest[1..].trim_ascii())
+    } else {
+        None
+    }
+}
+
+fn begins(content: &[u8], name: &[u8]) -> bool {
+    marker(content, b"BEGIN").is_some_and(|n| n.eq_ignore_ascii_case(name))
+}
+
+fn ends(content: &[u8], name: &[u8]) -> bool {
+    marker(content, b"END").is_some_and(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Value of a property named `name` among unfolded lines `range` (first match), as bytes.
+fn property_value(data: &[u8], lines: &[Line], name: &[u8]) -> Option<Vec<u8>> {
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index];
+        let content = &data[line.start..line.content_end];
+        // A property name ends at ':' or ';' (parameters); vCard groups prefix it with `group.`.
+        let name_end = content.iter().position(|&b| b == b':' || b == b';');
+        if let Some(name_end) = name_end {
+            let full_name = &content[..name_end];
+            let bare = full_name
+                .iter()
+                .rposition(|&b| b == b'.')
+                .map_or(full_name, |dot| &full_name[dot + 1..]);
+            if bare.trim_ascii().eq_ignore_ascii_case(name) {
+                let colon = content.iter().position(|&b| b == b':')?;
+                let mut value = content[colon + 1..].to_vec();
+                // Unfold continuation lines (a leading space or tab).
+                let mut next = index + 1;
+                while next < lines.len() {
+                    let cont = &data[lines[next].start..lines[next].content_end];
+                    match cont.first() {
+                        Some(b' ' | b'\t') => value.extend_from_slice(&cont[1..]),
+                        _ => break,
+                    }
+                    next += 1;
+                }
+                return Some(value);
+            }
+        }
+        index += 1;
+    }
+    None
+}
+
+/// What reading one item told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFacts {
+    pub kind: ItemKind,
+    pub uid: Option<String>,
+    /// Why a parser could not read it, if it could not; the bytes are kept regardless.
+    pub parse_problem: Option<String>,
+    pub is_utf8: bool,
+}
+
+fn text_of(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).trim().to_owned()
+}
+
+/// Reads the kind, UID and readability of one vCard or iCalendar item.
+pub fn inspect(data: &[u8]) -> ItemFacts {
+    let all = lines(data);
+    let is_utf8 = std::str::from_utf8(data).is_ok();
+    let first = all
+        .iter()
+        .map(|l| &data[l.start..l.content_end])
+        .find(|c| !c.trim_ascii().is_empty());
+    let is_vcard = first.is_some_and(|c| begins(c, b"VCARD"));
+    let is_calendar = first.is_some_and(|c| begins(c, b"VCALENDAR"));
+    if is_vcard {
+        let uid = property_value(data, &all, b"UID")
+            .map(|v| text_of(&v))
+            .filter(|u| !u.is_empty());
+        let parse_problem = match calcard::vcard::VCard::parse(String::from_utf8_lossy(data)) {
+            Ok(_) => None,
+            Err(entry) => Some(describe_entry(&entry)),
+        };
+        return ItemFacts {
+            kind: ItemKind::Contact,
+            uid,
+            parse_problem,
+            is_utf8,
+        };
+    }
+    if is_calendar {
+        let blocks = calendar_blocks(data, &all);
+        let main = blocks
+            .iter()
+            .flat_map(|cal| cal.components.iter())
+            .find(|b| !b.name.eq_ignore_ascii_case("VTIMEZONE"));
+        let kind = match main.map(|b| b.name.to_ascii_uppercase()) {
+            Some(name) if name == "VEVENT" => ItemKind::Event,
+            Some(name) if name == "VTODO" => ItemKind::Todo,
+            Some(name) if name == "VJOURNAL" => ItemKind::Journal,
+            _ => ItemKind::Unknown,
+        };
+        let uid = main.and_then(|b| b.uid.clone());
+        let parse_problem =
+            match calcard::icalendar::ICalendar::parse(String::from_utf8_lossy(data)) {
+                Ok(_) => None,
+                Err(entry) => Some(describe_entry(&entry)),
+            };
+        return ItemFacts {
+            kind,
+            uid,
+            parse_problem,
+            is_utf8,
+        };
+    }
+    ItemFacts {
+        kind: ItemKind::Unknown,
+        uid: None,
+        parse_problem: Some("neither a vCard nor an iCalendar object".to_owned()),
+        is_utf8,
+    }
+}
+
+fn describe_entry(entry: &calcard::Entry) -> String {
+    match entry {
+        calcard::Entry::InvalidLine(line) => {
+            let short: String = line.chars().take(60).collect();
+            format!("invalid line {short:?}")
+        }
+        calcard::Entry::UnexpectedComponentEnd { expected, found } => {
+            format!("component {found:?} ends where {expected:?} should")
+        }
+        calcard::Entry::UnterminatedComponent(name) => format!("{name} is never closed"),
+        calcard::Entry::TooManyComponents => "too many components".to_owned(),
+        calcard::Entry::Eof => "empty or truncated".to_owned(),
+        calcard::Entry::VCard(_) => "a vCard where an iCalendar object was expected".to_owned(),
+        calcard::Entry::ICalendar(_) => "an iCalendar object where a vCard was expected".to_owned(),
+        _ => "unreadable".to_owned(),
+    }
+}
+
+/// One top-level component inside a VCALENDAR (VEVENT, VTODO, VTIMEZONE, ...).
+#[derive(Debug, Clone)]
+struct Component {
+    name: String,
+    uid: Option<String>,
+    tzid: Option<String>,
+    start: usize,
+    end: usize,
+}
+
+/// One VCALENDAR: its header property lines and its components.
+#[derive(Debug, Clone)]
+struct CalendarBlock {
+    start: usize,
+    end: usize,
+    /// Byte ranges of property lines directly inside VCALENDAR (VERSION, PRODID, ...).
+    header: Vec<(usize, usize)>,
+    components: Vec<Component>,
+    /// The calendar was never closed.
+    unterminated: bool,
+}
+
+fn calendar_blocks(data: &[u8], all: &[Line]) -> Vec<CalendarBlock> {
+    let mut out = Vec::new();
+    let mut index = 0;
+    while index < all.len() {
+        let content = &data[all[index].start..all[index].content_end];
+        if !begins(content, b"VCALENDAR") {
+            index += 1;
+            continue;
+        }
+        let mut block = CalendarBlock {
+            start: all[index].start,
+            end: data.len(),
+            header: Vec::new(),
+            components: Vec::new(),
+            unterminated: true,
+        };
+        index += 1;
+        while index < all.len() {
+            let line = all[index];
+            let content = &data[line.start..line.content_end];
+            if ends(content, b"VCALENDAR") {
+                block.end = line.end;
+                block.unterminated = false;
+                index += 1;
+                break;
+            }
+            if let Some(name) = marker(content, b"BEGIN") {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let first = index;
+                let mut depth = 0usize;
+                let mut last = all.len() - 1;
+                for (offset, inner) in all[first..].iter().enumerate() {
+                    let inner_content = &data[inner.start..inner.content_end];
+                    if marker(inner_content, b"BEGIN").is_some() {
+                        depth += 1;
+                    } else if marker(inner_content, b"END").is_some() {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            last = first + offset;
+                            break;
+                        }
+                    }
+                }
+                // Only the component's own properties, not those of nested VALARMs.
+                let own: Vec<Line> = own_lines(data, &all[first + 1..=last]);
+                block.components.push(Component {
+                    uid: property_value(data, &own, b"UID").map(|v| text_of(&v)),
+                    tzid: property_value(data, &own, b"TZID").map(|v| text_of(&v)),
+                    name,
+                    start: all[first].start,
+                    end: all[last].end,
+                });
+                index = last + 1;
+                continue;
+            }
+            if !content.trim_ascii().is_empty() {
+                // Continuation lines belong to the previous header line.
+                match (content.first(), block.header.last_mut()) {
+                    (Some(b' ' | b'\t'), Some(previous)) => previous.1 = line.end,
+                    _ => block.header.push((line.start, line.end)),
+                }
+            }
+            index += 1;
+        }
+        out.push(block);
+    }
+    out
+}
+
+/// Lines at nesting depth zero of a component body (excluding its closing END line).
+fn own_lines(data: &[u8], body: &[Line]) -> Vec<Line> {
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    for line in body {
+        let content = &data[line.start..line.content_end];
+        if marker(content, b"BEGIN").is_some() {
+            depth += 1;
+        } else if marker(content, b"END").is_some() {
+            if depth == 0 {
+                break;
+            }
+            depth -= 1;
+        } else if depth == 0 {
+            out.push(*line);
+        }
+    }
+    out
+}
+
+/// How a file of many items was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// The items, each as bytes ready to archive.
+    pub items: Vec<Vec<u8>>,
+    /// True when the items are exact slices that put together give back the whole file;
+    /// otherwise the caller must also keep the original file.
+    pub lossless: bool,
+    /// What looked wrong while cutting (text outside items, an unterminated item, ...).
+    pub problems: Vec<String>,
+}
+
+/// Cuts a `.vcf` file into vCards: each item is the exact bytes from `BEGIN:VCARD` to its
+/// `END:VCARD` line, terminator included. Nested vCards (2.1 AGENT) stay inside their parent.
+pub fn split_vcards(data: &[u8]) -> Split {
+    let all = lines(data);
+    let mut items = Vec::new();
+    let mut problems = Vec::new();
+    let mut covered = 0usize;
+    let mut stray = false;
+    let mut index = 0;
+    while index < all.len() {
+        let line = all[index];
+        let content = &data[line.start..line.content_end];
+        if !begins(content, b"VCARD") {
+            if !content.trim_ascii().is_empty() {
+                stray = true;
+            }
+            index += 1;
+            continue;
+        }
+        let start = line.start;
+        let mut depth = 0usize;
+        let mut end = None;
+        while index < all.len() {
+            let inner = all[index];
+            let inner_content = &data[inner.start..inner.content_end];
+            if begins(inner_content, b"VCARD") {
+                depth += 1;
+            } else if ends(inner_content, b"VCARD") {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(inner.end);
+                    index += 1;
+                    break;
+                }
+            }
+            index += 1;
+        }
+        let end = end.unwrap_or_else(|| {
+            problems.push("the last vCard is never closed (END:VCARD missing)".to_owned());
+            data.len()
+        });
+        covered += end - start;
+        items.push(data[start..end].to_vec());
+    }
+    if stray {
+        problems.push("text outside BEGIN:VCARD/END:VCARD was found".to_owned());
+    }
+    if items.is_empty() {
+        return whole_file(data, "no BEGIN:VCARD found");
+    }
+    Split {
+        lossless: covered == data.len(),
+        items,
+        problems,
+    }
+}
+
+fn whole_file(data: &[u8], problem: &str) -> Split {
+    Split {
+        items: vec![data.to_vec()],
+        lossless: true,
+        problems: vec![problem.to_owned()],
+    }
+}
+
+/// The line terminator a file uses (for the few lines we add when wrapping components).
+fn line_terminator(data: &[u8]) -> &'static [u8] {
+    match data.iter().position(|&b| b == b'\n' || b == b'\r') {
+        Some(i) if data[i] == b'\n' && i > 0 && data[i - 1] == b'\r' => b"\r\n",
+        Some(i) if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') => b"\r\n",
+        Some(i) if data[i] == b'\n' => b"\n",
+        Some(_) => b"\r",
+        None => b"\r\n",
+    }
+}
+
+/// Cuts an `.ics` file into calendar objects, one per UID (recurrence overrides stay together),
+/// each wrapped in the file's own VCALENDAR header and the VTIMEZONEs it refers to. A file that
+/// is a single object is returned whole and unchanged.
+pub fn split_calendar(data: &[u8]) -> Split {
+    let all = lines(data);
+    let blocks = calendar_blocks(data, &all);
+    if blocks.is_empty() {
+        return whole_file(data, "no BEGIN:VCALENDAR found");
+    }
+    let mut problems = Vec::new();
+    if blocks.iter().any(|b| b.unterminated) {
+        problems.push("a VCALENDAR is never closed (END:VCALENDAR missing)".to_owned());
+    }
+    let groups: Vec<(usize, Vec<&Component>)> = group_by_uid(&blocks);
+    let covered: usize = blocks.iter().map(|b| b.end - b.start).sum();
+    let only_whitespace_outside = covered == data.len()
+        || strip_ranges(data, blocks.iter().map(|b| (b.start, b.end)))
+            .iter()
+            .all(u8::is_ascii_whitespace);
+    if !only_whitespace_outside {
+        problems.push("text outside BEGIN:VCALENDAR/END:VCALENDAR was found".to_owned());
+    }
+    if groups.len() <= 1 && blocks.len() == 1 {
+        return Split {
+            items: vec![data.to_vec()],
+            lossless: true,
+            problems,
+        };
+    }
+    let eol = line_terminator(data);
+    let mut items = Vec::with_capacity(groups.len());
+    for (block_index, group) in groups {
+        let block = &blocks[block_index];
+        let mut out = Vec::new();
+        out.extend_from_slice(b"BEGIN:VCALENDAR");
+        out.extend_from_slice(eol);
+        for &(start, end) in &block.header {
+            out.extend_from_slice(&data[start..end]);
+            ensure_terminated(&mut out, eol);
+        }
+        let body: Vec<u8> = group
+            .iter()
+            .flat_map(|c| data[c.start..c.end].iter().copied())
+            .collect();
+        for tz in block.components.iter().filter(|c| is_timezone(c)) {
+            if tz
+                .tzid
+                .as_deref()
+                .is_some_and(|id| refers_to_tzid(&body, id))
+            {
+                out.extend_from_slice(&data[tz.start..tz.end]);
+                ensure_terminated(&mut out, eol);
+            }
+        }
+        for component in group {
+            out.extend_from_slice(&data[component.start..component.end]);
+            ensure_terminated(&mut out, eol);
+        }
+        out.extend_from_slice(b"END:VCALENDAR");
+        out.extend_from_slice(eol);
+        items.push(out);
+    }
+    Split {
+        items,
+        lossless: false,
+        problems,
+    }
+}
+
+fn is_timezone(component: &Component) -> bool {
+    component.name.eq_ignore_ascii_case("VTIMEZONE")
+}
+
+fn refers_to_tzid(body: &[u8], tzid: &str) -> bool {
+    let plain = format!("TZID={tzid}");
+    let quoted = format!("TZID=\"{tzid}\"");
+    contains(body, plain.as_bytes()) || contains(body, quoted.as_bytes())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn ensure_terminated(out: &mut Vec<u8>, eol: &[u8]) {
+    if !matches!(out.last(), Some(b'\n' | b'\r')) {
+        out.extend_from_slice(eol);
+    }
+}
+
+fn strip_ranges(data: &[u8], ranges: impl Iterator<Item = (usize, usize)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut position = 0;
+    for (start, end) in ranges {
+        out.extend_from_slice(&data[position..start]);
+        position = end;
+    }
+    out.extend_from_slice(&data[position..]);
+    out
+}
+
+/// Non-timezone components grouped by UID, in file order; components without a UID stand alone.
+fn group_by_uid(blocks: &[CalendarBlock]) -> Vec<(usize, Vec<&Component>)> {
+    let mut groups: Vec<(usize, Vec<&Component>)> = Vec::new();
+    let mut by_uid: std::collections::HashMap<(usize, &str), usize> =
+        std::collections::HashMap::new();
+    for (block_index, block) in blocks.iter().enumerate() {
+        for component in block.components.iter().filter(|c| !is_timezone(c)) {
+            match component.uid.as_deref().filter(|u| !u.is_empty()) {
+                Some(uid) => {
+                    if let Some(&group) = by_uid.get(&(block_index, uid)) {
+                        groups[group].1.push(component);
+                    } else {
+                        by_uid.insert((block_index, uid), groups.len());
+                        groups.push((block_index, vec![component]));
+                    }
+                }
+                None => groups.push((block_index, vec![component])),
+            }
+        }
+    }
+    groups
+}
+
+/// Builds one merged iCalendar file from many calendar objects in two passes, so that only the
+/// header and the VTIMEZONEs stay in memory: pass one collects the header of the first object
+/// and each VTIMEZONE once (by TZID); pass two streams every other component's exact bytes
+/// ([`components_of`]).
+#[derive(Debug, Default)]
+pub struct MergedCalendar {
+    header: Vec<u8>,
+    timezones: Vec<u8>,
+    seen_tzids: std::collections::HashSet<String>,
+}
+
+impl MergedCalendar {
+    /// Pass one: remembers the header (first object only) and unseen VTIMEZONEs.
+    pub fn add_header_and_timezones(&mut self, data: &[u8]) {
+        let all = lines(data);
+        for block in calendar_blocks(data, &all) {
+            if self.header.is_empty() {
+                for &(start, end) in &block.header {
+                    self.header.extend_from_slice(&data[start..end]);
+                    ensure_terminated(&mut self.header, b"\r\n");
+                }
+            }
+            for component in block.components.iter().filter(|c| is_timezone(c)) {
+                let id = component.tzid.clone().unwrap_or_default();
+                if self.seen_tzids.insert(id) {
+                    self.timezones
+                        .extend_from_slice(&data[component.start..component.end]);
+                    ensure_terminated(&mut self.timezones, b"\r\n");
+                }
+            }
+        }
+    }
+
+    /// `BEGIN:VCALENDAR`, the header and the timezones.
+    pub fn opening(&self) -> Vec<u8> {
+        let mut out = b"BEGIN:VCALENDAR\r\n".to_vec();
+        if self.header.is_empty() {
+            out.extend_from_slice(b"VERSION:2.0\r\nPRODID:-//Lifeboat//merged//EN\r\n");
+        } else {
+            out.extend_from_slice(&self.header);
+        }
+        out.extend_from_slice(&self.timezones);
+        out
+    }
+
+    pub fn closing() -> &'static [u8] {
+        b"END:VCALENDAR\r\n"
+    }
+}
+
+/// Pass two: the exact bytes of every component of an object except its VTIMEZONEs.
+pub fn components_of(data: &[u8]) -> Vec<u8> {
+    let all = lines(data);
+    let mut out = Vec::new();
+    for block in calendar_blocks(data, &all) {
+        for component in block.components.iter().filter(|c| !is_timezone(c)) {
+            out.extend_from_slice(&data[component.start..component.end]);
+            ensure_terminated(&mut out, b"\r\n");
+        }
+    }
+    out
+}
+
+/// Appends one vCard to a merged `.vcf`, making sure cards never run into each other.
+pub fn append_vcard(merged: &mut Vec<u8>, card: &[u8]) {
+    merged.extend_from_slice(card);
+    ensure_terminated(merged, b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_keep_every_byte_for_every_terminator() {
+        let data = b"A\r\nB\nC\rD\r\r\nE";
+        let found = lines(data);
+        let contents: Vec<&[u8]> = found
+            .iter()
+            .map(|l| &data[l.start..l.content_end])
+            .collect();
+        assert_eq!(contents, vec![&b"A"[..], b"B", b"C", b"D", b"E"]);
+        assert_eq!(found.last().map(|l| l.end), Some(data.len()));
+        let total: usize = found.iter().map(|l| l.end - l.start).sum();
+        assert_eq!(total, data.len());
+    }
+
+    #[test]
+    fn vcards_split_into_exact_slices() {
+        let data = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:A\r\nEND:VCARD\r\nbegin:vcard\nVERSION:2.1\nFN:B\nend:vcard\n";
+        let split = split_vcards(data);
+        assert_eq!(split.items.len(), 2);
+        assert!(split.lossless);
+        assert_eq!(split.items.concat(), data.to_vec());
+        assert_eq!(inspect(&split.items[0]).uid.as_deref(), Some("a"));
+        assert_eq!(inspect(&split.items[1]).uid, None);
+        assert_eq!(inspect(&split.items[1]).kind, ItemKind::Contact);
+    }
+
+    #[test]
+    fn nested_agent_vcard_stays_in_parent() {
+        let data = b"BEGIN:VCARD\nFN:A\nBEGIN:VCARD\nFN:Agent\nEND:VCARD\nEND:VCARD\n";
+        let split = split_vcards(data);
+        assert_eq!(split.items.len(), 1);
+        assert!(split.lossless);
+    }
+
+    #[test]
+    fn truncated_vcard_is_kept_and_reported() {
+        let data = b"BEGIN:VCARD\nFN:A\nEND:VCARD\nBEGIN:VCARD\nFN:cut";
+        let split = split_vcards(data);
+        assert_eq!(split.items.len(), 2);
+        assert_eq!(split.items[1], b"BEGIN:VCARD\nFN:cut".to_vec());
+        assert!(split.lossless);
+        assert_eq!(split.problems.len(), 1);
+    }
+
+    #[test]
+    fn text_without_vcards_is_one_item() {
+        let split = split_vcards(b"garbage\xff\xfe");
+        assert_eq!(split.items, vec![b"garbage\xff\xfe".to_vec()]);
+        assert_eq!(inspect(&split.items[0]).kind, ItemKind::Unknown);
+    }
+
+    const TWO_EVENTS: &[u8] = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VTIMEZONE\r\nTZID:Unused\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:one\r\nDTSTART;TZID=Europe/Berlin:20240101T100000\r\nBEGIN:VALARM\r\nUID:alarm\r\nEND:VALARM\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:two\r\nEND:VTODO\r\nBEGIN:VEVENT\r\nUID:one\r\nRECURRENCE-ID:20240108T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn calendar_splits_by_uid_with_referenced_timezones() {
+        let split = split_calendar(TWO_EVENTS);
+        assert_eq!(split.items.len(), 2);
+        assert!(!split.lossless);
+        let first = String::from_utf8_lossy(&split.items[0]).into_owned();
+        assert!(first.contains("TZID:Europe/Berlin"));
+        assert!(!first.contains("TZID:Unused"));
+        assert_eq!(first.matches("BEGIN:VEVENT").count(), 2);
+        assert!(first.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y\r\n"));
+        let facts = inspect(&split.items[0]);
+        assert_eq!(facts.uid.as_deref(), Some("one"));
+        assert_eq!(facts.kind, ItemKind::Event);
+        assert_eq!(facts.parse_problem, None);
+        let second = inspect(&split.items[1]);
+        assert_eq!(
+            (second.kind, second.uid.as_deref()),
+            (ItemKind::Todo, Some("two"))
+        );
+    }
+
+    #[test]
+    fn single_object_calendar_is_returned_whole() {
+        let data =
+            b"BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nEND:VEVENT\nEND:VCALENDAR\n";
+        let split = split_calendar(data);
+        assert_eq!(split.items, vec![data.to_vec()]);
+        assert!(split.lossless);
+    }
+
+    #[test]
+    fn merged_calendar_deduplicates_timezones() {
+        let items = split_calendar(TWO_EVENTS).items;
+        let mut merged = MergedCalendar::default();
+        for item in &items {
+            merged.add_header_and_timezones(item);
+        }
+        let mut bytes = merged.opening();
+        for item in &items {
+            bytes.extend(components_of(item));
+        }
+        bytes.extend_from_slice(MergedCalendar::closing());
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        assert_eq!(text.matches("TZID:Europe/Berlin").count(), 1);
+        assert_eq!(text.matches("BEGIN:VCALENDAR").count(), 1);
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+        assert_eq!(text.matches("BEGIN:VTODO").count(), 1);
+        assert!(calcard::icalendar::ICalendar::parse(&text).is_ok());
+    }
+}
