@@ -240,6 +240,7 @@ async fn find_context(http: &HttpClient, start: &Uri, user: Option<&str>) -> Res
     let dav = WebDavClient::new(start.clone(), http.dav_service());
     let url = start.to_string();
     let mut refused = None;
+    let mut failed = None;
     for expectation in ["addressbook", "calendar-access"] {
         match dav.request(CheckSupport::new(start, expectation)).await {
             Ok(()) => return Ok(start.clone()),
@@ -249,6 +250,9 @@ async fn find_context(http: &HttpClient, start: &Uri, user: Option<&str>) -> Res
             Err(libdav::CheckSupportError::BadStatusCode(
                 status @ (http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN),
             )) => refused = Some(status),
+            Err(libdav::CheckSupportError::BadStatusCode(status)) if status.is_server_error() => {
+                failed = Some(status);
+            }
             Err(_) => {}
         }
     }
@@ -272,7 +276,7 @@ async fn find_context(http: &HttpClient, start: &Uri, user: Option<&str>) -> Res
             Err(_) => {}
         }
     }
-    if let Some(status) = refused {
+    if let Some(status) = refused.or(failed) {
         return Err(status_error(status, &url, user));
     }
     let is_dns_name = host.parse::<std::net::IpAddr>().is_err() && host != "localhost";

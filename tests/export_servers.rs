@@ -1,0 +1,460 @@
+//! Export against real servers: the source contract on Radicale and WsgiDAV, the CLI export
+//! into folders and zips, verify, ls, and the errors a user sees.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lifeboat::archive::Manifest;
+use lifeboat::model::CollectionKind;
+use lifeboat::source::contract::{ExpectedCollection, check_source};
+use lifeboat::source::dav::DavSource;
+use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
+use lifeboat::source::photos::PhotoSource;
+use support::*;
+
+fn http() -> HttpClient {
+    HttpClient::new(
+        Credentials::Basic {
+            user: USER.into(),
+            password: PASSWORD.into(),
+        },
+        &HttpSettings::default(),
+    )
+    .unwrap()
+}
+
+/// Seeds Radicale with an address book, a calendar and a task list; returns the server's
+/// bytes for each, per collection name.
+async fn seed_radicale(server: &Server) -> BTreeMap<&'static str, Vec<(String, Vec<u8>)>> {
+    let mut seeded = BTreeMap::new();
+    let book = make_addressbook(server, "contacts", "My Contacts").await;
+    let calendar = make_calendar(server, "calendar", "Family", &["VEVENT"]).await;
+    let tasks = make_calendar(server, "tasks", "Chores", &["VTODO"]).await;
+    for (name, url, items, content_type) in [
+        (
+            "contacts",
+            &book,
+            (0..5)
+                .map(|i| {
+                    (
+                        format!("c{i}.vcf"),
+                        vcard(&format!("uid-c{i}"), &format!("Person {i} Ünïcode")),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            "text/vcard",
+        ),
+        (
+            "calendar",
+            &calendar,
+            (0..4)
+                .map(|i| {
+                    (
+                        format!("e{i}.ics"),
+                        event(&format!("uid-e{i}"), &format!("Event {i}")),
+                    )
+                })
+                .collect(),
+            "text/calendar",
+        ),
+        (
+            "tasks",
+            &tasks,
+            (0..3)
+                .map(|i| {
+                    (
+                        format!("t{i}.ics"),
+                        todo(&format!("uid-t{i}"), &format!("Task {i}")),
+                    )
+                })
+                .collect(),
+            "text/calendar",
+        ),
+    ] {
+        let mut served = Vec::new();
+        for (file, bytes) in items {
+            let item_url = format!("{url}{file}");
+            assert_eq!(put(&item_url, bytes, content_type).await, 201);
+            served.push((file, get(&item_url).await));
+        }
+        seeded.insert(name, served);
+    }
+    seeded
+}
+
+fn seed_photos(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut photos = Vec::new();
+    for (index, relative) in [
+        "Photos/2024/beach.jpg",
+        "Photos/2024/Sommer Ä/sun set.jpg",
+        "Photos/cat.JPG",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let bytes = photo(index as u64, 20_000 + index * 1000);
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        photos.push((relative.to_string(), bytes));
+    }
+    photos
+}
+
+#[tokio::test]
+async fn radicale_and_webdav_sources_pass_the_contract() {
+    let radicale = Server::radicale();
+    let seeded = seed_radicale(&radicale).await;
+    let source = DavSource::connect(&radicale.base_url(), http())
+        .await
+        .unwrap();
+    let expected: Vec<ExpectedCollection> = seeded
+        .iter()
+        .map(|(name, items)| ExpectedCollection {
+            kind: if *name == "contacts" {
+                CollectionKind::Contacts
+            } else {
+                CollectionKind::Calendar
+            },
+            name_contains: name.to_string(),
+            items: items.iter().map(|(_, b)| b.clone()).collect(),
+        })
+        .collect();
+    check_source(&source, &expected).await.unwrap();
+    let collections = lifeboat::source::Source::collections(&source)
+        .await
+        .unwrap();
+    let tasks = collections.iter().find(|c| c.name == "tasks").unwrap();
+    assert_eq!(tasks.display_name.as_deref(), Some("Chores"));
+    assert_eq!(tasks.components, vec!["VTODO".to_owned()]);
+    assert!(tasks.sync_token.is_some(), "Radicale offers sync tokens");
+
+    let root = tempfile::tempdir().unwrap();
+    let photos = seed_photos(root.path());
+    let webdav = Server::webdav(root.path());
+    let source = PhotoSource::new(&format!("{}Photos/", webdav.base_url()), http()).unwrap();
+    let expected = [ExpectedCollection {
+        kind: CollectionKind::Photos,
+        name_contains: "Photos".into(),
+        items: photos.into_iter().map(|(_, b)| b).collect(),
+    }];
+    check_source(&source, &expected).await.unwrap();
+}
+
+fn manifest_of(archive: &Path) -> Manifest {
+    Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn cli_export_keeps_server_bytes_and_verify_catches_damage() {
+    let radicale = Server::radicale();
+    let seeded = seed_radicale(&radicale).await;
+    let root = tempfile::tempdir().unwrap();
+    let photos = seed_photos(root.path());
+    let webdav = Server::webdav(root.path());
+    let device = tempfile::tempdir().unwrap();
+    std::fs::write(
+        device.path().join("phone.vcf"),
+        [vcard("d1", "Device One"), vcard("d2", "Device Two")].concat(),
+    )
+    .unwrap();
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let archive = out_dir.path().join("backup");
+    let photos_url = format!("{}Photos/", webdav.base_url());
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &radicale.base_url(),
+        "--user",
+        USER,
+        "--photos-url",
+        &photos_url,
+        "--device",
+        device.path().to_str().unwrap(),
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("7 contacts")
+            && stdout.contains("4 events")
+            && stdout.contains("3 to-dos")
+            && stdout.contains("3 photos"),
+        "{stdout}"
+    );
+    // Nothing but the archive is left in the destination folder.
+    let left: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("backup")]);
+
+    let manifest = manifest_of(&archive);
+    assert!(
+        manifest
+            .sources
+            .iter()
+            .all(|s| !s.location.contains(PASSWORD))
+    );
+    for (name, items) in &seeded {
+        for (file, served) in items {
+            let item = manifest
+                .items
+                .iter()
+                .find(|i| i.href.ends_with(&format!("/{name}/{file}")))
+                .unwrap_or_else(|| panic!("{name}/{file} missing"));
+            assert_eq!(
+                &std::fs::read(archive.join(&item.path)).unwrap(),
+                served,
+                "{}",
+                item.path
+            );
+            assert!(item.etag.is_some());
+        }
+    }
+    for (relative, bytes) in &photos {
+        let file_name = relative.rsplit('/').next().unwrap();
+        let item = manifest
+            .items
+            .iter()
+            .find(|i| lifeboat::source::last_segment(&i.href) == file_name)
+            .unwrap();
+        assert_eq!(&std::fs::read(archive.join(&item.path)).unwrap(), bytes);
+        assert!(item.path.starts_with("photos/Photos/"), "{}", item.path);
+    }
+    assert!(
+        archive.join("photos/Photos/2024/beach.jpg").exists(),
+        "albums keep their folders"
+    );
+    // Merged files are importable: one VCALENDAR / all cards, parseable.
+    let calendar = manifest
+        .collections
+        .iter()
+        .find(|c| c.info.name == "calendar")
+        .unwrap();
+    let merged = std::fs::read_to_string(archive.join(calendar.merged.as_ref().unwrap())).unwrap();
+    assert_eq!(merged.matches("BEGIN:VEVENT").count(), 4);
+    assert!(calcard::icalendar::ICalendar::parse(&merged).is_ok());
+    let book = manifest
+        .collections
+        .iter()
+        .find(|c| c.info.name == "contacts")
+        .unwrap();
+    let merged = std::fs::read_to_string(archive.join(book.merged.as_ref().unwrap())).unwrap();
+    assert_eq!(merged.matches("BEGIN:VCARD").count(), 5);
+    assert_eq!(
+        std::fs::read_to_string(archive.join(&book.path).join("displayname")).unwrap(),
+        "My Contacts"
+    );
+    assert!(archive.join("README.txt").exists());
+
+    let ok = lifeboat(&["verify", archive.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("all checksums match"));
+
+    let ls = lifeboat(&["ls", "--json", archive.to_str().unwrap()]);
+    let listing: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(listing["items"], 5 + 4 + 3 + 3 + 2);
+
+    // A flipped byte, a missing file and an extra file are each caught.
+    let victim = archive.join(&manifest.items[0].path);
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[3] ^= 0x01;
+    std::fs::write(&victim, &bytes).unwrap();
+    std::fs::remove_file(archive.join(&manifest.items[1].path)).unwrap();
+    std::fs::write(archive.join("contacts/stray.vcf"), b"x").unwrap();
+    let bad = lifeboat(&["verify", "--json", archive.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(report["corrupt"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        report["missing"],
+        serde_json::json!([manifest.items[1].path])
+    );
+    assert_eq!(report["extra"], serde_json::json!(["contacts/stray.vcf"]));
+
+    // The same export as a zip verifies, and refuses to overwrite.
+    let zip = out_dir.path().join("backup.zip");
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &radicale.base_url(),
+        "--user",
+        USER,
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let ok = lifeboat(&["verify", zip.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    let before = std::fs::read(&zip).unwrap();
+    let again = lifeboat(&[
+        "export",
+        "--url",
+        &radicale.base_url(),
+        "--user",
+        USER,
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("never overwrites"));
+    assert_eq!(std::fs::read(&zip).unwrap(), before);
+}
+
+#[tokio::test]
+async fn dry_run_lists_and_writes_nothing() {
+    let radicale = Server::radicale();
+    seed_radicale(&radicale).await;
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("plan-only");
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &radicale.base_url(),
+        "--user",
+        USER,
+        "--out",
+        archive.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("12 items in 3 collections"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+fn assert_failed_cleanly(output: &std::process::Output, out: &Path, expected: &str) {
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out).unwrap().count(),
+        0,
+        "nothing may be left behind"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_names_the_account_and_writes_nothing() {
+    let radicale = Server::radicale();
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("backup");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args([
+            "export",
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            USER,
+            "--out",
+            archive.to_str().unwrap(),
+        ])
+        .env("LIFEBOAT_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert_failed_cleanly(&output, out.path(), "refused the password for alice");
+    assert!(text(&output.stderr).contains("app-specific password"));
+}
+
+#[tokio::test]
+async fn unreachable_host_and_non_dav_server_give_clear_errors() {
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("backup");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &format!("http://127.0.0.1:{closed}/"),
+        "--user",
+        USER,
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert_failed_cleanly(&output, out.path(), "could not connect");
+
+    let root = tempfile::tempdir().unwrap();
+    let webdav = Server::webdav(root.path());
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &webdav.base_url(),
+        "--user",
+        USER,
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert_failed_cleanly(&output, out.path(), "no CalDAV or CardDAV service");
+}
+
+/// A server that answers every request with `status` and `body`: a broken provider.
+fn broken_server(status: &'static str, body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(200) {
+            let mut stream = stream;
+            let mut buffer = [0u8; 65536];
+            let _ = stream.read(&mut buffer);
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nDAV: 1, 2, 3, addressbook, calendar-access\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn server_failures_give_clear_errors_and_no_archive() {
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("backup");
+    let port = broken_server("500 Internal Server Error", "oops");
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &format!("http://127.0.0.1:{port}/"),
+        "--user",
+        USER,
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert_failed_cleanly(&output, out.path(), "500");
+
+    let port = broken_server(
+        "207 Multi-Status",
+        "<multistatus xmlns='DAV:'><response><href>/x</href>",
+    );
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &format!("http://127.0.0.1:{port}/"),
+        "--user",
+        USER,
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert_failed_cleanly(&output, out.path(), "malformed XML");
+}

@@ -1,0 +1,265 @@
+//! Test harness: real Radicale and WsgiDAV servers on free loopback ports with temporary
+//! storage, installed by `scripts/setup-test-servers.sh`, plus helpers to seed them.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr
+)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const OTHER_USER: &str = "bob";
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Installs the server venv once per test process.
+pub fn venv_bin(tool: &str) -> PathBuf {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(project_root().join("scripts/setup-test-servers.sh"))
+            .status()
+            .expect("running scripts/setup-test-servers.sh");
+        assert!(status.success(), "installing the test servers failed");
+    });
+    project_root().join("target/test-venv/bin").join(tool)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "server exited with {status}: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("server did not start on port {port}");
+}
+
+/// A running server process, killed on drop; its storage lives in a temp dir.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// Radicale 3 with htpasswd users alice and bob, owner-only rights.
+    pub fn radicale() -> Self {
+        let binary = venv_bin("radicale");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        std::fs::write(
+            dir.path().join("users"),
+            format!("{USER}:{PASSWORD}\n{OTHER_USER}:{PASSWORD}\n"),
+        )
+        .unwrap();
+        let config = format!(
+            "[server]\nhosts = 127.0.0.1:{port}\nmax_content_length = 1000000000\n\
+             [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\n\
+             [rights]\ntype = owner_only\n\
+             [storage]\nfilesystem_folder = {storage}\n\
+             [web]\ntype = none\n\
+             [logging]\nlevel = warning\n",
+            users = dir.path().join("users").display(),
+            storage = dir.path().join("collections").display(),
+        );
+        let config_path = dir.path().join("config");
+        std::fs::write(&config_path, config).unwrap();
+        let log = dir.path().join("log");
+        let mut child = Command::new(binary)
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("starting radicale");
+        wait_for_port(port, &mut child, &log);
+        Self { child, port, dir }
+    }
+
+    /// WsgiDAV serving `root` with Basic auth for alice.
+    pub fn webdav(root: &Path) -> Self {
+        let binary = venv_bin("wsgidav");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = serde_json::json!({
+            "host": "127.0.0.1",
+            "port": port,
+            "server": "cheroot",
+            "verbose": 0,
+            "provider_mapping": { "/": root.display().to_string() },
+            "http_authenticator": {
+                "domain_controller": null,
+                "accept_basic": true,
+                "accept_digest": false,
+                "default_to_digest": false
+            },
+            "simple_dc": { "user_mapping": { "*": { USER: { "password": PASSWORD } } } },
+        });
+        let config_path = dir.path().join("wsgidav.json");
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let log = dir.path().join("log");
+        let mut child = Command::new(binary)
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("starting wsgidav");
+        wait_for_port(port, &mut child, &log);
+        Self { child, port, dir }
+    }
+}
+
+/// A plain reqwest client for seeding and reading back, outside the code under test.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+pub async fn request(method: &str, url: &str, body: Vec<u8>, content_type: &str) -> (u16, Vec<u8>) {
+    let response = client()
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+        .basic_auth(USER, Some(PASSWORD))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+pub async fn make_addressbook(server: &Server, name: &str, display: &str) -> String {
+    let url = format!("{}{USER}/{name}/", server.base_url());
+    let body = format!(
+        r#"<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>{display}</D:displayname></D:prop></D:set></D:mkcol>"#
+    );
+    let (status, _) = request("MKCOL", &url, body.into_bytes(), "application/xml").await;
+    assert_eq!(status, 201, "MKCOL {url}");
+    url
+}
+
+pub async fn make_calendar(
+    server: &Server,
+    name: &str,
+    display: &str,
+    components: &[&str],
+) -> String {
+    let url = format!("{}{USER}/{name}/", server.base_url());
+    let comps: String = components
+        .iter()
+        .map(|c| format!(r#"<C:comp name="{c}"/>"#))
+        .collect();
+    let body = format!(
+        r#"<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop><D:displayname>{display}</D:displayname><A:calendar-color>#ff0000ff</A:calendar-color><C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"#
+    );
+    let (status, _) = request("MKCALENDAR", &url, body.into_bytes(), "application/xml").await;
+    assert_eq!(status, 201, "MKCALENDAR {url}");
+    url
+}
+
+/// PUTs an item; returns the status (Radicale refuses what it cannot parse).
+pub async fn put(url: &str, bytes: Vec<u8>, content_type: &str) -> u16 {
+    request("PUT", url, bytes, content_type).await.0
+}
+
+/// What the server serves for an item: the reference the archive must match.
+pub async fn get(url: &str) -> Vec<u8> {
+    let (status, body) = request("GET", url, Vec::new(), "text/plain").await;
+    assert_eq!(status, 200, "GET {url}");
+    body
+}
+
+pub fn vcard(uid: &str, name: &str) -> Vec<u8> {
+    format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{name}\r\nN:{name};;;;\r\nEMAIL:{uid}@example.org\r\nEND:VCARD\r\n").into_bytes()
+}
+
+pub fn event(uid: &str, summary: &str) -> Vec<u8> {
+    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Lifeboat tests//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240102T100000Z\r\nDTEND:20240102T110000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").into_bytes()
+}
+
+pub fn todo(uid: &str, summary: &str) -> Vec<u8> {
+    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Lifeboat tests//EN\r\nBEGIN:VTODO\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\nSUMMARY:{summary}\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n").into_bytes()
+}
+
+/// A small but real JPEG-like file: SOI, an EXIF APP1 marker, pseudo-random bytes, EOI.
+pub fn photo(seed: u64, size: usize) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10];
+    bytes.extend_from_slice(b"Exif\0\0MM\0*\0\0\0\x08\0\0");
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    while bytes.len() < size.saturating_sub(2) {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        bytes.push((state >> 33) as u8);
+    }
+    bytes.extend_from_slice(&[0xFF, 0xD9]);
+    bytes
+}
+
+/// Runs the built `lifeboat` binary with the test password in its environment.
+pub fn lifeboat(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .env("LIFEBOAT_PASSWORD", PASSWORD)
+        .env_remove("LIFEBOAT_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running lifeboat")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The corpus of real-world files, when present. Under CI=true it must be present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = project_root().join("../shared/corpus");
+    if dir.join("PROVENANCE.tsv").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but ../shared/corpus is missing"
+    );
+    eprintln!("note: ../shared/corpus not found; corpus tests skipped");
+    None
+}
