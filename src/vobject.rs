@@ -126,6 +126,9 @@ pub struct ItemFacts {
     pub uid: Option<String>,
     /// Why a parser could not read it, if it could not; the bytes are kept regardless.
     pub parse_problem: Option<String>,
+    /// Ways the item breaks RFC 6350/5545 that a lenient parser accepts (blank lines, lines
+    /// without a colon, empty parameters, bad UTC offsets, ...).
+    pub nonconforming: Vec<String>,
     pub is_utf8: bool,
 }
 
@@ -155,6 +158,7 @@ pub fn inspect(data: &[u8]) -> ItemFacts {
             kind: ItemKind::Contact,
             uid,
             parse_problem,
+            nonconforming: conformance_problems(data, &all),
             is_utf8,
         };
     }
@@ -176,10 +180,15 @@ pub fn inspect(data: &[u8]) -> ItemFacts {
                 Ok(_) => None,
                 Err(entry) => Some(describe_entry(&entry)),
             };
+        let mut nonconforming = conformance_problems(data, &all);
+        if main.is_none() && !blocks.iter().any(|b| b.unterminated) {
+            nonconforming.push("holds no event, to-do or journal entry".to_owned());
+        }
         return ItemFacts {
             kind,
             uid,
             parse_problem,
+            nonconforming,
             is_utf8,
         };
     }
@@ -187,8 +196,142 @@ pub fn inspect(data: &[u8]) -> ItemFacts {
         kind: ItemKind::Unknown,
         uid: None,
         parse_problem: Some("neither a vCard nor an iCalendar object".to_owned()),
+        nonconforming: Vec::new(),
         is_utf8,
     }
+}
+
+/// Logical lines (folded continuations joined, vCard 2.1 quoted-printable soft breaks too).
+fn logical_lines(data: &[u8], all: &[Line]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for line in all {
+        let content = &data[line.start..line.content_end];
+        let continues_fold = matches!(content.first(), Some(b' ' | b'\t')) && !out.is_empty();
+        let continues_soft_break = out.last().is_some_and(|previous| {
+            previous.ends_with(b"=")
+                && contains(&previous.to_ascii_uppercase(), b"QUOTED-PRINTABLE")
+        });
+        match out.last_mut() {
+            Some(previous) if continues_fold => previous.extend_from_slice(&content[1..]),
+            Some(previous) if continues_soft_break => previous.extend_from_slice(content),
+            _ => out.push(content.to_vec()),
+        }
+    }
+    out
+}
+
+fn is_utc_offset(value: &[u8]) -> bool {
+    let digits = &value[1.min(value.len())..];
+    matches!(value.first(), Some(b'+' | b'-'))
+        && (digits.len() == 4 || digits.len() == 6)
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] - b'0') * 10 + (digits[1] - b'0') <= 23
+        && (digits[2] - b'0') * 10 + (digits[3] - b'0') <= 59
+}
+
+fn is_date_or_date_time(value: &[u8]) -> bool {
+    let (date, time) = match value.iter().position(|&b| b == b'T') {
+        Some(t) => (&value[..t], Some(&value[t + 1..])),
+        None => (value, None),
+    };
+    let time_ok = time.is_none_or(|t| {
+        let t = t.strip_suffix(b"Z").unwrap_or(t);
+        t.len() == 6 && t.iter().all(u8::is_ascii_digit)
+    });
+    date.len() == 8 && date.iter().all(u8::is_ascii_digit) && time_ok
+}
+
+/// Cheap checks for what the RFCs forbid but lenient parsers accept; each problem is named
+/// once. Only reported, never repaired.
+fn conformance_problems(data: &[u8], all: &[Line]) -> Vec<String> {
+    let mut problems: Vec<String> = Vec::new();
+    let mut note = |problem: &str| {
+        if !problems.iter().any(|p| p == problem) {
+            problems.push(problem.to_owned());
+        }
+    };
+    let logical = logical_lines(data, all);
+    let mut depth = 0usize;
+    let mut has_version = false;
+    let mut timezones = Vec::new();
+    let mut tzid_references = Vec::new();
+    let mut after_base64 = false;
+    for line in &logical {
+        let previous_was_base64 = std::mem::replace(
+            &mut after_base64,
+            contains(&line.to_ascii_uppercase(), b"BASE64"),
+        );
+        if marker(line, b"BEGIN").is_some() {
+            depth += 1;
+            continue;
+        }
+        if marker(line, b"END").is_some() {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        if depth == 0 {
+            continue;
+        }
+        if line.trim_ascii().is_empty() {
+            // vCard 2.1 ends base64 values with a blank line; anywhere else it is an error.
+            if !previous_was_base64 {
+                note("blank line inside the object");
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            note("a line without a colon");
+            continue;
+        };
+        let (head, value) = (&line[..colon], &line[colon + 1..]);
+        let mut parts = head.split(|&b| b == b';');
+        let name = parts.next().unwrap_or_default().to_ascii_uppercase();
+        let parameters: Vec<&[u8]> = parts.collect();
+        if parameters.iter().any(|p| p.trim_ascii().is_empty()) {
+            note("an empty parameter");
+        }
+        let tzid = parameters.iter().find_map(|p| {
+            let upper = p.to_ascii_uppercase();
+            upper.starts_with(b"TZID=").then(|| p[5..].to_vec())
+        });
+        match name.as_slice() {
+            b"VERSION" => has_version = true,
+            b"TZOFFSETFROM" | b"TZOFFSETTO" if !is_utc_offset(value.trim_ascii()) => {
+                note("an invalid UTC offset");
+            }
+            b"TZID" => timezones.push(value.trim_ascii().to_vec()),
+            b"ORGANIZER" | b"ATTENDEE" if value.trim_ascii().contains(&b' ') => {
+                note("a calendar address that is not a valid URI");
+            }
+            b"DTSTAMP" | b"DTSTART" | b"DTEND" | b"DUE" | b"RECURRENCE-ID" | b"COMPLETED"
+                if !is_date_or_date_time(value.trim_ascii()) =>
+            {
+                note("an invalid date or date-time");
+            }
+            _ => {}
+        }
+        if let Some(tzid) = tzid {
+            if value.trim_ascii().ends_with(b"Z") {
+                note("a time zone given together with a UTC time");
+            }
+            tzid_references.push(tzid);
+        }
+    }
+    if !has_version {
+        note("no VERSION");
+    }
+    let unquoted = |id: &[u8]| id.trim_ascii().trim_ascii_start().to_vec();
+    if tzid_references.iter().any(|r| {
+        let r = unquoted(r);
+        let r = r
+            .strip_prefix(b"\"")
+            .and_then(|x| x.strip_suffix(b"\""))
+            .map_or(r.clone(), <[u8]>::to_vec);
+        !timezones.iter().any(|t| *t == r)
+    }) {
+        note("a TZID with no matching VTIMEZONE");
+    }
+    problems
 }
 
 fn describe_entry(entry: &calcard::Entry) -> String {

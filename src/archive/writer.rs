@@ -604,6 +604,15 @@ impl CollectionWriter {
                 format!("kept verbatim, but no parser could read it: {problem}"),
             )));
         }
+        if !facts.nonconforming.is_empty() {
+            warnings.push(here(Warning::new(
+                "nonconforming",
+                format!(
+                    "kept verbatim; breaks the standard: {}",
+                    facts.nonconforming.join(", ")
+                ),
+            )));
+        }
         if !facts.is_utf8 {
             warnings.push(here(Warning::new(
                 "not-utf8",

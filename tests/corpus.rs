@@ -1,0 +1,241 @@
+//! The shared corpus of real-world vCard/iCalendar files (../shared/corpus): every file must
+//! arrive intact from a device folder, malformed ones with a warning; whatever Radicale accepts
+//! must be archived exactly as Radicale serves it. Runs whenever the corpus is present (always
+//! under CI=true).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lifeboat::archive::Manifest;
+use support::*;
+
+struct CorpusFile {
+    relative: String,
+    path: PathBuf,
+    malformed: bool,
+}
+
+fn corpus_files(dir: &Path) -> Vec<CorpusFile> {
+    let provenance = std::fs::read_to_string(dir.join("PROVENANCE.tsv")).unwrap();
+    let files: Vec<CorpusFile> = provenance
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let columns: Vec<&str> = line.split('\t').collect();
+            let relative = (*columns.first()?).to_owned();
+            Some(CorpusFile {
+                path: dir.join(&relative),
+                malformed: columns.last() == Some(&"yes"),
+                relative,
+            })
+        })
+        .collect();
+    assert!(files.len() >= 100, "the corpus lists {} files", files.len());
+    files
+}
+
+fn manifest_of(archive: &Path) -> Manifest {
+    Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn every_corpus_file_arrives_intact_from_a_device_folder() {
+    let Some(corpus) = corpus_dir() else { return };
+    let files = corpus_files(&corpus);
+    let device = tempfile::tempdir().unwrap();
+    for file in &files {
+        let target = device.path().join(&file.relative);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file.path, &target).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("device-archive");
+    let output = lifeboat(&[
+        "export",
+        "--device",
+        device.path().to_str().unwrap(),
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = manifest_of(&archive);
+
+    let mut by_file: BTreeMap<&str, Vec<(usize, &lifeboat::archive::manifest::ManifestItem)>> =
+        BTreeMap::new();
+    for item in &manifest.items {
+        let (base, part) = match item.href.rsplit_once('#') {
+            Some((base, n)) => (base, n.parse().unwrap()),
+            None => (item.href.as_str(), 0),
+        };
+        by_file.entry(base).or_default().push((part, item));
+    }
+    let mut unwarned_malformed = Vec::new();
+    for file in &files {
+        let original = std::fs::read(&file.path).unwrap();
+        let mut items = by_file
+            .remove(file.relative.as_str())
+            .unwrap_or_else(|| panic!("{} produced no item", file.relative));
+        items.sort_by_key(|(n, _)| *n);
+        let joined: Vec<u8> = items
+            .iter()
+            .flat_map(|(_, i)| std::fs::read(archive.join(&i.path)).unwrap())
+            .collect();
+        if joined != original {
+            let kept = manifest
+                .warnings
+                .iter()
+                .find(|w| {
+                    w.code == "original-kept" && w.href.as_deref() == Some(file.relative.as_str())
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: items differ from the file and no original was kept",
+                        file.relative
+                    )
+                });
+            assert_eq!(
+                std::fs::read(archive.join(kept.path.as_ref().unwrap())).unwrap(),
+                original,
+                "{}",
+                file.relative
+            );
+        }
+        let warned = manifest.warnings.iter().any(|w| {
+            w.href.as_deref().is_some_and(|h| {
+                h == file.relative || h.starts_with(&format!("{}#", file.relative))
+            }) && w.code != "original-kept"
+        });
+        if file.malformed && !warned {
+            unwarned_malformed.push(file.relative.clone());
+        }
+    }
+    assert!(
+        by_file.is_empty(),
+        "items from unknown files: {:?}",
+        by_file.keys()
+    );
+    assert!(
+        unwarned_malformed.is_empty(),
+        "malformed files archived without a warning: {unwarned_malformed:?}"
+    );
+    let verify = lifeboat(&["verify", archive.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+#[tokio::test]
+async fn what_radicale_accepts_is_archived_as_radicale_serves_it() {
+    let Some(corpus) = corpus_dir() else { return };
+    let files = corpus_files(&corpus);
+    let radicale = Server::radicale();
+    let book = make_addressbook(&radicale, "corpus-cards", "Corpus cards").await;
+    let calendar = make_calendar(
+        &radicale,
+        "corpus-calendar",
+        "Corpus calendar",
+        &["VEVENT", "VTODO", "VJOURNAL"],
+    )
+    .await;
+    let mut served = BTreeMap::new();
+    let mut refused = 0;
+    for (index, file) in files.iter().enumerate() {
+        // Radicale takes one object per PUT: multi-item files go up item by item.
+        let bytes = std::fs::read(&file.path).unwrap();
+        let is_vcard = file.relative.starts_with("vcard/");
+        let parts = if is_vcard {
+            lifeboat::vobject::split_vcards(&bytes).items
+        } else {
+            lifeboat::vobject::split_calendar(&bytes).items
+        };
+        for (part_index, part) in parts.into_iter().enumerate() {
+            let (url, content_type) = if is_vcard {
+                (format!("{book}item{index}-{part_index}.vcf"), "text/vcard")
+            } else {
+                (
+                    format!("{calendar}item{index}-{part_index}.ics"),
+                    "text/calendar",
+                )
+            };
+            match put(&url, part, content_type).await {
+                201 | 204 => {
+                    served.insert(url.clone(), get(&url).await);
+                }
+                _ => refused += 1,
+            }
+        }
+    }
+    eprintln!(
+        "Radicale accepted {} corpus items and refused {refused}",
+        served.len()
+    );
+    assert!(
+        served.len() >= 100,
+        "Radicale accepted only {} items",
+        served.len()
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("radicale-archive");
+    let output = lifeboat(&[
+        "export",
+        "--url",
+        &radicale.base_url(),
+        "--user",
+        USER,
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = manifest_of(&archive);
+    assert_eq!(manifest.items.len(), served.len());
+    for (url, bytes) in &served {
+        let name = url.rsplit('/').next().unwrap();
+        let item = manifest
+            .items
+            .iter()
+            .find(|i| i.href.ends_with(&format!("/{name}")))
+            .unwrap_or_else(|| panic!("{url} not archived"));
+        assert_eq!(
+            &std::fs::read(archive.join(&item.path)).unwrap(),
+            bytes,
+            "{url}"
+        );
+    }
+    for collection in &manifest.collections {
+        let merged = std::fs::read(archive.join(collection.merged.as_ref().unwrap())).unwrap();
+        let text = String::from_utf8_lossy(&merged);
+        match collection.info.kind {
+            lifeboat::model::CollectionKind::Contacts => {
+                assert_eq!(
+                    text.matches("\nBEGIN:VCARD").count()
+                        + usize::from(text.starts_with("BEGIN:VCARD")),
+                    manifest
+                        .items
+                        .iter()
+                        .filter(|i| i.collection == collection.path)
+                        .count()
+                );
+                let mut parser = calcard::Parser::new(&text);
+                let mut cards = 0;
+                loop {
+                    match parser.entry() {
+                        calcard::Entry::VCard(_) => cards += 1,
+                        calcard::Entry::Eof => break,
+                        other => panic!("merged vCard file does not parse: {other:?}"),
+                    }
+                }
+                assert!(cards > 0);
+            }
+            _ => {
+                assert!(
+                    calcard::icalendar::ICalendar::parse(&text).is_ok(),
+                    "merged calendar does not parse"
+                );
+            }
+        }
+    }
+    let verify = lifeboat(&["verify", archive.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
