@@ -327,7 +327,7 @@ fn conformance_problems(data: &[u8], all: &[Line]) -> Vec<String> {
             .strip_prefix(b"\"")
             .and_then(|x| x.strip_suffix(b"\""))
             .map_or(r.clone(), <[u8]>::to_vec);
-        !timezones.iter().any(|t| *t == r)
+        !timezones.contains(&r)
     }) {
         note("a TZID with no matching VTIMEZONE");
     }

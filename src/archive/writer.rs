@@ -497,10 +497,12 @@ fn sync_tree(root: &Path) -> Result<()> {
 
 fn sync_parent(path: &Path) {
     #[cfg(unix)]
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
+    if let Some(dir) = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .and_then(|parent| std::fs::File::open(parent).ok())
+    {
+        let _ = dir.sync_all();
     }
     #[cfg(not(unix))]
     let _ = path;

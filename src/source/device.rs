@@ -101,15 +101,17 @@ fn scan_folder(root: &Path) -> Result<Vec<Found>> {
             };
             if file_type.is_dir() {
                 pending.push((entry.path(), relative));
-            } else if file_type.is_file() {
-                if let Some(kind) = kind_of(&entry.path()) {
-                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    found.push(Found {
-                        relative,
-                        kind,
-                        size,
-                    });
-                }
+            } else if let Some(kind) = file_type
+                .is_file()
+                .then(|| kind_of(&entry.path()))
+                .flatten()
+            {
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                found.push(Found {
+                    relative,
+                    kind,
+                    size,
+                });
             }
         }
     }
