@@ -146,6 +146,7 @@ def run_lifeboat(base, photos_url, out):
 
 
 def run_vdirsyncer(base, tmp):
+    tmp.mkdir()
     if not (BENCH_VENV / "bin" / "vdirsyncer").exists():
         subprocess.run([sys.executable, "-m", "venv", BENCH_VENV], check=True)
         subprocess.run([BENCH_VENV / "bin" / "pip", "install", "-q", "vdirsyncer"], check=True)
@@ -215,11 +216,14 @@ def main():
                   f"{args.photos} photos of {args.photo_kib} KiB", flush=True)
             seed(base, args)
             photos_url = f"{webdav_base}Photos/"
-            dav_min = server_minimum(base)
-            dav_only, dav_requests, dav_rss, _ = run_lifeboat(base, None, tmp / "dav-only")
+            # Radicale builds caches (sync tokens, item index) on first access; every figure is
+            # the best of two rounds so no tool pays for that alone.
+            dav_min = min(server_minimum(base) for _ in range(2))
+            rounds = [run_lifeboat(base, None, tmp / f"dav-only-{i}") for i in range(2)]
+            dav_only, dav_requests, dav_rss, _ = min(rounds)
             full, requests, rss, summary = run_lifeboat(base, photos_url, tmp / "full.zip")
             print(summary)
-            vds = None if args.skip_vdirsyncer else run_vdirsyncer(base, tmp)
+            vds = None if args.skip_vdirsyncer else min(run_vdirsyncer(base, tmp / f"vds-{i}") for i in range(2))
             photos_only_start = time.perf_counter()
             env = dict(os.environ, LIFEBOAT_PASSWORD=PASSWORD)
             subprocess.run([ROOT / "target" / "release" / "lifeboat", "export", "--photos-url", photos_url,

@@ -246,6 +246,7 @@ async fn run_export(args: ExportArgs) -> Result<ExitCode> {
             on_interrupt.cancel();
         }
     });
+    let started = std::time::Instant::now();
     let progress = Arc::new(TerminalProgress::new());
     let sources = connect(&args).await?;
     let plan = export::plan(&sources, progress.as_ref(), &cancel).await?;
@@ -294,7 +295,7 @@ async fn run_export(args: ExportArgs) -> Result<ExitCode> {
     println!(
         "{} of items in {:.1} s, {} requests",
         human_bytes(summary.item_bytes),
-        summary.elapsed.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
         summary.requests
     );
     print_warning_counts(&summary.manifest.warnings);

@@ -38,6 +38,8 @@ pub fn kind_of(path: &Path) -> Option<CollectionKind> {
 pub struct DeviceSource {
     root: PathBuf,
     name: String,
+    /// One walk of the folder serves every collection's listing.
+    scanned: tokio::sync::OnceCell<Vec<Found>>,
 }
 
 /// A file found under the root: its path relative to the root, with `/` separators.
@@ -64,14 +66,24 @@ impl DeviceSource {
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "device".to_owned());
-        Ok(Self { root, name })
+        Ok(Self {
+            root,
+            name,
+            scanned: tokio::sync::OnceCell::new(),
+        })
     }
 
-    async fn scan(&self) -> Result<Vec<Found>> {
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || scan_folder(&root))
-            .await
-            .map_err(|e| Error::with_source(ErrorKind::Io, "the folder scan failed", e))?
+    async fn scan(&self) -> Result<&[Found]> {
+        let found = self
+            .scanned
+            .get_or_try_init(|| async {
+                let root = self.root.clone();
+                tokio::task::spawn_blocking(move || scan_folder(&root))
+                    .await
+                    .map_err(|e| Error::with_source(ErrorKind::Io, "the folder scan failed", e))?
+            })
+            .await?;
+        Ok(found)
     }
 
     fn path_of(&self, relative: &str) -> PathBuf {
@@ -158,10 +170,10 @@ impl Source for DeviceSource {
         Ok(self
             .scan()
             .await?
-            .into_iter()
+            .iter()
             .filter(|f| f.kind == collection.kind)
             .map(|f| ItemRef {
-                href: f.relative,
+                href: f.relative.clone(),
                 etag: None,
                 size: Some(f.size),
             })
