@@ -9,7 +9,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lifeboat::archive::Manifest;
 use support::*;
 
 struct CorpusFile {
@@ -35,10 +34,6 @@ fn corpus_files(dir: &Path) -> Vec<CorpusFile> {
         .collect();
     assert!(files.len() >= 100, "the corpus lists {} files", files.len());
     files
-}
-
-fn manifest_of(archive: &Path) -> Manifest {
-    Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -178,15 +173,7 @@ async fn what_radicale_accepts_is_archived_as_radicale_serves_it() {
 
     let out = tempfile::tempdir().unwrap();
     let archive = out.path().join("radicale-archive");
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &radicale.base_url(),
-        "--user",
-        USER,
-        "--out",
-        archive.to_str().unwrap(),
-    ]);
+    let output = export_account(&radicale.base_url(), &archive);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let manifest = manifest_of(&archive);
     assert_eq!(manifest.items.len(), served.len());

@@ -7,7 +7,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lifeboat::archive::Manifest;
 use lifeboat::model::CollectionKind;
 use lifeboat::source::contract::{ExpectedCollection, check_source};
 use lifeboat::source::dav::DavSource;
@@ -144,10 +143,6 @@ async fn radicale_and_webdav_sources_pass_the_contract() {
     check_source(&source, &expected).await.unwrap();
 }
 
-fn manifest_of(archive: &Path) -> Manifest {
-    Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn cli_export_keeps_server_bytes_and_verify_catches_damage() {
     let radicale = Server::radicale();
@@ -280,28 +275,12 @@ async fn cli_export_keeps_server_bytes_and_verify_catches_damage() {
 
     // The same export as a zip verifies, and refuses to overwrite.
     let zip = out_dir.path().join("backup.zip");
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &radicale.base_url(),
-        "--user",
-        USER,
-        "--out",
-        zip.to_str().unwrap(),
-    ]);
+    let output = export_account(&radicale.base_url(), &zip);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let ok = lifeboat(&["verify", zip.to_str().unwrap()]);
     assert!(ok.status.success(), "{}", text(&ok.stdout));
     let before = std::fs::read(&zip).unwrap();
-    let again = lifeboat(&[
-        "export",
-        "--url",
-        &radicale.base_url(),
-        "--user",
-        USER,
-        "--out",
-        zip.to_str().unwrap(),
-    ]);
+    let again = export_account(&radicale.base_url(), &zip);
     assert!(!again.status.success());
     assert!(text(&again.stderr).contains("never overwrites"));
     assert_eq!(std::fs::read(&zip).unwrap(), before);
@@ -382,28 +361,12 @@ async fn unreachable_host_and_non_dav_server_give_clear_errors() {
         .local_addr()
         .unwrap()
         .port();
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &format!("http://127.0.0.1:{closed}/"),
-        "--user",
-        USER,
-        "--out",
-        archive.to_str().unwrap(),
-    ]);
+    let output = export_account(&format!("http://127.0.0.1:{closed}/"), &archive);
     assert_failed_cleanly(&output, out.path(), "could not connect");
 
     let root = tempfile::tempdir().unwrap();
     let webdav = Server::webdav(root.path());
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &webdav.base_url(),
-        "--user",
-        USER,
-        "--out",
-        archive.to_str().unwrap(),
-    ]);
+    let output = export_account(&webdav.base_url(), &archive);
     assert_failed_cleanly(&output, out.path(), "no CalDAV or CardDAV service");
 }
 
@@ -432,29 +395,13 @@ async fn server_failures_give_clear_errors_and_no_archive() {
     let out = tempfile::tempdir().unwrap();
     let archive = out.path().join("backup");
     let port = broken_server("500 Internal Server Error", "oops");
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &format!("http://127.0.0.1:{port}/"),
-        "--user",
-        USER,
-        "--out",
-        archive.to_str().unwrap(),
-    ]);
+    let output = export_account(&format!("http://127.0.0.1:{port}/"), &archive);
     assert_failed_cleanly(&output, out.path(), "500");
 
     let port = broken_server(
         "207 Multi-Status",
         "<multistatus xmlns='DAV:'><response><href>/x</href>",
     );
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &format!("http://127.0.0.1:{port}/"),
-        "--user",
-        USER,
-        "--out",
-        archive.to_str().unwrap(),
-    ]);
+    let output = export_account(&format!("http://127.0.0.1:{port}/"), &archive);
     assert_failed_cleanly(&output, out.path(), "malformed XML");
 }

@@ -263,3 +263,21 @@ pub fn corpus_dir() -> Option<PathBuf> {
     eprintln!("note: ../shared/corpus not found; corpus tests skipped");
     None
 }
+
+/// `lifeboat export --url URL --user alice --out OUT`.
+pub fn export_account(url: &str, out: &Path) -> std::process::Output {
+    lifeboat(&[
+        "export",
+        "--url",
+        url,
+        "--user",
+        USER,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+pub fn manifest_of(archive: &Path) -> lifeboat::archive::Manifest {
+    lifeboat::archive::Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap())
+        .unwrap()
+}
