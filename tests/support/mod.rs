@@ -152,17 +152,31 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// One seeding request. A server that has just started may drop the first connections, so
+/// transport errors (never HTTP statuses) are retried a few times.
 pub async fn request(method: &str, url: &str, body: Vec<u8>, content_type: &str) -> (u16, Vec<u8>) {
-    let response = client()
-        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
-        .basic_auth(USER, Some(PASSWORD))
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.bytes().await.unwrap().to_vec())
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let sent = client()
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .basic_auth(USER, Some(PASSWORD))
+            .header("Content-Type", content_type)
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                return (status, response.bytes().await.unwrap().to_vec());
+            }
+            Err(error) if attempt < 5 => {
+                eprintln!("retrying {method} {url}: {error}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(error) => panic!("{method} {url}: {error:?}"),
+        }
+    }
 }
 
 pub async fn make_addressbook(server: &Server, name: &str, display: &str) -> String {
