@@ -20,9 +20,6 @@ use crate::source::{ItemSink, Source, SourceInfo, last_segment};
 /// costs the same per item from 1,000 up, so 1,000 bounds memory without costing speed.
 pub const MULTIGET_BATCH: usize = 1000;
 
-static GETCTAG: PropertyName<'static, 'static> =
-    PropertyName::new(names::CALENDAR_SERVER, "getctag");
-
 type Dav = WebDavClient<crate::source::http::DavService>;
 
 /// A CalDAV/CardDAV account.
@@ -159,20 +156,13 @@ impl DavSource {
             match kind {
                 CollectionKind::Contacts => (
                     &names::ADDRESSBOOK,
-                    &[
-                        &names::DISPLAY_NAME,
-                        &names::ADDRESSBOOK_DESCRIPTION,
-                        &names::SYNC_TOKEN,
-                        &GETCTAG,
-                    ],
+                    &[&names::DISPLAY_NAME, &names::ADDRESSBOOK_DESCRIPTION],
                 ),
                 _ => (
                     &names::CALENDAR,
                     &[
                         &names::DISPLAY_NAME,
                         &names::CALENDAR_DESCRIPTION,
-                        &names::SYNC_TOKEN,
-                        &GETCTAG,
                         &names::CALENDAR_COLOUR,
                     ],
                 ),
@@ -206,13 +196,28 @@ impl DavSource {
             } else {
                 Vec::new()
             };
+            // Asked per collection (Depth 0), not in the home's Depth 1 PROPFIND: servers
+            // such as Radicale compute a token by walking every item, and a home-level request
+            // makes them do it for every collection, for each kind we look for.
+            let sync_token = if collection.supports_sync {
+                self.dav
+                    .request(libdav::dav::GetProperty::new(
+                        &collection.href,
+                        &names::SYNC_TOKEN,
+                    ))
+                    .await
+                    .ok()
+                    .and_then(|r| r.value)
+            } else {
+                None
+            };
             found.push(CollectionInfo {
                 kind,
                 name: last_segment(&collection.href),
                 display_name: value(0),
                 description: value(1),
-                sync_token: value(2),
-                color: value(4),
+                sync_token,
+                color: value(2),
                 components,
                 href: collection.href,
             });
@@ -298,6 +303,70 @@ async fn find_context(http: &HttpClient, start: &Uri, user: Option<&str>) -> Res
     ))
 }
 
+impl DavSource {
+    /// One multiget REPORT for a batch of hrefs.
+    async fn multiget(
+        &self,
+        collection: &CollectionInfo,
+        batch: &[ItemRef],
+    ) -> Result<Vec<libdav::FetchedResource>> {
+        let hrefs = batch.iter().map(|r| r.href.as_str());
+        match collection.kind {
+            CollectionKind::Contacts => self
+                .dav
+                .request(
+                    libdav::carddav::GetAddressBookResources::new(&collection.href)
+                        .with_hrefs(hrefs),
+                )
+                .await
+                .map(|r| r.resources),
+            _ => self
+                .dav
+                .request(
+                    libdav::caldav::GetCalendarResources::new(&collection.href).with_hrefs(hrefs),
+                )
+                .await
+                .map(|r| r.resources),
+        }
+        .map_err(|e| dav_error(e, &self.url_of(&collection.href), self.user()))
+    }
+}
+
+/// Hands one batch's answers to the sink; hrefs the server left out become warnings.
+async fn deliver(
+    batch: &[ItemRef],
+    resources: Vec<libdav::FetchedResource>,
+    sink: &dyn ItemSink,
+) -> Result<()> {
+    let mut delivered = std::collections::HashSet::new();
+    for resource in resources {
+        delivered.insert(href_key(&resource.href));
+        match resource.content {
+            Ok(content) => {
+                sink.item(resource.href, Some(content.etag), content.data.into_bytes())
+                    .await?;
+            }
+            Err(status) => sink.warn(
+                Warning::new(
+                    "unavailable",
+                    format!("the server would not give this item ({status})"),
+                )
+                .at_href(resource.href),
+            ),
+        }
+    }
+    for missing in batch
+        .iter()
+        .filter(|r| !delivered.contains(&href_key(&r.href)))
+    {
+        sink.warn(
+            Warning::new("unavailable", "the server left this item out of its answer")
+                .at_href(&missing.href),
+        );
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Source for DavSource {
     fn info(&self) -> SourceInfo {
@@ -357,58 +426,29 @@ impl Source for DavSource {
         sink: &dyn ItemSink,
         cancel: &CancelToken,
     ) -> Result<()> {
-        let url = self.url_of(&collection.href);
-        for batch in items.chunks(MULTIGET_BATCH) {
-            cancel.check()?;
-            let hrefs = batch.iter().map(|r| r.href.as_str());
-            let resources = match collection.kind {
-                CollectionKind::Contacts => self
-                    .dav
-                    .request(
-                        libdav::carddav::GetAddressBookResources::new(&collection.href)
-                            .with_hrefs(hrefs),
-                    )
-                    .await
-                    .map(|r| r.resources),
-                _ => self
-                    .dav
-                    .request(
-                        libdav::caldav::GetCalendarResources::new(&collection.href)
-                            .with_hrefs(hrefs),
-                    )
-                    .await
-                    .map(|r| r.resources),
+        // Pipelined: while one batch is written to disk, the server prepares the next.
+        let batches: Vec<&[ItemRef]> = items.chunks(MULTIGET_BATCH).collect();
+        let mut fetched = match batches.first() {
+            Some(first) => {
+                cancel.check()?;
+                self.multiget(collection, first).await?
             }
-            .map_err(|e| dav_error(e, &url, self.user()))?;
-            let mut delivered = std::collections::HashSet::new();
-            for resource in resources {
-                match resource.content {
-                    Ok(content) => {
-                        delivered.insert(href_key(&resource.href));
-                        sink.item(resource.href, Some(content.etag), content.data.into_bytes())
-                            .await?;
+            None => Vec::new(),
+        };
+        for (index, batch) in batches.iter().enumerate() {
+            let following = async {
+                match batches.get(index + 1) {
+                    Some(next) => {
+                        cancel.check()?;
+                        self.multiget(collection, next).await
                     }
-                    Err(status) => {
-                        delivered.insert(href_key(&resource.href));
-                        sink.warn(
-                            Warning::new(
-                                "unavailable",
-                                format!("the server would not give this item ({status})"),
-                            )
-                            .at_href(resource.href),
-                        );
-                    }
+                    None => Ok(Vec::new()),
                 }
-            }
-            for missing in batch
-                .iter()
-                .filter(|r| !delivered.contains(&href_key(&r.href)))
-            {
-                sink.warn(
-                    Warning::new("unavailable", "the server left this item out of its answer")
-                        .at_href(&missing.href),
-                );
-            }
+            };
+            let current = std::mem::take(&mut fetched);
+            let (delivered, next) = tokio::join!(deliver(batch, current, sink), following);
+            delivered?;
+            fetched = next?;
         }
         Ok(())
     }
