@@ -573,7 +573,9 @@ pub fn split_calendar(data: &[u8]) -> Split {
     if !only_whitespace_outside {
         problems.push("text outside BEGIN:VCALENDAR/END:VCALENDAR was found".to_owned());
     }
-    if groups.len() <= 1 && blocks.len() == 1 {
+    // Nothing to cut by (no component with content) or a single object: keep the file whole,
+    // so no file can yield zero items.
+    if groups.is_empty() || (groups.len() == 1 && blocks.len() == 1) {
         return Split {
             items: vec![data.to_vec()],
             lossless: true,
@@ -819,6 +821,14 @@ mod tests {
             (second.kind, second.uid.as_deref()),
             (ItemKind::Todo, Some("two"))
         );
+    }
+
+    #[test]
+    fn calendars_without_components_are_one_whole_item() {
+        let data = b"BEGIN:VCALENDAR\nBEGIN:VTIMEZONE\nTZID:A\nEND:VTIMEZONE\nEND:VCALENDAR\nBEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n";
+        let split = split_calendar(data);
+        assert_eq!(split.items, vec![data.to_vec()]);
+        assert!(split.lossless);
     }
 
     #[test]
