@@ -227,19 +227,11 @@ async fn cli_export_keeps_server_bytes_and_verify_catches_damage() {
         "albums keep their folders"
     );
     // Merged files are importable: one VCALENDAR / all cards, parseable.
-    let calendar = manifest
-        .collections
-        .iter()
-        .find(|c| c.info.name == "calendar")
-        .unwrap();
+    let calendar = collection_named(&manifest, "calendar");
     let merged = std::fs::read_to_string(archive.join(calendar.merged.as_ref().unwrap())).unwrap();
     assert_eq!(merged.matches("BEGIN:VEVENT").count(), 4);
     assert!(calcard::icalendar::ICalendar::parse(&merged).is_ok());
-    let book = manifest
-        .collections
-        .iter()
-        .find(|c| c.info.name == "contacts")
-        .unwrap();
+    let book = collection_named(&manifest, "contacts");
     let merged = std::fs::read_to_string(archive.join(book.merged.as_ref().unwrap())).unwrap();
     assert_eq!(merged.matches("BEGIN:VCARD").count(), 5);
     assert_eq!(
@@ -292,16 +284,7 @@ async fn dry_run_lists_and_writes_nothing() {
     seed_radicale(&radicale).await;
     let out = tempfile::tempdir().unwrap();
     let archive = out.path().join("plan-only");
-    let output = lifeboat(&[
-        "export",
-        "--url",
-        &radicale.base_url(),
-        "--user",
-        USER,
-        "--out",
-        archive.to_str().unwrap(),
-        "--dry-run",
-    ]);
+    let output = export_account_with(&radicale.base_url(), &archive, &["--dry-run"], PASSWORD);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
         text(&output.stdout).contains("12 items in 3 collections"),
@@ -335,19 +318,7 @@ async fn wrong_password_names_the_account_and_writes_nothing() {
     let radicale = Server::radicale();
     let out = tempfile::tempdir().unwrap();
     let archive = out.path().join("backup");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .args([
-            "export",
-            "--url",
-            &radicale.base_url(),
-            "--user",
-            USER,
-            "--out",
-            archive.to_str().unwrap(),
-        ])
-        .env("LIFEBOAT_PASSWORD", "wrong")
-        .output()
-        .unwrap();
+    let output = export_account_with(&radicale.base_url(), &archive, &[], "wrong");
     assert_failed_cleanly(&output, out.path(), "refused the password for alice");
     assert!(text(&output.stderr).contains("app-specific password"));
 }

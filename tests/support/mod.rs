@@ -98,18 +98,7 @@ impl Server {
             users = dir.path().join("users").display(),
             storage = dir.path().join("collections").display(),
         );
-        let config_path = dir.path().join("config");
-        std::fs::write(&config_path, config).unwrap();
-        let log = dir.path().join("log");
-        let mut child = Command::new(binary)
-            .arg("--config")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting radicale");
-        wait_for_port(port, &mut child, &log);
-        Self { child, port, dir }
+        Self::spawn(&binary, dir, port, "config", &config)
     }
 
     /// WsgiDAV serving `root` with Basic auth for alice.
@@ -131,8 +120,20 @@ impl Server {
             },
             "simple_dc": { "user_mapping": { "*": { USER: { "password": PASSWORD } } } },
         });
-        let config_path = dir.path().join("wsgidav.json");
-        std::fs::write(&config_path, config.to_string()).unwrap();
+        Self::spawn(&binary, dir, port, "wsgidav.json", &config.to_string())
+    }
+
+    /// Writes `config` into the server's temp dir, starts `binary --config` on it and waits
+    /// until `port` accepts connections; stderr goes to a log shown if the server dies.
+    fn spawn(
+        binary: &Path,
+        dir: tempfile::TempDir,
+        port: u16,
+        config_name: &str,
+        config: &str,
+    ) -> Self {
+        let config_path = dir.path().join(config_name);
+        std::fs::write(&config_path, config).unwrap();
         let log = dir.path().join("log");
         let mut child = Command::new(binary)
             .arg("--config")
@@ -140,7 +141,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
-            .expect("starting wsgidav");
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         wait_for_port(port, &mut child, &log);
         Self { child, port, dir }
     }
@@ -251,9 +252,14 @@ pub fn photo(seed: u64, size: usize) -> Vec<u8> {
 
 /// Runs the built `lifeboat` binary with the test password in its environment.
 pub fn lifeboat(args: &[&str]) -> std::process::Output {
+    lifeboat_with_password(args, PASSWORD)
+}
+
+/// Runs the built `lifeboat` binary with `password` in LIFEBOAT_PASSWORD and no stdin.
+pub fn lifeboat_with_password(args: &[&str], password: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
-        .env("LIFEBOAT_PASSWORD", PASSWORD)
+        .env("LIFEBOAT_PASSWORD", password)
         .env_remove("LIFEBOAT_TOKEN")
         .stdin(Stdio::null())
         .output()
@@ -280,7 +286,17 @@ pub fn corpus_dir() -> Option<PathBuf> {
 
 /// `lifeboat export --url URL --user alice --out OUT`.
 pub fn export_account(url: &str, out: &Path) -> std::process::Output {
-    lifeboat(&[
+    export_account_with(url, out, &[], PASSWORD)
+}
+
+/// The same with more arguments and another password.
+pub fn export_account_with(
+    url: &str,
+    out: &Path,
+    extra: &[&str],
+    password: &str,
+) -> std::process::Output {
+    let mut args = vec![
         "export",
         "--url",
         url,
@@ -288,10 +304,24 @@ pub fn export_account(url: &str, out: &Path) -> std::process::Output {
         USER,
         "--out",
         out.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    lifeboat_with_password(&args, password)
 }
 
 pub fn manifest_of(archive: &Path) -> lifeboat::archive::Manifest {
     lifeboat::archive::Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap())
         .unwrap()
+}
+
+/// The manifest's collection whose source name is `name`.
+pub fn collection_named<'a>(
+    manifest: &'a lifeboat::archive::Manifest,
+    name: &str,
+) -> &'a lifeboat::archive::manifest::ManifestCollection {
+    manifest
+        .collections
+        .iter()
+        .find(|c| c.info.name == name)
+        .unwrap_or_else(|| panic!("no collection named {name}"))
 }
