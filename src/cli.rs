@@ -12,6 +12,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::archive::{ArchiveReader, verify};
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::export;
+use crate::job::restore::{
+    self, ConflictPolicy, RestoreInput, RestoreOptions, RestorePlan, RestoreSummary,
+};
+use crate::job::restore_report::{self, RestoreReport};
 use crate::model::ItemKind;
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::source::Source;
@@ -19,6 +23,10 @@ use crate::source::dav::DavSource;
 use crate::source::device::DeviceSource;
 use crate::source::http::{Credentials, HttpClient, HttpSettings};
 use crate::source::photos::PhotoSource;
+use crate::target::Target;
+use crate::target::dav::DavTarget;
+use crate::target::folder::FolderTarget;
+use crate::target::webdav::PhotoTarget;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +43,9 @@ struct Cli {
 enum Command {
     /// Copy accounts and device folders into a new archive (a folder, or a .zip).
     Export(ExportArgs),
+    /// Put an archive (or a folder of .vcf/.ics/photos) back into an account or a folder:
+    /// plans first, never overwrites unless asked, safe to run again.
+    Restore(RestoreArgs),
     /// Re-check every file of an archive against its manifest.
     Verify {
         archive: PathBuf,
@@ -77,6 +88,57 @@ struct ExportArgs {
     dry_run: bool,
 }
 
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The archive (folder or .zip), or a folder or .vcf/.ics file from another tool.
+    archive: PathBuf,
+    /// CalDAV/CardDAV server URL, host or email address to restore contacts and calendars to.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// User name. The password comes from LIFEBOAT_PASSWORD or a prompt; a bearer token from
+    /// LIFEBOAT_TOKEN.
+    #[arg(long)]
+    user: Option<String>,
+    /// WebDAV folder to restore photos into (each archived photo collection becomes a folder).
+    #[arg(long = "photos-url", value_name = "URL")]
+    photos_url: Option<String>,
+    /// Restore into a folder on this computer instead (vdirs and photo folders).
+    #[arg(long = "to-folder", value_name = "DIR")]
+    to_folder: Option<PathBuf>,
+    /// A PEM file with a CA certificate to trust (self-hosted servers).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// What to do when the target holds a different version of an item (same UID).
+    #[arg(long, value_enum, default_value = "skip")]
+    on_conflict: OnConflict,
+    /// Restore an archived collection into an existing one: ARCHIVED=TARGET, or just TARGET
+    /// when the archive holds one collection per kind (repeatable).
+    #[arg(long, value_name = "[ARCHIVED=]TARGET")]
+    into: Vec<String>,
+    /// Restore the verified items of a damaged archive and report the rest.
+    #[arg(long)]
+    accept_damaged: bool,
+    /// Upload item by item even where the server takes a whole new collection at once.
+    #[arg(long)]
+    one_by_one: bool,
+    /// Show the plan, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the plan and the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OnConflict {
+    /// Leave the target's version and report it.
+    Skip,
+    /// Replace the target's version with the archived one.
+    Overwrite,
+    /// Keep the target's version and add the archived one with a new UID.
+    KeepBoth,
+}
+
 /// Runs the command line and returns the process exit status.
 pub fn main() -> ExitCode {
     init_logging();
@@ -104,6 +166,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match command {
             Command::Export(args) => run_export(args).await,
+            Command::Restore(args) => run_restore(args).await,
             Command::Verify { archive, json } => run_verify(&archive, json),
             Command::Ls { archive, json } => run_ls(&archive, json),
         }
@@ -194,6 +257,8 @@ async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
 /// Draws job events as a progress bar on stderr (hidden when stderr is not a terminal).
 struct TerminalProgress {
     bar: indicatif::ProgressBar,
+    /// What a collection's items are undergoing ("fetching", "uploading").
+    verb: &'static str,
     warnings_shown: AtomicUsize,
 }
 
@@ -201,7 +266,7 @@ struct TerminalProgress {
 const LIVE_WARNINGS: usize = 20;
 
 impl TerminalProgress {
-    fn new() -> Self {
+    fn new(verb: &'static str) -> Self {
         let bar =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
@@ -213,6 +278,7 @@ impl TerminalProgress {
         );
         Self {
             bar,
+            verb,
             warnings_shown: AtomicUsize::new(0),
         }
     }
@@ -224,7 +290,7 @@ impl Progress for TerminalProgress {
             JobEvent::Phase(text) => self.bar.set_message(text),
             JobEvent::Planned { items, .. } => self.bar.set_length(items),
             JobEvent::CollectionStarted { name, .. } => {
-                self.bar.set_message(format!("fetching {name}"))
+                self.bar.set_message(format!("{} {name}", self.verb))
             }
             JobEvent::Progress { items, .. } => self.bar.inc(items),
             JobEvent::Warning(warning) => {
@@ -239,15 +305,9 @@ impl Progress for TerminalProgress {
 }
 
 async fn run_export(args: ExportArgs) -> Result<ExitCode> {
-    let cancel = CancelToken::default();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_interrupt.cancel();
-        }
-    });
+    let cancel = cancel_on_interrupt();
     let started = std::time::Instant::now();
-    let progress = Arc::new(TerminalProgress::new());
+    let progress = Arc::new(TerminalProgress::new("fetching"));
     let sources = connect(&args).await?;
     let plan = export::plan(&sources, progress.as_ref(), &cancel).await?;
     if args.dry_run {
@@ -300,6 +360,214 @@ async fn run_export(args: ExportArgs) -> Result<ExitCode> {
     );
     print_warning_counts(&summary.manifest.warnings);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A token that Ctrl-C sets.
+fn cancel_on_interrupt() -> CancelToken {
+    let cancel = CancelToken::default();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    cancel
+}
+
+fn parse_into(values: &[String]) -> Vec<(String, String)> {
+    values
+        .iter()
+        .map(|value| match value.split_once('=') {
+            Some((from, to)) => (from.trim().to_owned(), to.trim().to_owned()),
+            None => (String::new(), value.trim().to_owned()),
+        })
+        .collect()
+}
+
+async fn restore_targets(args: &RestoreArgs) -> Result<Vec<Box<dyn Target>>> {
+    let mut targets: Vec<Box<dyn Target>> = Vec::new();
+    if args.url.is_some() || args.photos_url.is_some() {
+        let settings = HttpSettings {
+            ca_file: args.ca_file.clone(),
+            ..HttpSettings::default()
+        };
+        let credentials = credentials(args.user.as_deref())?;
+        if let Some(url) = &args.url {
+            let http = HttpClient::new(credentials.clone(), &settings)?;
+            targets.push(Box::new(DavTarget::connect(url, http).await?));
+        }
+        if let Some(url) = &args.photos_url {
+            let http = HttpClient::new(credentials, &settings)?;
+            targets.push(Box::new(PhotoTarget::new(url, http)?));
+        }
+    }
+    if let Some(folder) = &args.to_folder {
+        targets.push(Box::new(FolderTarget::new(folder)?));
+    }
+    if targets.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "nowhere to restore to: give --url, --photos-url or --to-folder",
+        ));
+    }
+    Ok(targets)
+}
+
+async fn run_restore(args: RestoreArgs) -> Result<ExitCode> {
+    let cancel = cancel_on_interrupt();
+    let progress = Arc::new(TerminalProgress::new("uploading"));
+    progress
+        .bar
+        .set_message(format!("verifying {}", args.archive.display()));
+    let input = RestoreInput::open(&args.archive, args.accept_damaged, &cancel).await?;
+    let targets = restore_targets(&args).await?;
+    let options = RestoreOptions {
+        on_conflict: match args.on_conflict {
+            OnConflict::Skip => ConflictPolicy::Skip,
+            OnConflict::Overwrite => ConflictPolicy::Overwrite,
+            OnConflict::KeepBoth => ConflictPolicy::KeepBoth,
+        },
+        accept_damaged: args.accept_damaged,
+        into: parse_into(&args.into),
+        one_by_one: args.one_by_one,
+    };
+    let report_path = restore_report::report_path(&args.archive);
+    let mut report = RestoreReport::load(&report_path)?;
+    let plan = restore::plan(
+        &input,
+        &targets,
+        &report,
+        &options,
+        progress.as_ref(),
+        &cancel,
+    )
+    .await?;
+    progress.bar.finish_and_clear();
+    if args.json && args.dry_run {
+        println!("{}", to_json(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.json {
+        print_restore_plan(&plan, &input);
+    }
+    if args.dry_run {
+        println!("dry run: nothing was written.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let progress = Arc::new(TerminalProgress::new("uploading"));
+    let summary = restore::execute(
+        &input,
+        &targets,
+        &plan,
+        &mut report,
+        &report_path,
+        progress.as_ref(),
+        &cancel,
+    )
+    .await;
+    progress.bar.finish_and_clear();
+    let summary = summary?;
+    if args.json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({ "plan": plan, "summary": summary }))
+        );
+    } else {
+        print_restore_summary(&summary);
+    }
+    // 2: finished, but not everything is at the target (refused or failed read-back).
+    Ok(if summary.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn print_restore_plan(plan: &RestorePlan, input: &RestoreInput) {
+    println!(
+        "Restore plan for {} ({} items; archive verified: {} files checked)",
+        plan.archive,
+        input.manifest.items.len(),
+        input.verify.checked
+    );
+    for problem in &plan.damaged {
+        println!("  damaged, not restored: {problem}");
+    }
+    for collection in &plan.collections {
+        let counts = collection.counts();
+        println!(
+            "  {:<9} {:<28} -> {} {}{}",
+            collection.kind.folder(),
+            collection.label,
+            collection.target_label,
+            collection.href,
+            if collection.create { " (new)" } else { "" }
+        );
+        println!(
+            "            upload {}, already there {}, conflicts {}, refused {}",
+            counts.upload, counts.already_there, counts.conflicts, counts.refused
+        );
+    }
+    for skipped in &plan.skipped {
+        println!(
+            "  skipped   {} ({} items): {}",
+            skipped.archive_path, skipped.items, skipped.reason
+        );
+    }
+}
+
+fn print_restore_summary(summary: &RestoreSummary) {
+    for outcome in &summary.collections {
+        let mut parts = vec![format!("{} uploaded", outcome.uploaded)];
+        if outcome.one_request_items > 0 {
+            parts.push(format!(
+                "{} of them in one request",
+                outcome.one_request_items
+            ));
+        }
+        for (count, what) in [
+            (outcome.already_there, "already there"),
+            (outcome.conflicts_skipped, "conflicts left alone"),
+            (outcome.overwritten, "overwritten"),
+            (outcome.kept_both, "kept both"),
+            (outcome.refused, "refused"),
+        ] {
+            if count > 0 {
+                parts.push(format!("{count} {what}"));
+            }
+        }
+        println!(
+            "{}{}: {}",
+            outcome.label,
+            if outcome.created { " (created)" } else { "" },
+            parts.join(", ")
+        );
+        let read_back =
+            outcome.verified_same_bytes + outcome.verified_equivalent + outcome.verify_failed;
+        if read_back > 0 {
+            println!(
+                "    read back: {} same bytes, {} re-serialised by the server, {} failed",
+                outcome.verified_same_bytes, outcome.verified_equivalent, outcome.verify_failed
+            );
+        }
+    }
+    println!(
+        "{:.1} s, {} requests",
+        summary.elapsed.as_secs_f64(),
+        summary.requests
+    );
+    if let Some(report) = &summary.report {
+        println!("Restore report: {}", report.display());
+    }
+    if summary.is_complete() {
+        println!("Everything in the plan is at the target and was read back.");
+    } else {
+        println!("Not everything could be restored; the warnings above say which items and why.");
+    }
 }
 
 fn kind_label(kind: ItemKind) -> &'static str {

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// The disk is full.
     DiskFull,
+    /// The server's storage for this account is full (507).
+    QuotaExceeded,
     /// Any other local I/O failure.
     Io,
     /// The user cancelled the job.
@@ -107,6 +109,9 @@ impl Error {
             ),
             ErrorKind::RateLimited => Some("the server asks us to slow down; try again later"),
             ErrorKind::DiskFull => Some("free some space or choose another destination"),
+            ErrorKind::QuotaExceeded => Some(
+                "free space in the account (or raise its quota), then run the same restore again: it continues where it stopped",
+            ),
             _ => None,
         }
     }

@@ -9,7 +9,10 @@
 //!   are never rewritten.
 //! - [`archive`]: the on-disk format (`docs/ARCHIVE_FORMAT.md`): atomic writer, reader for
 //!   folders and zips, manifest and verification.
-//! - [`job`]: plan, then execute (export today; restore builds on the same pieces).
+//! - [`target`]: where a restore writes, behind one [`target::Target`] trait (contract in its
+//!   docs): CalDAV/CardDAV accounts, WebDAV photo folders, local folders.
+//! - [`job`]: plan, then execute: export (sources → archive) and restore (archive → targets,
+//!   with a restore report beside the archive).
 //! - [`progress`]: the one progress interface and cancellation token all fronts share.
 //! - [`cli`]: the command-line front; the GUI will be a second front over the same jobs.
 //!
@@ -22,6 +25,7 @@ pub mod job;
 pub mod model;
 pub mod progress;
 pub mod source;
+pub mod target;
 pub mod vobject;
 
 pub use error::{Error, ErrorKind, Result};

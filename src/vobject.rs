@@ -136,6 +136,13 @@ fn text_of(value: &[u8]) -> String {
     String::from_utf8_lossy(value).trim().to_owned()
 }
 
+/// The item's UID (the first one, for a recurring event), cheaply, without parsing.
+pub fn uid_of(data: &[u8]) -> Option<String> {
+    property_value(data, &lines(data), b"UID")
+        .map(|value| text_of(&value))
+        .filter(|uid| !uid.is_empty())
+}
+
 /// Reads the kind, UID and readability of one vCard or iCalendar item.
 pub fn inspect(data: &[u8]) -> ItemFacts {
     let all = lines(data);
@@ -745,6 +752,125 @@ pub fn append_vcard(merged: &mut Vec<u8>, card: &[u8]) {
     ensure_terminated(merged, b"\r\n");
 }
 
+/// Logical lines (continuation lines joined), without terminators.
+fn unfolded(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for line in lines(data) {
+        let content = &data[line.start..line.content_end];
+        match (content.first(), out.last_mut()) {
+            (Some(b' ' | b'\t'), Some(previous)) => previous.extend_from_slice(&content[1..]),
+            _ if content.trim_ascii().is_empty() => {}
+            _ => out.push(content.to_vec()),
+        }
+    }
+    out
+}
+
+/// Splits `NAME;PARAM=a,b;P2="x":value` at the first colon outside quotes.
+fn split_content_line(line: &[u8]) -> (&[u8], &[u8]) {
+    let mut quoted = false;
+    for (index, &byte) in line.iter().enumerate() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b':' if !quoted => return (&line[..index], &line[index + 1..]),
+            _ => {}
+        }
+    }
+    (line, b"")
+}
+
+/// One content line in a canonical spelling: name upper-cased without its group, parameters
+/// as sorted `NAME=value` pairs (names upper-cased, values lower-cased and unquoted, lists
+/// split), then the value as it is.
+fn canonical_line(line: &[u8]) -> Vec<u8> {
+    let (head, value) = split_content_line(line);
+    let text = String::from_utf8_lossy(head);
+    let mut parts = text.split(';');
+    let name = parts.next().unwrap_or("");
+    let name = name
+        .rsplit('.')
+        .next()
+        .unwrap_or(name)
+        .trim()
+        .to_ascii_uppercase();
+    let mut parameters: Vec<String> = Vec::new();
+    for parameter in parts {
+        let (key, values) = parameter.split_once('=').unwrap_or(("TYPE", parameter));
+        let key = key.trim().to_ascii_uppercase();
+        for value in values.split(',') {
+            let value = value.trim().trim_matches('"').to_lowercase();
+            parameters.push(format!("{key}={value}"));
+        }
+    }
+    parameters.sort();
+    parameters.dedup();
+    let mut out = name.into_bytes();
+    for parameter in parameters {
+        out.push(b';');
+        out.extend_from_slice(parameter.as_bytes());
+    }
+    out.push(b':');
+    out.extend_from_slice(value);
+    out
+}
+
+/// Whether two vCards or iCalendar objects say the same thing although their bytes differ,
+/// as when a server re-serialises what it stores: the same set of properties with the same
+/// values, in any order, folding, line ending or parameter spelling. `PRODID` is left out (servers
+/// stamp their own).
+pub fn equivalent(a: &[u8], b: &[u8]) -> bool {
+    let canonical = |data: &[u8]| {
+        let mut lines: Vec<Vec<u8>> = unfolded(data)
+            .iter()
+            .map(|line| canonical_line(line))
+            .filter(|line| !line.starts_with(b"PRODID:") && !line.starts_with(b"PRODID;"))
+            .collect();
+        // A set: a server that repeats a VTIMEZONE block says nothing new.
+        lines.sort();
+        lines.dedup();
+        lines
+    };
+    a == b || canonical(a) == canonical(b)
+}
+
+/// The item with every `UID` property's value replaced by `uid` (all components of a
+/// recurring event share it); every other byte stays as it was.
+pub fn replace_uid(data: &[u8], uid: &str) -> Vec<u8> {
+    let all = lines(data);
+    let mut out = Vec::with_capacity(data.len() + uid.len());
+    let mut index = 0;
+    while index < all.len() {
+        let line = all[index];
+        let content = &data[line.start..line.content_end];
+        let (head, _) = split_content_line(content);
+        let name = head.split(|&b| b == b';').next().unwrap_or(head);
+        let bare = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
+        let is_uid = !matches!(content.first(), Some(b' ' | b'\t'))
+            && bare.trim_ascii().eq_ignore_ascii_case(b"UID");
+        if !is_uid {
+            out.extend_from_slice(&data[line.start..line.end]);
+            index += 1;
+            continue;
+        }
+        out.extend_from_slice(head);
+        out.push(b':');
+        out.extend_from_slice(uid.as_bytes());
+        // Skip the old value's continuation lines; keep the last one's terminator.
+        let mut last = line;
+        index += 1;
+        while let Some(next) = all.get(index) {
+            if matches!(data.get(next.start), Some(b' ' | b'\t')) {
+                last = *next;
+                index += 1;
+            } else {
+                break;
+            }
+        }
+        out.extend_from_slice(&data[last.content_end..last.end]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -858,5 +984,24 @@ mod tests {
         assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
         assert_eq!(text.matches("BEGIN:VTODO").count(), 1);
         assert!(calcard::icalendar::ICalendar::parse(&text).is_ok());
+    }
+
+    #[test]
+    fn equivalent_ignores_order_folding_and_parameter_spelling() {
+        let original = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\nEMAIL;type=INTERNET;type=WORK:ann@example.com\r\nUID:a1\r\nEND:VCARD\r\n";
+        let served = b"BEGIN:VCARD\nVERSION:3.0\nUID:a1\nEMAIL;TYPE=internet,work:ann@exa\n mple.com\nFN:Ann\nEND:VCARD\n";
+        assert!(equivalent(original, served));
+        let changed = b"BEGIN:VCARD\nVERSION:3.0\nUID:a1\nEMAIL;TYPE=internet,work:bob@example.com\nFN:Ann\nEND:VCARD\n";
+        assert!(!equivalent(original, changed));
+    }
+
+    #[test]
+    fn replace_uid_changes_only_uid_lines() {
+        let event = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:old-\r\n continued\r\nSUMMARY:x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nuid;X=1:old-continued\r\nRECURRENCE-ID:20200101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let replaced = replace_uid(event, "new");
+        assert_eq!(
+            String::from_utf8_lossy(&replaced),
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:new\r\nSUMMARY:x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nuid;X=1:new\r\nRECURRENCE-ID:20200101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
     }
 }

@@ -26,6 +26,20 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// Archived files that must not be used: missing or not matching their checksum.
+    pub fn damaged_paths(&self) -> std::collections::HashSet<String> {
+        let path_of = |entry: &String| {
+            entry
+                .split_once(" (")
+                .map_or_else(|| entry.clone(), |(path, _)| path.to_owned())
+        };
+        self.missing
+            .iter()
+            .chain(&self.corrupt)
+            .map(path_of)
+            .collect()
+    }
+
     pub fn is_ok(&self) -> bool {
         self.missing.is_empty()
             && self.corrupt.is_empty()
@@ -38,6 +52,12 @@ impl VerifyReport {
 pub fn verify(path: &Path) -> Result<(Manifest, VerifyReport)> {
     let mut reader = ArchiveReader::open(path)?;
     let manifest = reader.manifest()?;
+    let report = check(&mut reader, &manifest)?;
+    Ok((manifest, report))
+}
+
+/// Checks an open archive against its manifest.
+pub fn check(reader: &mut ArchiveReader, manifest: &Manifest) -> Result<VerifyReport> {
     let mut report = VerifyReport {
         export_warnings: manifest.warnings.len(),
         ..VerifyReport::default()
@@ -68,5 +88,5 @@ pub fn verify(path: &Path) -> Result<(Manifest, VerifyReport)> {
             report.extra.push(entry.path);
         }
     }
-    Ok((manifest, report))
+    Ok(report)
 }

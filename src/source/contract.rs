@@ -16,6 +16,8 @@ pub struct CollectingSink {
     pub items: Mutex<Vec<(String, Vec<u8>)>>,
     pub originals: Mutex<Vec<(String, Vec<u8>)>>,
     pub warnings: Mutex<Vec<Warning>>,
+    /// The ETag each delivered href came with, when the source sent one.
+    pub etags: Mutex<std::collections::HashMap<String, String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -32,16 +34,36 @@ impl CollectingSink {
     pub fn warnings(&self) -> Vec<Warning> {
         lock(&self.warnings).clone()
     }
+
+    /// Everything delivered, with ETags, leaving the sink empty.
+    pub fn take(&self) -> Vec<(String, Option<String>, Vec<u8>)> {
+        let mut etags = lock(&self.etags);
+        std::mem::take(&mut *lock(&self.items))
+            .into_iter()
+            .map(|(href, bytes)| {
+                let etag = etags.remove(&href);
+                (href, etag, bytes)
+            })
+            .collect()
+    }
+
+    fn remember_etag(&self, href: &str, etag: Option<String>) {
+        if let Some(etag) = etag {
+            lock(&self.etags).insert(href.to_owned(), etag);
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl ItemSink for CollectingSink {
-    async fn item(&self, href: String, _etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+        self.remember_etag(&href, etag);
         lock(&self.items).push((href, bytes));
         Ok(())
     }
 
-    async fn stream(&self, href: String, _etag: Option<String>, body: ByteStream) -> Result<()> {
+    async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()> {
+        self.remember_etag(&href, etag);
         let chunks: Vec<bytes::Bytes> = body
             .try_collect()
             .await

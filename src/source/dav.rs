@@ -20,17 +20,17 @@ use crate::source::{ItemSink, Source, SourceInfo, last_segment};
 /// costs the same per item from 1,000 up, so 1,000 bounds memory without costing speed.
 pub const MULTIGET_BATCH: usize = 1000;
 
-type Dav = WebDavClient<crate::source::http::DavService>;
+pub(crate) type Dav = WebDavClient<crate::source::http::DavService>;
 
 /// A CalDAV/CardDAV account.
 #[derive(Debug)]
 pub struct DavSource {
-    http: HttpClient,
+    pub(crate) http: HttpClient,
     /// The context URL that answers for the account's services.
-    dav: Dav,
+    pub(crate) dav: Dav,
     /// Address book and calendar home sets, found by discovery.
-    contact_homes: Vec<String>,
-    calendar_homes: Vec<String>,
+    pub(crate) contact_homes: Vec<String>,
+    pub(crate) calendar_homes: Vec<String>,
     location: String,
 }
 
@@ -61,7 +61,7 @@ pub fn starting_url(input: &str) -> Result<Uri> {
 }
 
 /// Maps a libdav error to ours, naming the URL and the account.
-fn dav_error(error: WebDavError<HttpError>, url: &str, user: Option<&str>) -> Error {
+pub(crate) fn dav_error(error: WebDavError<HttpError>, url: &str, user: Option<&str>) -> Error {
     match error {
         WebDavError::Request(libdav::dav::RequestError::Client(http)) => http.into_error(url),
         WebDavError::Request(libdav::dav::RequestError::Http(source)) => Error::with_source(
@@ -141,11 +141,11 @@ impl DavSource {
         })
     }
 
-    fn user(&self) -> Option<&str> {
+    pub(crate) fn user(&self) -> Option<&str> {
         self.http.credentials().user()
     }
 
-    fn url_of(&self, href: &str) -> String {
+    pub(crate) fn url_of(&self, href: &str) -> String {
         self.dav
             .relative_uri(href)
             .map_or_else(|_| href.to_owned(), |u| u.to_string())

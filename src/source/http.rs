@@ -135,10 +135,10 @@ impl HttpClient {
 
     /// Sends a request, retrying idempotent ones on 429, 5xx and broken connections.
     /// Non-idempotent requests (PUT, MKCOL, ...) are sent once.
-    pub async fn send(
-        &self,
-        request: http::Request<String>,
-    ) -> Result<reqwest::Response, HttpError> {
+    pub async fn send<B>(&self, request: http::Request<B>) -> Result<reqwest::Response, HttpError>
+    where
+        B: Clone + Into<reqwest::Body>,
+    {
         let idempotent = matches!(
             request.method().as_str(),
             "GET" | "HEAD" | "OPTIONS" | "PROPFIND" | "REPORT"
@@ -203,7 +203,31 @@ impl HttpClient {
     }
 }
 
-fn clone_request(request: &http::Request<String>) -> http::Request<String> {
+/// Characters a URL path may not carry raw; `%` stays, because libdav hrefs keep reserved
+/// characters percent-encoded.
+const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'#')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}');
+
+/// The absolute URL of a server href (an absolute path) on `base`'s scheme and host.
+pub fn url_for_href(base: &http::Uri, href: &str) -> String {
+    let encoded = percent_encoding::utf8_percent_encode(href, PATH_UNSAFE).to_string();
+    format!(
+        "{}://{}{}",
+        base.scheme_str().unwrap_or("https"),
+        base.authority().map_or("", |a| a.as_str()),
+        encoded
+    )
+}
+
+fn clone_request<B: Clone>(request: &http::Request<B>) -> http::Request<B> {
     let mut copy = http::Request::new(request.body().clone());
     *copy.method_mut() = request.method().clone();
     *copy.uri_mut() = request.uri().clone();
@@ -268,6 +292,10 @@ pub fn status_error(status: StatusCode, url: &str, user: Option<&str>) -> Error 
             )
         }
         StatusCode::NOT_FOUND => Error::new(ErrorKind::NotFound, format!("not found (404): {url}")),
+        StatusCode::INSUFFICIENT_STORAGE => Error::new(
+            ErrorKind::QuotaExceeded,
+            format!("the account is full (507 Insufficient Storage): {url}"),
+        ),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => Error::new(
             ErrorKind::RateLimited,
             format!("the server is busy ({status}) and kept asking us to wait: {url}"),

@@ -5,7 +5,6 @@
 use futures_util::{StreamExt, TryStreamExt};
 use http::Uri;
 use libdav::dav::{ListResources, WebDavClient};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
@@ -15,19 +14,6 @@ use crate::source::{ItemSink, Source, SourceInfo, last_segment};
 
 /// Downloads in flight at once: enough to hide latency, few enough not to hammer a home server.
 pub const PHOTO_CONCURRENCY: usize = 4;
-
-/// Characters a URL path may not carry raw; `%` stays, because libdav hrefs keep reserved
-/// characters percent-encoded.
-const PATH_UNSAFE: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'#')
-    .add(b'?')
-    .add(b'{')
-    .add(b'}');
 
 #[derive(Debug)]
 pub struct PhotoSource {
@@ -44,13 +30,7 @@ impl PhotoSource {
     }
 
     fn url_of(&self, href: &str) -> String {
-        let encoded = utf8_percent_encode(href, PATH_UNSAFE).to_string();
-        format!(
-            "{}://{}{}",
-            self.root.scheme_str().unwrap_or("https"),
-            self.root.authority().map_or("", |a| a.as_str()),
-            encoded
-        )
+        crate::source::http::url_for_href(&self.root, href)
     }
 
     async fn walk(&self, folder: &str, found: &mut Vec<ItemRef>) -> Result<()> {

@@ -1,0 +1,1219 @@
+//! Restore: open and verify an archive (or convert a plain folder of .vcf/.ics/photos into one),
+//! plan against the targets — collections to create, items to upload, items already there,
+//! conflicts, refused items — then execute with conditional writes, keep the restore report
+//! beside the archive, and read every written item back.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::archive::manifest::{Manifest, ManifestCollection, ManifestItem};
+use crate::archive::writer::sha256_hex;
+use crate::archive::{ArchiveReader, VerifyReport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::restore_report::{ItemRecord, ItemState, RestoreReport};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
+use crate::progress::{CancelToken, JobEvent, Progress};
+use crate::target::{PutMode, PutOutcome, StoredItem, Target, href_key};
+use crate::vobject;
+
+/// Uploads in flight per collection. Servers that lock per collection (Radicale) gain nothing
+/// from more; others hide latency with a few.
+const UPLOAD_CONCURRENCY: usize = 4;
+
+/// What to do with an archived item whose UID (or photo path) exists on the target with
+/// other content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// Leave the target's version; report the conflict.
+    #[default]
+    Skip,
+    /// Replace the target's version (`If-Match` its ETag).
+    Overwrite,
+    /// Upload the archived version as a new item with a new UID (or a new photo name).
+    KeepBoth,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    pub on_conflict: ConflictPolicy,
+    /// Restore the verified items of a damaged archive instead of refusing it.
+    pub accept_damaged: bool,
+    /// Archive collection (name, display name or path) → existing target collection (name or
+    /// display name). A lone `("", TARGET)` maps every collection of the archive.
+    pub into: Vec<(String, String)>,
+    /// Never use a server's one-request collection upload.
+    pub one_by_one: bool,
+}
+
+/// An archive opened for restoring: manifest, verification result and a reader.
+#[derive(Debug)]
+pub struct RestoreInput {
+    /// The path the user gave (the report is kept beside it).
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub verify: VerifyReport,
+    reader: Mutex<ArchiveReader>,
+    damaged: HashSet<String>,
+    /// For plain folders and files: the archive made from them, deleted on drop.
+    _converted: Option<tempfile::TempDir>,
+}
+
+impl RestoreInput {
+    /// Opens `path`: a Lifeboat archive (folder or zip), or a folder or `.vcf`/`.ics` file
+    /// without a manifest, which is first read like a device into a temporary archive.
+    /// A damaged archive is refused unless `accept_damaged`.
+    pub async fn open(path: &Path, accept_damaged: bool, cancel: &CancelToken) -> Result<Self> {
+        let metadata =
+            std::fs::metadata(path).map_err(|e| Error::io("opening the archive", path, e))?;
+        let plain_file = metadata.is_file()
+            && matches!(
+                crate::source::device::kind_of(path),
+                Some(CollectionKind::Contacts | CollectionKind::Calendar)
+            );
+        let plain_folder =
+            metadata.is_dir() && !path.join(crate::archive::manifest::MANIFEST_FILE).exists();
+        let (archive_path, converted) = if plain_file || plain_folder {
+            let (archive, temp) = convert_plain(path, plain_file, cancel).await?;
+            (archive, Some(temp))
+        } else {
+            (path.to_path_buf(), None)
+        };
+        let mut reader = ArchiveReader::open(&archive_path)?;
+        let manifest = reader.manifest()?;
+        let verify = crate::archive::verify::check(&mut reader, &manifest)?;
+        let damaged = verify.damaged_paths();
+        let broken = !damaged.is_empty() || !verify.unsafe_entries.is_empty();
+        if broken && !accept_damaged {
+            let mut problems: Vec<String> = verify
+                .missing
+                .iter()
+                .map(|p| format!("missing {p}"))
+                .chain(verify.corrupt.iter().map(|p| format!("corrupt {p}")))
+                .chain(verify.unsafe_entries.iter().map(|p| format!("unsafe {p}")))
+                .collect();
+            let total = problems.len();
+            problems.truncate(3);
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "the archive is damaged ({total} problems: {}{}); nothing was restored. \
+                     `lifeboat verify` lists them; --accept-damaged restores only the items that \
+                     verify: {}",
+                    problems.join(", "),
+                    if total > 3 { ", ..." } else { "" },
+                    path.display()
+                ),
+            ));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            manifest,
+            verify,
+            reader: Mutex::new(reader),
+            damaged,
+            _converted: converted,
+        })
+    }
+
+    /// An item's archived bytes, checked again against the manifest (the archive may have
+    /// changed since it was verified).
+    fn read_item(&self, item: &ManifestItem) -> std::result::Result<Vec<u8>, String> {
+        let bytes = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read(&item.path, item.size)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "missing from the archive".to_owned())?;
+        if sha256_hex(&bytes) != item.sha256 {
+            return Err("its bytes no longer match the manifest's checksum".to_owned());
+        }
+        Ok(bytes)
+    }
+}
+
+/// Reads a plain folder (or one file) like a device into a temporary archive.
+async fn convert_plain(
+    path: &Path,
+    single_file: bool,
+    cancel: &CancelToken,
+) -> Result<(PathBuf, tempfile::TempDir)> {
+    let temp = tempfile::Builder::new()
+        .prefix("lifeboat-restore-")
+        .tempdir()
+        .map_err(|e| Error::io("creating a temporary folder", std::env::temp_dir(), e))?;
+    let folder = if single_file {
+        let folder = temp.path().join("input");
+        std::fs::create_dir(&folder).map_err(|e| Error::io("creating a folder", &folder, e))?;
+        let copy = folder.join(path.file_name().unwrap_or_default());
+        std::fs::copy(path, &copy).map_err(|e| Error::io("copying", path, e))?;
+        folder
+    } else {
+        path.to_path_buf()
+    };
+    let sources: Vec<Box<dyn crate::source::Source>> =
+        vec![Box::new(crate::source::device::DeviceSource::new(folder)?)];
+    let plan = crate::job::export::plan(&sources, &crate::progress::NoProgress, cancel).await?;
+    let archive = temp.path().join("archive");
+    crate::job::export::execute(
+        &sources,
+        &plan,
+        &archive,
+        Arc::new(crate::progress::NoProgress),
+        cancel,
+    )
+    .await?;
+    Ok((archive, temp))
+}
+
+/// How an item already at the target was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Match {
+    /// Same UID (or path) and the same bytes.
+    SameBytes,
+    /// Same UID; the server re-serialised it but every property is the same.
+    Equivalent,
+    /// The restore report says an earlier run put it there.
+    RestoredBefore,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "resolution")]
+pub enum Resolution {
+    Skip,
+    Overwrite,
+    KeepBoth {
+        href: String,
+        new_uid: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum ItemAction {
+    Upload {
+        href: String,
+    },
+    AlreadyThere {
+        href: String,
+        matched: Match,
+    },
+    Conflict {
+        href: String,
+        etag: Option<String>,
+        #[serde(flatten)]
+        resolution: Resolution,
+    },
+    Refused {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemPlan {
+    pub path: String,
+    pub uid: Option<String>,
+    #[serde(flatten)]
+    pub action: ItemAction,
+}
+
+/// What will happen to one archived collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectionRestore {
+    pub archive_path: String,
+    pub kind: CollectionKind,
+    pub label: String,
+    /// Index into the targets given to [`plan`].
+    pub target: usize,
+    pub target_label: String,
+    /// The collection at the target (created if `create`).
+    pub href: String,
+    pub create: bool,
+    /// Whether a one-request upload may be tried for a new collection.
+    pub one_request: bool,
+    /// The archived collection's properties, for creating it.
+    #[serde(skip)]
+    pub info: CollectionInfo,
+    pub items: Vec<ItemPlan>,
+}
+
+/// Counts of a collection's plan, for display.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PlanCounts {
+    pub upload: usize,
+    pub already_there: usize,
+    pub conflicts: usize,
+    pub refused: usize,
+}
+
+impl CollectionRestore {
+    pub fn counts(&self) -> PlanCounts {
+        let mut counts = PlanCounts::default();
+        for item in &self.items {
+            match item.action {
+                ItemAction::Upload { .. } => counts.upload += 1,
+                ItemAction::AlreadyThere { .. } => counts.already_there += 1,
+                ItemAction::Conflict { .. } => counts.conflicts += 1,
+                ItemAction::Refused { .. } => counts.refused += 1,
+            }
+        }
+        counts
+    }
+
+    /// Items this run will write (uploads, overwrites, kept copies).
+    fn writes(&self) -> impl Iterator<Item = &ItemPlan> {
+        self.items.iter().filter(|i| {
+            matches!(
+                i.action,
+                ItemAction::Upload { .. }
+                    | ItemAction::Conflict {
+                        resolution: Resolution::Overwrite | Resolution::KeepBoth { .. },
+                        ..
+                    }
+            )
+        })
+    }
+}
+
+/// The whole plan: plain data, printed by the CLI, shown by the GUI, executed by [`execute`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestorePlan {
+    pub archive: String,
+    pub collections: Vec<CollectionRestore>,
+    /// Archived collections no target can take (e.g. photos without `--photos-url`).
+    pub skipped: Vec<SkippedCollection>,
+    /// Archive problems accepted with `--accept-damaged`.
+    pub damaged: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedCollection {
+    pub archive_path: String,
+    pub items: usize,
+    pub reason: String,
+}
+
+impl RestorePlan {
+    pub fn writes(&self) -> usize {
+        self.collections.iter().map(|c| c.writes().count()).sum()
+    }
+}
+
+fn label_of(collection: &ManifestCollection) -> String {
+    collection
+        .info
+        .display_name
+        .clone()
+        .unwrap_or_else(|| collection.info.name.clone())
+}
+
+/// The target collection named by `--into`, if the user mapped this archived collection.
+fn mapped_name<'a>(
+    options: &'a RestoreOptions,
+    collection: &ManifestCollection,
+) -> Option<&'a str> {
+    options.into.iter().find_map(|(from, to)| {
+        let matches = from.is_empty()
+            || *from == collection.path
+            || *from == collection.info.name
+            || collection.info.display_name.as_deref() == Some(from.as_str());
+        matches.then_some(to.as_str())
+    })
+}
+
+/// What is at the target already, indexed for matching.
+#[derive(Default)]
+struct Existing {
+    by_href: HashMap<String, StoredItem>,
+    by_uid: HashMap<String, String>,
+    by_sha: HashMap<String, String>,
+}
+
+impl Existing {
+    fn from_items(items: Vec<StoredItem>) -> Self {
+        let mut existing = Self::default();
+        for item in items {
+            let key = href_key(&item.href);
+            if let Some(uid) = vobject::uid_of(&item.bytes) {
+                existing.by_uid.entry(uid).or_insert_with(|| key.clone());
+            }
+            existing
+                .by_sha
+                .entry(sha256_hex(&item.bytes))
+                .or_insert_with(|| key.clone());
+            existing.by_href.insert(key, item);
+        }
+        existing
+    }
+}
+
+/// Picks an href for a new item that nothing at the target or in the plan uses.
+fn free_href(
+    target: &dyn Target,
+    collection_href: &str,
+    relative: &str,
+    taken: &mut HashSet<String>,
+) -> String {
+    let (stem, extension) = match relative.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => (stem, format!(".{ext}")),
+        _ => (relative, String::new()),
+    };
+    let mut counter = 1;
+    loop {
+        let name = if counter == 1 {
+            relative.to_owned()
+        } else {
+            format!("{stem}-{counter}{extension}")
+        };
+        let href = target.item_href(collection_href, &name);
+        if taken.insert(href_key(&href)) {
+            return href;
+        }
+        counter += 1;
+    }
+}
+
+/// Compares the archive with the targets; nothing is written anywhere.
+pub async fn plan(
+    input: &RestoreInput,
+    targets: &[Box<dyn Target>],
+    report: &RestoreReport,
+    options: &RestoreOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<RestorePlan> {
+    let mut plan = RestorePlan {
+        archive: input.path.display().to_string(),
+        collections: Vec::new(),
+        skipped: Vec::new(),
+        damaged: input
+            .verify
+            .missing
+            .iter()
+            .map(|p| format!("missing {p}"))
+            .chain(input.verify.corrupt.iter().map(|p| format!("corrupt {p}")))
+            .chain(
+                input
+                    .verify
+                    .unsafe_entries
+                    .iter()
+                    .map(|p| format!("unsafe {p}")),
+            )
+            .collect(),
+    };
+    let mut items_of: HashMap<&str, Vec<&ManifestItem>> = HashMap::new();
+    for item in &input.manifest.items {
+        items_of
+            .entry(item.collection.as_str())
+            .or_default()
+            .push(item);
+    }
+    let mut known_collections: HashMap<(usize, CollectionKind), Vec<CollectionInfo>> =
+        HashMap::new();
+    for collection in &input.manifest.collections {
+        cancel.check()?;
+        let mut items = items_of
+            .remove(collection.path.as_str())
+            .unwrap_or_default();
+        items.sort_by(|a, b| a.path.cmp(&b.path));
+        let kind = collection.info.kind;
+        let Some(target_index) = targets.iter().position(|t| t.accepts(kind)) else {
+            plan.skipped.push(SkippedCollection {
+                archive_path: collection.path.clone(),
+                items: items.len(),
+                reason: match kind {
+                    CollectionKind::Photos => "no photo target given (--photos-url)".to_owned(),
+                    _ => format!("no target here takes {}", kind.folder()),
+                },
+            });
+            continue;
+        };
+        let target = targets[target_index].as_ref();
+        progress.event(JobEvent::Phase(format!(
+            "comparing {} with {}",
+            label_of(collection),
+            target.info().label
+        )));
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            known_collections.entry((target_index, kind))
+        {
+            slot.insert(target.collections(kind).await?);
+        }
+        let known = &known_collections[&(target_index, kind)];
+        let new_href = target.new_collection_href(kind, &collection.info.name)?;
+        let found = match mapped_name(options, collection) {
+            Some(name) => Some(
+                known
+                    .iter()
+                    .find(|c| c.name == name || c.display_name.as_deref() == Some(name))
+                    .cloned()
+                    .ok_or_else(|| no_such_collection(kind, name, known))?,
+            ),
+            None => known
+                .iter()
+                .find(|c| href_key(&c.href) == href_key(&new_href))
+                .cloned(),
+        };
+        let create = found.is_none();
+        let info = found.clone().unwrap_or_else(|| {
+            let mut info = collection.info.clone();
+            info.href = new_href;
+            info.sync_token = None;
+            if kind == CollectionKind::Calendar && info.components.is_empty() {
+                info.components = components_of(&items);
+            }
+            info
+        });
+        let existing = match &found {
+            Some(info) => read_existing(target, info, &items, collection, cancel).await?,
+            None => Existing::default(),
+        };
+        let records = report
+            .targets
+            .get(&target.info().location)
+            .map(|t| &t.items);
+        let mut taken: HashSet<String> = existing.by_href.keys().cloned().collect();
+        let mut planned_uids: HashMap<String, String> = HashMap::new();
+        let mut decided = Vec::with_capacity(items.len());
+        for item in items {
+            let action = decide(
+                input,
+                target,
+                &info.href,
+                collection,
+                item,
+                records.and_then(|r| r.get(&item.path)),
+                &existing,
+                &mut taken,
+                &mut planned_uids,
+                options.on_conflict,
+            );
+            decided.push(ItemPlan {
+                path: item.path.clone(),
+                uid: item.uid.clone(),
+                action,
+            });
+        }
+        plan.collections.push(CollectionRestore {
+            archive_path: collection.path.clone(),
+            kind,
+            label: label_of(collection),
+            target: target_index,
+            target_label: target.info().label,
+            href: info.href.clone(),
+            create,
+            one_request: create && !options.one_by_one,
+            info,
+            items: decided,
+        });
+    }
+    progress.event(JobEvent::Planned {
+        collections: plan.collections.len(),
+        items: plan.writes() as u64,
+    });
+    Ok(plan)
+}
+
+fn no_such_collection(kind: CollectionKind, name: &str, known: &[CollectionInfo]) -> Error {
+    let names: Vec<String> = known
+        .iter()
+        .map(|c| c.display_name.clone().unwrap_or_else(|| c.name.clone()))
+        .collect();
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "--into: the target has no {} collection named {name:?} (it has: {})",
+            kind.folder(),
+            names.join(", ")
+        ),
+    )
+}
+
+/// The calendar components a new collection must accept, from what its items are.
+fn components_of(items: &[&ManifestItem]) -> Vec<String> {
+    let mut components: Vec<String> = items
+        .iter()
+        .filter_map(|item| match item.kind {
+            crate::model::ItemKind::Event => Some("VEVENT"),
+            crate::model::ItemKind::Todo => Some("VTODO"),
+            crate::model::ItemKind::Journal => Some("VJOURNAL"),
+            _ => None,
+        })
+        .map(str::to_owned)
+        .collect();
+    components.sort();
+    components.dedup();
+    components
+}
+
+/// Lists an existing target collection and reads what is needed to match: every item of an
+/// address book or calendar (for UIDs), only same-path files of a photo folder.
+async fn read_existing(
+    target: &dyn Target,
+    info: &CollectionInfo,
+    items: &[&ManifestItem],
+    collection: &ManifestCollection,
+    cancel: &CancelToken,
+) -> Result<Existing> {
+    cancel.check()?;
+    let refs: Vec<ItemRef> = target.list(info).await?;
+    let wanted: Vec<String> = if info.kind == CollectionKind::Photos {
+        let listed: HashMap<String, &ItemRef> =
+            refs.iter().map(|r| (href_key(&r.href), r)).collect();
+        items
+            .iter()
+            .filter_map(|item| {
+                let href = target.item_href(&info.href, relative_path(collection, item));
+                listed.get(&href_key(&href)).map(|r| r.href.clone())
+            })
+            .collect()
+    } else {
+        refs.iter().map(|r| r.href.clone()).collect()
+    };
+    let mut existing = Existing::from_items(target.fetch(info, &wanted).await?);
+    // Listed but not fetched (photos at other paths) still occupy their names.
+    for r in refs {
+        existing
+            .by_href
+            .entry(href_key(&r.href))
+            .or_insert(StoredItem {
+                href: r.href,
+                etag: r.etag,
+                bytes: Vec::new(),
+            });
+    }
+    Ok(existing)
+}
+
+/// Where an item sits inside its collection: the file name, or the album path for photos.
+fn relative_path<'a>(collection: &ManifestCollection, item: &'a ManifestItem) -> &'a str {
+    let prefix = format!("{}/", collection.path);
+    match collection.info.kind {
+        CollectionKind::Photos => item.path.strip_prefix(&prefix).unwrap_or(&item.path),
+        _ => item.path.rsplit('/').next().unwrap_or(&item.path),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    input: &RestoreInput,
+    target: &dyn Target,
+    collection_href: &str,
+    collection: &ManifestCollection,
+    item: &ManifestItem,
+    record: Option<&ItemRecord>,
+    existing: &Existing,
+    taken: &mut HashSet<String>,
+    planned_uids: &mut HashMap<String, String>,
+    policy: ConflictPolicy,
+) -> ItemAction {
+    if input.damaged.contains(&item.path) {
+        return ItemAction::Refused {
+            reason: "damaged in the archive (missing, or its checksum differs)".to_owned(),
+        };
+    }
+    let relative = relative_path(collection, item);
+    let photos = collection.info.kind == CollectionKind::Photos;
+    // 1. An earlier run put it there (recognised even if the server changed UID or bytes).
+    if let Some(record) = record
+        && let Some(found) = existing.by_href.get(&href_key(&record.href))
+    {
+        let same_uid = record.uid.is_some() && vobject::uid_of(&found.bytes) == record.uid;
+        let same_served = record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes));
+        let same_photo = photos && sha256_hex(&found.bytes) == item.sha256;
+        if same_uid || same_served || same_photo {
+            return ItemAction::AlreadyThere {
+                href: found.href.clone(),
+                matched: Match::RestoredBefore,
+            };
+        }
+    }
+    // 2. Something with the same identity (UID, or path for photos) is there.
+    let same_identity = if photos {
+        let href = target.item_href(collection_href, relative);
+        existing
+            .by_href
+            .get(&href_key(&href))
+            .filter(|found| !found.bytes.is_empty() || item.size == 0)
+    } else {
+        item.uid
+            .as_ref()
+            .and_then(|uid| existing.by_uid.get(uid))
+            .and_then(|key| existing.by_href.get(key))
+    };
+    if let Some(found) = same_identity {
+        if sha256_hex(&found.bytes) == item.sha256 {
+            return ItemAction::AlreadyThere {
+                href: found.href.clone(),
+                matched: Match::SameBytes,
+            };
+        }
+        if !photos {
+            match input.read_item(item) {
+                Ok(bytes) if vobject::equivalent(&bytes, &found.bytes) => {
+                    return ItemAction::AlreadyThere {
+                        href: found.href.clone(),
+                        matched: Match::Equivalent,
+                    };
+                }
+                Ok(_) => {}
+                Err(reason) => return ItemAction::Refused { reason },
+            }
+        }
+        let resolution = match policy {
+            ConflictPolicy::Skip => Resolution::Skip,
+            ConflictPolicy::Overwrite => Resolution::Overwrite,
+            ConflictPolicy::KeepBoth => keep_both(target, collection_href, relative, item, taken),
+        };
+        return ItemAction::Conflict {
+            href: found.href.clone(),
+            etag: found.etag.clone(),
+            resolution,
+        };
+    }
+    if !photos
+        && item.uid.is_none()
+        && let Some(found) = existing
+            .by_sha
+            .get(&item.sha256)
+            .and_then(|key| existing.by_href.get(key))
+    {
+        return ItemAction::AlreadyThere {
+            href: found.href.clone(),
+            matched: Match::SameBytes,
+        };
+    }
+    // 3. Two archived items with one UID cannot both live in one collection.
+    if let Some(uid) = &item.uid
+        && let Some(first) = planned_uids.get(uid)
+    {
+        if policy == ConflictPolicy::KeepBoth {
+            let resolution = keep_both(target, collection_href, relative, item, taken);
+            return ItemAction::Conflict {
+                href: first.clone(),
+                etag: None,
+                resolution,
+            };
+        }
+        return ItemAction::Refused {
+            reason: format!(
+                "another archived item of this collection has the same UID ({first}); \
+                     --on-conflict keep-both restores both"
+            ),
+        };
+    }
+    let href = free_href(target, collection_href, relative, taken);
+    if let Some(uid) = &item.uid {
+        planned_uids.insert(uid.clone(), href.clone());
+    }
+    ItemAction::Upload { href }
+}
+
+fn keep_both(
+    target: &dyn Target,
+    collection_href: &str,
+    relative: &str,
+    item: &ManifestItem,
+    taken: &mut HashSet<String>,
+) -> Resolution {
+    let tag = &item.sha256[..8.min(item.sha256.len())];
+    let (stem, extension) = relative
+        .rsplit_once('.')
+        .map_or((relative, String::new()), |(s, e)| (s, format!(".{e}")));
+    let href = free_href(
+        target,
+        collection_href,
+        &format!("{stem}-restored-{tag}{extension}"),
+        taken,
+    );
+    Resolution::KeepBoth {
+        href,
+        new_uid: item.uid.as_ref().map(|uid| format!("{uid}-restored-{tag}")),
+    }
+}
+
+/// What happened to one collection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CollectionOutcome {
+    pub archive_path: String,
+    pub label: String,
+    pub href: String,
+    pub created: bool,
+    /// Items stored by one whole-collection request.
+    pub one_request_items: usize,
+    pub uploaded: usize,
+    pub already_there: usize,
+    pub conflicts_skipped: usize,
+    pub overwritten: usize,
+    pub kept_both: usize,
+    pub refused: usize,
+    /// Read back with the same bytes as sent.
+    pub verified_same_bytes: usize,
+    /// Read back re-serialised by the server, every property the same.
+    pub verified_equivalent: usize,
+    /// Read back missing or different.
+    pub verify_failed: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoreSummary {
+    pub collections: Vec<CollectionOutcome>,
+    pub warnings: Vec<Warning>,
+    pub report: Option<PathBuf>,
+    #[serde(skip)]
+    pub elapsed: Duration,
+    pub requests: u64,
+}
+
+impl RestoreSummary {
+    /// Whether everything planned is now at the target, verified.
+    pub fn is_complete(&self) -> bool {
+        self.collections
+            .iter()
+            .all(|c| c.refused == 0 && c.verify_failed == 0)
+    }
+}
+
+/// One write to make and what came of it.
+struct Written {
+    path: String,
+    href: String,
+    uid: Option<String>,
+    /// The bytes sent (for photos only their checksum is kept).
+    sent: Vec<u8>,
+    sent_sha256: String,
+    size: u64,
+    etag: Option<String>,
+    verified: bool,
+}
+
+/// Collects warnings and forwards them to the front end.
+struct Warnings<'a> {
+    progress: &'a dyn Progress,
+    list: Mutex<Vec<Warning>>,
+}
+
+impl Warnings<'_> {
+    fn warn(&self, warning: Warning) {
+        self.progress.event(JobEvent::Warning(warning.clone()));
+        self.list
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(warning);
+    }
+}
+
+/// Executes `plan`, keeping `report` (saved at `report_path`) up to date as it goes.
+pub async fn execute(
+    input: &RestoreInput,
+    targets: &[Box<dyn Target>],
+    plan: &RestorePlan,
+    report: &mut RestoreReport,
+    report_path: &Path,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<RestoreSummary> {
+    let started = Instant::now();
+    let warnings = Warnings {
+        progress,
+        list: Mutex::default(),
+    };
+    let mut report_saved = true;
+    let mut save = |report: &RestoreReport, warnings: &Warnings<'_>| {
+        if let Err(error) = report.save(report_path) {
+            if report_saved {
+                warnings.warn(Warning::new(
+                    "report-not-saved",
+                    format!("the restore report could not be saved; a re-run will compare contents instead: {error}"),
+                ));
+            }
+            report_saved = false;
+        }
+    };
+    let items_by_path: HashMap<&str, &ManifestItem> = input
+        .manifest
+        .items
+        .iter()
+        .map(|i| (i.path.as_str(), i))
+        .collect();
+    let mut outcomes = Vec::new();
+    for collection in &plan.collections {
+        cancel.check()?;
+        let target = targets[collection.target].as_ref();
+        let location = target.info().location;
+        let counts = collection.counts();
+        let mut outcome = CollectionOutcome {
+            archive_path: collection.archive_path.clone(),
+            label: collection.label.clone(),
+            href: collection.href.clone(),
+            created: collection.create,
+            already_there: counts.already_there,
+            ..CollectionOutcome::default()
+        };
+        let writes: Vec<&ItemPlan> = collection.writes().collect();
+        for item in &collection.items {
+            match &item.action {
+                ItemAction::Refused { reason } => {
+                    outcome.refused += 1;
+                    warnings.warn(Warning::new("not-restored", reason.clone()).at_path(&item.path));
+                }
+                ItemAction::Conflict {
+                    href,
+                    resolution: Resolution::Skip,
+                    ..
+                } => {
+                    outcome.conflicts_skipped += 1;
+                    warnings.warn(
+                        Warning::new(
+                            "conflict-skipped",
+                            format!("the target has a different version at {href}; left as it is"),
+                        )
+                        .at_path(&item.path),
+                    );
+                }
+                _ => {}
+            }
+        }
+        progress.event(JobEvent::CollectionStarted {
+            name: collection.label.clone(),
+            kind: collection.kind,
+            items: writes.len() as u64,
+        });
+        // Write-ahead: if we die mid-way, a re-run knows these hrefs are ours.
+        {
+            let record = report.target(&location);
+            record.updated = chrono::Utc::now().to_rfc3339();
+            for item in &writes {
+                let (href, uid) = write_destination(item);
+                record.items.insert(
+                    item.path.clone(),
+                    ItemRecord {
+                        href,
+                        uid,
+                        state: ItemState::Pending,
+                        etag: None,
+                        served_sha256: None,
+                    },
+                );
+            }
+        }
+        save(report, &warnings);
+
+        let mut written: Vec<Written> = Vec::new();
+        let mut pending: Vec<&ItemPlan> = writes.clone();
+        if collection.create {
+            let mut stored_at_once = false;
+            if collection.one_request {
+                let eligible: Vec<(&ItemPlan, Vec<u8>)> = writes
+                    .iter()
+                    .filter(|i| matches!(i.action, ItemAction::Upload { .. }) && i.uid.is_some())
+                    .filter_map(|i| {
+                        let bytes = input.read_item(items_by_path.get(i.path.as_str())?).ok()?;
+                        std::str::from_utf8(&bytes).is_ok().then_some((*i, bytes))
+                    })
+                    .collect();
+                if eligible.len() > 1 {
+                    let slices: Vec<&[u8]> = eligible.iter().map(|(_, b)| b.as_slice()).collect();
+                    stored_at_once = target
+                        .create_collection_with(&collection.href, &collection.info, &slices)
+                        .await?;
+                }
+                if stored_at_once {
+                    outcome.one_request_items = eligible.len();
+                    outcome.uploaded += eligible.len();
+                    progress.event(JobEvent::Progress {
+                        items: eligible.len() as u64,
+                        bytes: eligible.iter().map(|(_, b)| b.len() as u64).sum(),
+                    });
+                    let done: HashSet<&str> =
+                        eligible.iter().map(|(i, _)| i.path.as_str()).collect();
+                    pending.retain(|i| !done.contains(i.path.as_str()));
+                    for (item, bytes) in eligible {
+                        written.push(Written {
+                            path: item.path.clone(),
+                            // The server chose the href; read-back finds it by UID.
+                            href: String::new(),
+                            uid: item.uid.clone(),
+                            sent_sha256: sha256_hex(&bytes),
+                            size: bytes.len() as u64,
+                            sent: bytes,
+                            etag: None,
+                            verified: false,
+                        });
+                    }
+                }
+            }
+            if !stored_at_once {
+                target
+                    .create_collection(&collection.href, &collection.info)
+                    .await?;
+            }
+        }
+
+        let uploads = futures_util::stream::iter(pending.into_iter().map(|item| {
+            let manifest_item = items_by_path.get(item.path.as_str()).copied();
+            upload_one(input, target, collection.kind, item, manifest_item, cancel)
+        }))
+        .buffer_unordered(UPLOAD_CONCURRENCY);
+        futures_util::pin_mut!(uploads);
+        let mut failure = None;
+        while let Some(result) = uploads.next().await {
+            match result {
+                Ok((item, Ok(done))) => {
+                    progress.event(JobEvent::Progress {
+                        items: 1,
+                        bytes: done.size,
+                    });
+                    match &item.action {
+                        ItemAction::Conflict {
+                            resolution: Resolution::Overwrite,
+                            ..
+                        } => outcome.overwritten += 1,
+                        ItemAction::Conflict { .. } => outcome.kept_both += 1,
+                        _ => outcome.uploaded += 1,
+                    }
+                    if let Some(record) = report.target(&location).items.get_mut(&done.path) {
+                        record.state = ItemState::Stored;
+                        record.etag.clone_from(&done.etag);
+                    }
+                    written.push(done);
+                }
+                Ok((item, Err(warning))) => {
+                    outcome.refused += 1;
+                    report.target(&location).items.remove(&item.path);
+                    warnings.warn(warning);
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            save(report, &warnings);
+            return Err(error);
+        }
+        save(report, &warnings);
+
+        cancel.check()?;
+        progress.event(JobEvent::Phase(format!(
+            "reading back {}",
+            collection.label
+        )));
+        read_back(target, collection, &mut written, &mut outcome, &warnings).await?;
+        let record = report.target(&location);
+        for done in &written {
+            let entry = record.items.entry(done.path.clone()).or_insert(ItemRecord {
+                href: done.href.clone(),
+                uid: done.uid.clone(),
+                state: ItemState::Stored,
+                etag: None,
+                served_sha256: None,
+            });
+            entry.href.clone_from(&done.href);
+            if done.verified {
+                entry.state = ItemState::Verified;
+                entry.served_sha256 = Some(done.sent_sha256.clone());
+            }
+        }
+        save(report, &warnings);
+        outcomes.push(outcome);
+    }
+    Ok(RestoreSummary {
+        collections: outcomes,
+        warnings: warnings
+            .list
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        report: report_saved.then(|| report_path.to_path_buf()),
+        elapsed: started.elapsed(),
+        requests: targets.iter().map(|t| t.requests_made()).sum(),
+    })
+}
+
+/// Where a write goes and with which UID.
+fn write_destination(item: &ItemPlan) -> (String, Option<String>) {
+    match &item.action {
+        ItemAction::Upload { href } => (href.clone(), item.uid.clone()),
+        ItemAction::Conflict {
+            resolution: Resolution::KeepBoth { href, new_uid },
+            ..
+        } => (href.clone(), new_uid.clone()),
+        ItemAction::Conflict { href, .. } | ItemAction::AlreadyThere { href, .. } => {
+            (href.clone(), item.uid.clone())
+        }
+        ItemAction::Refused { .. } => (String::new(), None),
+    }
+}
+
+/// Uploads one item. The outer `Err` stops the job (authentication, network, full account,
+/// cancel); the inner one is a warning about this item only.
+async fn upload_one<'p>(
+    input: &RestoreInput,
+    target: &dyn Target,
+    kind: CollectionKind,
+    item: &'p ItemPlan,
+    manifest_item: Option<&ManifestItem>,
+    cancel: &CancelToken,
+) -> Result<(&'p ItemPlan, std::result::Result<Written, Warning>)> {
+    cancel.check()?;
+    let refuse = |message: String| Warning::new("not-restored", message).at_path(&item.path);
+    let Some(manifest_item) = manifest_item else {
+        return Ok((item, Err(refuse("not in the manifest".to_owned()))));
+    };
+    let mut bytes = match input.read_item(manifest_item) {
+        Ok(bytes) => bytes,
+        Err(reason) => return Ok((item, Err(refuse(reason)))),
+    };
+    let (href, uid) = write_destination(item);
+    let mode = match &item.action {
+        ItemAction::Conflict {
+            resolution: Resolution::Overwrite,
+            etag,
+            ..
+        } => PutMode::Replace { etag: etag.clone() },
+        ItemAction::Conflict {
+            resolution:
+                Resolution::KeepBoth {
+                    new_uid: Some(new_uid),
+                    ..
+                },
+            ..
+        } => {
+            bytes = vobject::replace_uid(&bytes, new_uid);
+            PutMode::Create
+        }
+        _ => PutMode::Create,
+    };
+    let sent_sha256 = sha256_hex(&bytes);
+    let size = bytes.len() as u64;
+    let keep = if kind == CollectionKind::Photos {
+        Vec::new()
+    } else {
+        bytes.clone()
+    };
+    let outcome = match target.put(&href, kind, bytes, mode).await {
+        Ok(outcome) => outcome,
+        // A server failure on one item is that item's problem; the rest go on.
+        Err(error) if error.kind() == ErrorKind::Server => {
+            return Ok((
+                item,
+                Err(refuse(format!("the server failed on it: {error}"))),
+            ));
+        }
+        Err(error) => return Err(error),
+    };
+    let written = match outcome {
+        PutOutcome::Stored { etag } => Written {
+            path: item.path.clone(),
+            href,
+            uid,
+            sent: keep,
+            sent_sha256,
+            size,
+            etag,
+            verified: false,
+        },
+        PutOutcome::AlreadyExists => {
+            return Ok((
+                item,
+                Err(refuse(format!(
+                    "something appeared at {href} while restoring (or changed since the plan); left as it is"
+                ))),
+            ));
+        }
+        PutOutcome::Refused { status, reason } => {
+            return Ok((
+                item,
+                Err(refuse(format!(
+                    "the server refused it ({status} {reason}): {href}"
+                ))),
+            ));
+        }
+    };
+    Ok((item, Ok(written)))
+}
+
+/// Fetches every written item back and compares it with what was sent.
+async fn read_back(
+    target: &dyn Target,
+    collection: &CollectionRestore,
+    written: &mut [Written],
+    outcome: &mut CollectionOutcome,
+    warnings: &Warnings<'_>,
+) -> Result<()> {
+    if written.is_empty() {
+        return Ok(());
+    }
+    let info = CollectionInfo {
+        href: collection.href.clone(),
+        ..collection.info.clone()
+    };
+    // Items stored by one request have server-chosen hrefs: find them by UID.
+    let hrefs: Vec<String> = if written.iter().any(|w| w.href.is_empty()) {
+        target
+            .list(&info)
+            .await?
+            .into_iter()
+            .map(|r| r.href)
+            .collect()
+    } else {
+        written.iter().map(|w| w.href.clone()).collect()
+    };
+    let served = target.fetch(&info, &hrefs).await?;
+    let mut by_href: HashMap<String, &StoredItem> = HashMap::new();
+    let mut by_uid: HashMap<String, &StoredItem> = HashMap::new();
+    for item in &served {
+        by_href.insert(href_key(&item.href), item);
+        if collection.kind != CollectionKind::Photos
+            && let Some(uid) = vobject::uid_of(&item.bytes)
+        {
+            by_uid.insert(uid, item);
+        }
+    }
+    for done in written.iter_mut() {
+        let found = if done.href.is_empty() {
+            done.uid.as_ref().and_then(|uid| by_uid.get(uid)).copied()
+        } else {
+            by_href.get(&href_key(&done.href)).copied()
+        };
+        let Some(found) = found else {
+            outcome.verify_failed += 1;
+            warnings.warn(
+                Warning::new("verify-failed", "not found on the target when read back")
+                    .at_path(&done.path),
+            );
+            continue;
+        };
+        done.href.clone_from(&found.href);
+        let served_sha256 = sha256_hex(&found.bytes);
+        if served_sha256 == done.sent_sha256 {
+            outcome.verified_same_bytes += 1;
+            done.verified = true;
+        } else if collection.kind != CollectionKind::Photos
+            && vobject::equivalent(&done.sent, &found.bytes)
+        {
+            outcome.verified_equivalent += 1;
+            done.verified = true;
+        } else {
+            outcome.verify_failed += 1;
+            warnings.warn(
+                Warning::new(
+                    "verify-failed",
+                    format!("the target serves different content: {}", found.href),
+                )
+                .at_path(&done.path),
+            );
+        }
+        // From now on, `sent_sha256` records what the target serves, for the report.
+        done.sent_sha256 = served_sha256;
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! Where a restore puts data: the [`Target`] trait and one file per backend.
+//!
+//! Backends: [`dav::DavTarget`] (CalDAV/CardDAV accounts), [`webdav::PhotoTarget`] (WebDAV
+//! photo folders) and [`folder::FolderTarget`] (a local folder, written as vdirs and photo
+//! folders; also the fast backend for engine tests).
+
+pub mod dav;
+pub mod folder;
+pub mod webdav;
+
+use http::{Method, StatusCode};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef};
+use crate::source::SourceInfo;
+use crate::source::http::{HttpClient, check_status};
+
+/// An item as the target serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub href: String,
+    pub etag: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// How a `put` may treat an existing item at the same href.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutMode {
+    /// Only create: fail with [`PutOutcome::AlreadyExists`] if anything is there.
+    Create,
+    /// Replace the version with this ETag (or, without one, whatever is there): only ever
+    /// used when the user chose `--on-conflict overwrite`.
+    Replace { etag: Option<String> },
+}
+
+/// What the target did with one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    Stored {
+        etag: Option<String>,
+    },
+    /// `Create` found something at the href, or `Replace` found another version (412).
+    AlreadyExists,
+    /// The target refused this one item (400, 409, 412, 415, a CalDAV precondition, ...).
+    Refused {
+        status: u16,
+        reason: String,
+    },
+}
+
+/// A place a restore writes to.
+///
+/// # Contract
+/// 1. **Nothing is overwritten or deleted.** `put` with [`PutMode::Create`] never replaces
+///    anything (HTTP `If-None-Match: *`, or an exclusive create on disk); `Replace` is only
+///    sent when the user asked for it. No method deletes.
+/// 2. [`Target::collections`] lists the existing collections of a kind;
+///    [`Target::new_collection_href`] says where a new one named `name` would go, without
+///    creating it; [`Target::create_collection`] creates it with the archived display name,
+///    colour, description and components, and fails if it exists.
+/// 3. [`Target::list`] lists a collection's items cheaply; [`Target::fetch`] returns the
+///    bytes the target serves for the given hrefs (for matching and for read-back), leaving
+///    out hrefs that do not exist.
+/// 4. A refusal that concerns one item is `Ok(PutOutcome::Refused)`: the job reports it and
+///    goes on. Failures that concern the whole job (authentication, network, a full account)
+///    are `Err`.
+/// 5. [`Target::create_collection_with`] is an optional fast path: a whole new collection in
+///    one request, offered only where the server stores each item exactly as a one-by-one
+///    upload would.
+#[async_trait::async_trait]
+pub trait Target: Send + Sync + std::fmt::Debug {
+    fn info(&self) -> SourceInfo;
+
+    /// The kinds of collection this target can hold.
+    fn accepts(&self, kind: CollectionKind) -> bool;
+
+    async fn collections(&self, kind: CollectionKind) -> Result<Vec<CollectionInfo>>;
+
+    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<String>;
+
+    async fn create_collection(&self, href: &str, info: &CollectionInfo) -> Result<()>;
+
+    async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>>;
+
+    async fn fetch(&self, collection: &CollectionInfo, hrefs: &[String])
+    -> Result<Vec<StoredItem>>;
+
+    /// The href of an item named `relative` (a file name, or a path for photos) inside a
+    /// collection.
+    fn item_href(&self, collection_href: &str, relative: &str) -> String {
+        format!("{}/{relative}", collection_href.trim_end_matches('/'))
+    }
+
+    async fn put(
+        &self,
+        href: &str,
+        kind: CollectionKind,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<PutOutcome>;
+
+    /// Creates `href` holding `items` in one request; `Ok(false)` when not offered here.
+    async fn create_collection_with(
+        &self,
+        _href: &str,
+        _info: &CollectionInfo,
+        _items: &[&[u8]],
+    ) -> Result<bool> {
+        Ok(false)
+    }
+
+    fn requests_made(&self) -> u64 {
+        0
+    }
+}
+
+/// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
+pub fn href_key(href: &str) -> String {
+    percent_encoding::percent_decode_str(href)
+        .decode_utf8_lossy()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn content_type(kind: CollectionKind, href: &str) -> &'static str {
+    match kind {
+        CollectionKind::Contacts => "text/vcard; charset=utf-8",
+        CollectionKind::Calendar => "text/calendar; charset=utf-8",
+        CollectionKind::Photos => {
+            let lower = href.to_ascii_lowercase();
+            if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+                "image/jpeg"
+            } else if lower.ends_with(".png") {
+                "image/png"
+            } else {
+                "application/octet-stream"
+            }
+        }
+    }
+}
+
+/// One conditional PUT of raw bytes (never re-encoded; libdav's PUT takes a `String`, which
+/// would refuse a vCard 2.1 in Latin-1), mapping statuses to [`PutOutcome`] or a job error.
+pub(crate) async fn http_put(
+    http: &HttpClient,
+    url: &str,
+    kind: CollectionKind,
+    bytes: Vec<u8>,
+    mode: &PutMode,
+) -> Result<PutOutcome> {
+    let mut request = http::Request::builder()
+        .method(Method::PUT)
+        .uri(url)
+        .header(http::header::CONTENT_TYPE, content_type(kind, url));
+    request = match mode {
+        PutMode::Create => request.header(http::header::IF_NONE_MATCH, "*"),
+        PutMode::Replace { etag: Some(etag) } => request.header(http::header::IF_MATCH, etag),
+        PutMode::Replace { etag: None } => request,
+    };
+    let request = request
+        .body(bytes::Bytes::from(bytes))
+        .map_err(|e| Error::with_source(ErrorKind::InvalidInput, format!("bad URL: {url}"), e))?;
+    let response = http.send(request).await.map_err(|e| e.into_error(url))?;
+    let status = response.status();
+    let etag = response
+        .headers()
+        .get(http::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if status.is_success() {
+        return Ok(PutOutcome::Stored { etag });
+    }
+    let body = response.text().await.unwrap_or_default();
+    let reason = server_reason(&body);
+    match status {
+        StatusCode::PRECONDITION_FAILED => Ok(PutOutcome::AlreadyExists),
+        StatusCode::FORBIDDEN if body.contains("urn:ietf:params:xml:ns:") => {
+            // A CalDAV/CardDAV precondition (RFC 4791 §5.3.2.1): about this item, not the login.
+            Ok(PutOutcome::Refused {
+                status: status.as_u16(),
+                reason,
+            })
+        }
+        StatusCode::BAD_REQUEST
+        | StatusCode::CONFLICT
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE
+        | StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::UNPROCESSABLE_ENTITY => Ok(PutOutcome::Refused {
+            status: status.as_u16(),
+            reason,
+        }),
+        other => {
+            check_status(other, url, http.credentials().user())?;
+            Ok(PutOutcome::Stored { etag })
+        }
+    }
+}
+
+/// The gist of an error body: the precondition element or the first line of text.
+fn server_reason(body: &str) -> String {
+    let trimmed = body.trim();
+    if trimmed.starts_with('<') {
+        // `<D:error><C:no-uid-conflict>...` → "no-uid-conflict"
+        let names: Vec<&str> = trimmed
+            .split('<')
+            .filter_map(|tag| tag.split(['>', ' ', '/']).next())
+            .filter(|tag| !tag.is_empty() && !tag.starts_with('?') && !tag.starts_with('!'))
+            .map(|tag| tag.rsplit(':').next().unwrap_or(tag))
+            .filter(|name| *name != "error" && *name != "href")
+            .collect();
+        if let Some(name) = names.first() {
+            return (*name).to_owned();
+        }
+    }
+    trimmed
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// MKCOL of a plain folder; a folder that already exists is fine.
+pub(crate) async fn http_mkcol(http: &HttpClient, url: &str) -> Result<()> {
+    let request = http::Request::builder()
+        .method(
+            Method::from_bytes(b"MKCOL").map_err(|e| {
+                Error::with_source(ErrorKind::InvalidInput, "MKCOL is not a method", e)
+            })?,
+        )
+        .uri(url)
+        .body(String::new())
+        .map_err(|e| Error::with_source(ErrorKind::InvalidInput, format!("bad URL: {url}"), e))?;
+    let response = http.send(request).await.map_err(|e| e.into_error(url))?;
+    match response.status() {
+        // 405: something is there already (RFC 4918 §9.3.1).
+        status if status.is_success() || status == StatusCode::METHOD_NOT_ALLOWED => Ok(()),
+        status => check_status(status, url, http.credentials().user()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_reason_names_the_precondition() {
+        let body = r#"<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:no-uid-conflict><D:href>/a/b.ics</D:href></C:no-uid-conflict></D:error>"#;
+        assert_eq!(server_reason(body), "no-uid-conflict");
+        assert_eq!(server_reason("Bad Request\nmore"), "Bad Request");
+    }
+
+    #[test]
+    fn href_keys_ignore_encoding_and_trailing_slash() {
+        assert_eq!(href_key("/a/b%20c/"), href_key("/a/b c"));
+    }
+}

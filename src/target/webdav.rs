@@ -1,0 +1,202 @@
+//! Restoring photos into a WebDAV folder: one folder per archived photo collection, album
+//! folders created with MKCOL, each original uploaded with `If-None-Match: *`.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use http::Uri;
+use libdav::dav::{ListResources, WebDavClient};
+
+use crate::archive::layout::safe_segment;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef};
+use crate::progress::CancelToken;
+use crate::source::contract::CollectingSink;
+use crate::source::http::{DavService, HttpClient, status_error, url_for_href};
+use crate::source::photos::PhotoSource;
+use crate::source::{Source, SourceInfo, last_segment};
+use crate::target::{PutMode, PutOutcome, StoredItem, Target, http_mkcol, http_put};
+
+#[derive(Debug)]
+pub struct PhotoTarget {
+    http: HttpClient,
+    root: Uri,
+    reader: PhotoSource,
+    dav: WebDavClient<DavService>,
+    /// Folders known to exist, so that each is created once.
+    folders: Mutex<HashSet<String>>,
+}
+
+impl PhotoTarget {
+    pub fn new(url: &str, http: HttpClient) -> Result<Self> {
+        let root = crate::source::dav::starting_url(url)?;
+        Ok(Self {
+            reader: PhotoSource::new(url, http.clone())?,
+            dav: WebDavClient::new(root.clone(), http.dav_service()),
+            http,
+            root,
+            folders: Mutex::default(),
+        })
+    }
+
+    fn root_href(&self) -> String {
+        let path = self.root.path();
+        if path.ends_with('/') {
+            path.to_owned()
+        } else {
+            format!("{path}/")
+        }
+    }
+
+    /// Creates every folder between the root and `href`'s parent that we have not seen.
+    async fn ensure_parents(&self, href: &str) -> Result<()> {
+        let root = self.root_href();
+        let Some(relative) = href.strip_prefix(&root) else {
+            return Ok(());
+        };
+        let mut folder = root.clone();
+        let parts: Vec<&str> = relative.split('/').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            folder = format!("{folder}{part}/");
+            let known = self
+                .folders
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&folder);
+            if !known {
+                http_mkcol(&self.http, &url_for_href(&self.root, &folder)).await?;
+                self.folders
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(folder.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for PhotoTarget {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            label: format!(
+                "photos at {}",
+                self.root.authority().map_or("", |a| a.as_str())
+            ),
+            ..self.reader.info()
+        }
+    }
+
+    fn accepts(&self, kind: CollectionKind) -> bool {
+        kind == CollectionKind::Photos
+    }
+
+    async fn collections(&self, kind: CollectionKind) -> Result<Vec<CollectionInfo>> {
+        if kind != CollectionKind::Photos {
+            return Ok(Vec::new());
+        }
+        let root = self.root_href();
+        let url = url_for_href(&self.root, &root);
+        let listing = self
+            .dav
+            .request(ListResources::new(&root))
+            .await
+            .map_err(|e| match e {
+                libdav::dav::WebDavError::BadStatusCode(status) => {
+                    status_error(status, &url, self.http.credentials().user())
+                }
+                libdav::dav::WebDavError::Request(libdav::dav::RequestError::Client(e)) => {
+                    e.into_error(&url)
+                }
+                other => Error::with_source(
+                    ErrorKind::NotDav,
+                    format!("this is not a WebDAV folder we can write to: {url}"),
+                    other,
+                ),
+            })?;
+        Ok(listing
+            .resources
+            .into_iter()
+            .filter(|r| {
+                r.resource_type.is_collection
+                    && r.href.trim_end_matches('/') != root.trim_end_matches('/')
+            })
+            .map(|r| {
+                let name = last_segment(&r.href);
+                CollectionInfo {
+                    kind: CollectionKind::Photos,
+                    href: r.href,
+                    display_name: Some(name.clone()),
+                    name,
+                    description: None,
+                    color: None,
+                    components: Vec::new(),
+                    sync_token: None,
+                }
+            })
+            .collect())
+    }
+
+    fn new_collection_href(&self, _kind: CollectionKind, name: &str) -> Result<String> {
+        Ok(format!("{}{}/", self.root_href(), safe_segment(name)))
+    }
+
+    async fn create_collection(&self, href: &str, _info: &CollectionInfo) -> Result<()> {
+        http_mkcol(&self.http, &url_for_href(&self.root, href)).await?;
+        self.folders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(href.to_owned());
+        Ok(())
+    }
+
+    async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
+        self.reader.list(collection).await
+    }
+
+    async fn fetch(
+        &self,
+        collection: &CollectionInfo,
+        hrefs: &[String],
+    ) -> Result<Vec<StoredItem>> {
+        let refs: Vec<ItemRef> = hrefs
+            .iter()
+            .map(|href| ItemRef {
+                href: href.clone(),
+                etag: None,
+                size: None,
+            })
+            .collect();
+        let sink = CollectingSink::default();
+        self.reader
+            .fetch(collection, &refs, &sink, &CancelToken::default())
+            .await?;
+        Ok(sink
+            .take()
+            .into_iter()
+            .map(|(href, etag, bytes)| StoredItem { href, etag, bytes })
+            .collect())
+    }
+
+    async fn put(
+        &self,
+        href: &str,
+        kind: CollectionKind,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<PutOutcome> {
+        self.ensure_parents(href).await?;
+        http_put(
+            &self.http,
+            &url_for_href(&self.root, href),
+            kind,
+            bytes,
+            &mode,
+        )
+        .await
+    }
+
+    fn requests_made(&self) -> u64 {
+        self.http.stats().requests()
+    }
+}
