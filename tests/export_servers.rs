@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use lifeboat::model::CollectionKind;
@@ -23,84 +22,6 @@ fn http() -> HttpClient {
         &HttpSettings::default(),
     )
     .unwrap()
-}
-
-/// Seeds Radicale with an address book, a calendar and a task list; returns the server's
-/// bytes for each, per collection name.
-async fn seed_radicale(server: &Server) -> BTreeMap<&'static str, Vec<(String, Vec<u8>)>> {
-    let mut seeded = BTreeMap::new();
-    let book = make_addressbook(server, "contacts", "My Contacts").await;
-    let calendar = make_calendar(server, "calendar", "Family", &["VEVENT"]).await;
-    let tasks = make_calendar(server, "tasks", "Chores", &["VTODO"]).await;
-    for (name, url, items, content_type) in [
-        (
-            "contacts",
-            &book,
-            (0..5)
-                .map(|i| {
-                    (
-                        format!("c{i}.vcf"),
-                        vcard(&format!("uid-c{i}"), &format!("Person {i} Ünïcode")),
-                    )
-                })
-                .collect::<Vec<_>>(),
-            "text/vcard",
-        ),
-        (
-            "calendar",
-            &calendar,
-            (0..4)
-                .map(|i| {
-                    (
-                        format!("e{i}.ics"),
-                        event(&format!("uid-e{i}"), &format!("Event {i}")),
-                    )
-                })
-                .collect(),
-            "text/calendar",
-        ),
-        (
-            "tasks",
-            &tasks,
-            (0..3)
-                .map(|i| {
-                    (
-                        format!("t{i}.ics"),
-                        todo(&format!("uid-t{i}"), &format!("Task {i}")),
-                    )
-                })
-                .collect(),
-            "text/calendar",
-        ),
-    ] {
-        let mut served = Vec::new();
-        for (file, bytes) in items {
-            let item_url = format!("{url}{file}");
-            assert_eq!(put(&item_url, bytes, content_type).await, 201);
-            served.push((file, get(&item_url).await));
-        }
-        seeded.insert(name, served);
-    }
-    seeded
-}
-
-fn seed_photos(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut photos = Vec::new();
-    for (index, relative) in [
-        "Photos/2024/beach.jpg",
-        "Photos/2024/Sommer Ä/sun set.jpg",
-        "Photos/cat.JPG",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let bytes = photo(index as u64, 20_000 + index * 1000);
-        let path = root.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &bytes).unwrap();
-        photos.push((relative.to_string(), bytes));
-    }
-    photos
 }
 
 #[tokio::test]

@@ -621,14 +621,23 @@ fn decide(
     }
     let relative = relative_path(collection, item);
     let photos = collection.info.kind == CollectionKind::Photos;
-    // 1. An earlier run put it there (recognised even if the server changed UID or bytes).
+    // 1. An earlier run put it there and nobody changed it since (recognised even where the
+    //    server rewrote its UID or bytes). A run killed before its read-back left the record
+    //    pending: an item at that href with that UID can only be ours.
     if let Some(record) = record
         && let Some(found) = existing.by_href.get(&href_key(&record.href))
     {
-        let same_uid = record.uid.is_some() && vobject::uid_of(&found.bytes) == record.uid;
-        let same_served = record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes));
+        let unchanged = match record.state {
+            ItemState::Pending => {
+                record.uid.is_some() && vobject::uid_of(&found.bytes) == record.uid
+            }
+            ItemState::Stored | ItemState::Verified => {
+                record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes))
+                    || (record.etag.is_some() && record.etag == found.etag)
+            }
+        };
         let same_photo = photos && sha256_hex(&found.bytes) == item.sha256;
-        if same_uid || same_served || same_photo {
+        if unchanged || same_photo {
             return ItemAction::AlreadyThere {
                 href: found.href.clone(),
                 matched: Match::RestoredBefore,

@@ -7,6 +7,7 @@
     clippy::print_stderr
 )]
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -118,7 +119,10 @@ impl Server {
                 "accept_digest": false,
                 "default_to_digest": false
             },
-            "simple_dc": { "user_mapping": { "*": { USER: { "password": PASSWORD } } } },
+            "simple_dc": { "user_mapping": { "*": {
+                USER: { "password": PASSWORD },
+                OTHER_USER: { "password": PASSWORD },
+            } } },
         });
         Self::spawn(&binary, dir, port, "wsgidav.json", &config.to_string())
     }
@@ -156,12 +160,23 @@ pub fn client() -> reqwest::Client {
 /// One seeding request. A server that has just started may drop the first connections, so
 /// transport errors (never HTTP statuses) are retried a few times.
 pub async fn request(method: &str, url: &str, body: Vec<u8>, content_type: &str) -> (u16, Vec<u8>) {
+    request_as(USER, method, url, body, content_type).await
+}
+
+/// [`request`] as another user.
+pub async fn request_as(
+    user: &str,
+    method: &str,
+    url: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> (u16, Vec<u8>) {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let sent = client()
             .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
-            .basic_auth(USER, Some(PASSWORD))
+            .basic_auth(user, Some(PASSWORD))
             .header("Content-Type", content_type)
             .body(body.clone())
             .send()
@@ -324,4 +339,168 @@ pub fn collection_named<'a>(
         .iter()
         .find(|c| c.info.name == name)
         .unwrap_or_else(|| panic!("no collection named {name}"))
+}
+
+/// Seeds Radicale with an address book, a calendar and a task list; returns the server's
+/// bytes for each, per collection name.
+pub async fn seed_radicale(server: &Server) -> BTreeMap<&'static str, Vec<(String, Vec<u8>)>> {
+    let mut seeded = BTreeMap::new();
+    let book = make_addressbook(server, "contacts", "My Contacts").await;
+    let calendar = make_calendar(server, "calendar", "Family", &["VEVENT"]).await;
+    let tasks = make_calendar(server, "tasks", "Chores", &["VTODO"]).await;
+    for (name, url, items, content_type) in [
+        (
+            "contacts",
+            &book,
+            (0..5)
+                .map(|i| {
+                    (
+                        format!("c{i}.vcf"),
+                        vcard(&format!("uid-c{i}"), &format!("Person {i} Ünïcode")),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            "text/vcard",
+        ),
+        (
+            "calendar",
+            &calendar,
+            (0..4)
+                .map(|i| {
+                    (
+                        format!("e{i}.ics"),
+                        event(&format!("uid-e{i}"), &format!("Event {i}")),
+                    )
+                })
+                .collect(),
+            "text/calendar",
+        ),
+        (
+            "tasks",
+            &tasks,
+            (0..3)
+                .map(|i| {
+                    (
+                        format!("t{i}.ics"),
+                        todo(&format!("uid-t{i}"), &format!("Task {i}")),
+                    )
+                })
+                .collect(),
+            "text/calendar",
+        ),
+    ] {
+        let mut served = Vec::new();
+        for (file, bytes) in items {
+            let item_url = format!("{url}{file}");
+            assert_eq!(put(&item_url, bytes, content_type).await, 201);
+            served.push((file, get(&item_url).await));
+        }
+        seeded.insert(name, served);
+    }
+    seeded
+}
+
+pub fn seed_photos(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut photos = Vec::new();
+    for (index, relative) in [
+        "Photos/2024/beach.jpg",
+        "Photos/2024/Sommer Ä/sun set.jpg",
+        "Photos/cat.JPG",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let bytes = photo(index as u64, 20_000 + index * 1000);
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        photos.push((relative.to_string(), bytes));
+    }
+    photos
+}
+
+/// `lifeboat restore ARCHIVE --url SERVER --user USER_NAME EXTRA...`.
+pub fn restore_as(user: &str, archive: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "restore",
+        archive.to_str().unwrap(),
+        "--url",
+        url,
+        "--user",
+        user,
+    ];
+    args.extend_from_slice(extra);
+    lifeboat(&args)
+}
+
+/// `lifeboat export --url SERVER --user USER_NAME --out OUT`.
+pub fn export_as(user: &str, url: &str, out: &Path) -> std::process::Output {
+    lifeboat(&[
+        "export",
+        "--url",
+        url,
+        "--user",
+        user,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// An archive folder's items: collection name → (UID, or path inside the collection for
+/// photos) → bytes.
+pub fn archived_items(archive: &Path) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
+    let manifest = manifest_of(archive);
+    let mut items: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+    for collection in &manifest.collections {
+        items.entry(collection.info.name.clone()).or_default();
+    }
+    for item in &manifest.items {
+        let collection = manifest
+            .collections
+            .iter()
+            .find(|c| c.path == item.collection)
+            .unwrap();
+        let key = item.uid.clone().unwrap_or_else(|| {
+            item.path
+                .strip_prefix(&format!("{}/", collection.path))
+                .unwrap()
+                .to_owned()
+        });
+        let previous = items
+            .entry(collection.info.name.clone())
+            .or_default()
+            .insert(
+                key.clone(),
+                std::fs::read(archive.join(&item.path)).unwrap(),
+            );
+        assert!(
+            previous.is_none(),
+            "two items with key {key} in {}",
+            collection.info.name
+        );
+    }
+    items
+}
+
+/// Number of items in a user's Radicale collection (PROPFIND Depth 1), 0 if it does not exist.
+pub async fn count_items(server: &Server, user: &str, collection: &str) -> usize {
+    let url = format!("{}{user}/{collection}/", server.base_url());
+    let response = client()
+        .request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), &url)
+        .basic_auth(user, Some(PASSWORD))
+        .header("Depth", "1")
+        .body(r#"<?xml version="1.0"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>"#)
+        .send()
+        .await
+        .unwrap();
+    if response.status().as_u16() == 404 {
+        return 0;
+    }
+    let body = response.text().await.unwrap();
+    body.matches("<response>").count().saturating_sub(1)
+}
+
+/// Collections (Depth 1 children) of a user's Radicale home; empty if it was never used.
+pub async fn home_children(server: &Server, user: &str) -> usize {
+    count_items(server, user, "").await
 }
