@@ -229,9 +229,17 @@ async fn what_radicale_accepts_is_archived_as_radicale_serves_it() {
     // Round trip: restore into an empty account, export again, compare by UID and bytes.
     let restored = restore_as(OTHER_USER, &archive, &radicale.base_url(), &[]);
     let stdout = text(&restored.stdout);
-    assert!(restored.status.success(), "{stdout}{}", text(&restored.stderr));
+    assert!(
+        restored.status.success(),
+        "{stdout}{}",
+        text(&restored.stderr)
+    );
     let again = out.path().join("round-trip");
-    assert!(export_as(OTHER_USER, &radicale.base_url(), &again).status.success());
+    assert!(
+        export_as(OTHER_USER, &radicale.base_url(), &again)
+            .status
+            .success()
+    );
     let before = archived_items(&archive);
     let after = archived_items(&again);
     assert_eq!(
@@ -262,5 +270,8 @@ async fn what_radicale_accepts_is_archived_as_radicale_serves_it() {
         "round trip: {same} items byte for byte, {} re-serialised by Radicale: {rewritten:?}",
         rewritten.len()
     );
-    assert!(rewritten.len() * 100 <= same, "too many items rewritten: {rewritten:?}");
+    assert!(
+        rewritten.len() * 100 <= same,
+        "too many items rewritten: {rewritten:?}"
+    );
 }

@@ -521,3 +521,54 @@ async fn a_local_folder_target_gets_vdirs_and_photos_once() {
     }
     assert!(folder.join("contacts/contacts/displayname").exists());
 }
+
+#[tokio::test]
+async fn radicale_and_webdav_targets_pass_the_contract() {
+    use lifeboat::model::CollectionKind;
+    use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
+    use lifeboat::target::contract::check_target;
+    let http = || {
+        HttpClient::new(
+            Credentials::Basic {
+                user: USER.into(),
+                password: PASSWORD.into(),
+            },
+            &HttpSettings::default(),
+        )
+        .unwrap()
+    };
+    let radicale = Server::radicale();
+    let target = lifeboat::target::dav::DavTarget::connect(&radicale.base_url(), http())
+        .await
+        .unwrap();
+    check_target(
+        &target,
+        CollectionKind::Contacts,
+        "book",
+        &vcard("k1", "One"),
+        &vcard("k1", "One, edited"),
+    )
+    .await
+    .unwrap();
+    check_target(
+        &target,
+        CollectionKind::Calendar,
+        "diary",
+        &event("k2", "Two"),
+        &event("k2", "Two, edited"),
+    )
+    .await
+    .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let webdav = Server::webdav(root.path());
+    let target = lifeboat::target::webdav::PhotoTarget::new(&webdav.base_url(), http()).unwrap();
+    check_target(
+        &target,
+        CollectionKind::Photos,
+        "Album",
+        &photo(1, 5000),
+        &photo(2, 6000),
+    )
+    .await
+    .unwrap();
+}

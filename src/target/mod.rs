@@ -4,6 +4,7 @@
 //! photo folders) and [`folder::FolderTarget`] (a local folder, written as vdirs and photo
 //! folders; also the fast backend for engine tests).
 
+pub mod contract;
 pub mod dav;
 pub mod folder;
 pub mod webdav;
@@ -57,7 +58,7 @@ pub enum PutOutcome {
 /// 2. [`Target::collections`] lists the existing collections of a kind;
 ///    [`Target::new_collection_href`] says where a new one named `name` would go, without
 ///    creating it; [`Target::create_collection`] creates it with the archived display name,
-///    colour, description and components, and fails if it exists.
+///    colour, description and components.
 /// 3. [`Target::list`] lists a collection's items cheaply; [`Target::fetch`] returns the
 ///    bytes the target serves for the given hrefs (for matching and for read-back), leaving
 ///    out hrefs that do not exist.
