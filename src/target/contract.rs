@@ -68,7 +68,9 @@ pub async fn check_target(
     if listed.len() != 1 || href_key(&listed[0].href) != href_key(&item_href) {
         return Err(broken(format!("listing after one put: {listed:?}")));
     }
-    let served = target.fetch(&created, &[item_href.clone()]).await?;
+    let served = target
+        .fetch(&created, std::slice::from_ref(&item_href))
+        .await?;
     let exact = matches!(kind, CollectionKind::Photos);
     match served.as_slice() {
         [one] if one.bytes == first => {}

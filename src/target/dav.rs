@@ -1,6 +1,6 @@
 //! Restoring into a CalDAV/CardDAV account: the account found as for export, collections
 //! created with extended MKCOL / MKCALENDAR through libdav, items stored with conditional PUTs
-//! of their exact bytes, and Radicale's one-request address book upload where it is lossless.
+//! of their exact bytes, and Radicale's one-request collection upload.
 
 use libdav::caldav::CalendarComponent;
 use libdav::{PropertyName, names};
@@ -21,11 +21,13 @@ const RADICALE_VERSION: PropertyName = PropertyName::new("http://radicale.org/ns
 #[derive(Debug)]
 pub struct DavTarget {
     account: DavSource,
-    /// Radicale stores a whole address book uploaded in one PUT exactly as it stores each
-    /// card uploaded alone (checked byte for byte on the corpus), at a cost that does not grow
-    /// with the collection. It rewrites calendars uploaded that way (PRODID, METHOD,
-    /// VTIMEZONE), so calendars always go one by one.
-    bulk_address_books: bool,
+    /// Radicale creates a whole collection from one PUT of a merged file, at a cost that
+    /// does not grow with the collection (a one-by-one create checks the new UID against
+    /// every item: ~90 ms each at 3,000 items, against ~5 ms for replacing an item). Address
+    /// books come out byte for byte as one-by-one uploads would; calendars get Radicale's
+    /// PRODID, lose METHOD and have VTIMEZONEs rewritten, which the restore job repairs by
+    /// re-sending those items (`If-Match`).
+    whole_collection_upload: bool,
 }
 
 impl DavTarget {
@@ -46,12 +48,64 @@ impl DavTarget {
             .is_some();
         Ok(Self {
             account,
-            bulk_address_books: radicale,
+            whole_collection_upload: radicale,
         })
     }
 
     fn url_of(&self, href: &str) -> String {
         url_for_href(&self.account.dav.base_url, href)
+    }
+
+    /// One PROPPATCH with the archived display name, description, colour and (calendars)
+    /// component set. Servers that keep fewer properties are not worth failing a restore
+    /// for: problems are logged.
+    async fn set_collection_properties(&self, href: &str, info: &CollectionInfo) {
+        let mut props = String::new();
+        if let Some(name) = &info.display_name {
+            props += &format!("<D:displayname>{}</D:displayname>", xml_text(name));
+        }
+        let calendar = info.kind == CollectionKind::Calendar;
+        if let Some(description) = &info.description {
+            let element = if calendar {
+                "C:calendar-description"
+            } else {
+                "A:addressbook-description"
+            };
+            props += &format!("<{element}>{}</{element}>", xml_text(description));
+        }
+        if let (Some(color), true) = (&info.color, calendar) {
+            props += &format!("<I:calendar-color>{}</I:calendar-color>", xml_text(color));
+        }
+        if calendar && !info.components.is_empty() {
+            props += "<C:supported-calendar-component-set>";
+            for component in &info.components {
+                props += &format!(r#"<C:comp name="{}"/>"#, xml_text(component));
+            }
+            props += "</C:supported-calendar-component-set>";
+        }
+        if props.is_empty() {
+            return;
+        }
+        let body = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="urn:ietf:params:xml:ns:carddav" xmlns:I="http://apple.com/ns/ical/"><D:set><D:prop>{props}</D:prop></D:set></D:propertyupdate>"#
+        );
+        let url = self.url_of(href);
+        let request = http::Request::builder()
+            .method(http::Method::from_bytes(b"PROPPATCH").unwrap_or(http::Method::PUT))
+            .uri(&url)
+            .header(http::header::CONTENT_TYPE, "application/xml; charset=utf-8")
+            .body(body);
+        let status = match request {
+            Ok(request) => self.account.http.send(request).await.map(|r| r.status()),
+            Err(error) => {
+                tracing::warn!(%url, %error, "could not build a PROPPATCH");
+                return;
+            }
+        };
+        match status {
+            Ok(status) if status.is_success() => {}
+            other => tracing::warn!(%url, ?other, "the server kept no collection properties"),
+        }
     }
 
     async fn set_property(&self, href: &str, property: &PropertyName<'_, '_>, value: &str) {
@@ -65,6 +119,15 @@ impl DavTarget {
             tracing::warn!(%href, %error, "could not set a collection property");
         }
     }
+}
+
+/// Text for an XML element or attribute.
+fn xml_text(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn calendar_components(info: &CollectionInfo) -> Vec<CalendarComponent> {
@@ -220,15 +283,28 @@ impl Target for DavTarget {
         info: &CollectionInfo,
         items: &[&[u8]],
     ) -> Result<bool> {
-        if !self.bulk_address_books || info.kind != CollectionKind::Contacts || items.is_empty() {
+        if !self.whole_collection_upload || items.is_empty() {
             return Ok(false);
         }
         let mut merged = Vec::with_capacity(items.iter().map(|i| i.len() + 2).sum());
-        for item in items {
-            merged.extend_from_slice(item);
-            if !item.ends_with(b"\n") {
-                merged.extend_from_slice(b"\r\n");
+        match info.kind {
+            CollectionKind::Contacts => {
+                for item in items {
+                    crate::vobject::append_vcard(&mut merged, item);
+                }
             }
+            CollectionKind::Calendar => {
+                let mut calendar = crate::vobject::MergedCalendar::default();
+                for item in items {
+                    calendar.add_header_and_timezones(item);
+                }
+                merged = calendar.opening();
+                for item in items {
+                    merged.extend_from_slice(&crate::vobject::components_of(item));
+                }
+                merged.extend_from_slice(crate::vobject::MergedCalendar::closing());
+            }
+            CollectionKind::Photos => return Ok(false),
         }
         // If-None-Match: a PUT on an existing collection would replace all of it.
         let outcome = http_put(
@@ -241,13 +317,9 @@ impl Target for DavTarget {
         .await?;
         match outcome {
             PutOutcome::Stored { .. } => {
-                if let Some(name) = &info.display_name {
-                    self.set_property(href, &names::DISPLAY_NAME, name).await;
-                }
-                if let Some(description) = &info.description {
-                    self.set_property(href, &names::ADDRESSBOOK_DESCRIPTION, description)
-                        .await;
-                }
+                // The upload creates a bare collection: name, colour, description and the
+                // component set follow in one PROPPATCH.
+                self.set_collection_properties(href, info).await;
                 Ok(true)
             }
             PutOutcome::AlreadyExists | PutOutcome::Refused { .. } => {

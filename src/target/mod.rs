@@ -66,8 +66,9 @@ pub enum PutOutcome {
 ///    goes on. Failures that concern the whole job (authentication, network, a full account)
 ///    are `Err`.
 /// 5. [`Target::create_collection_with`] is an optional fast path: a whole new collection in
-///    one request, offered only where the server stores each item exactly as a one-by-one
-///    upload would.
+///    one request. The server may store items differently from one-by-one uploads; the
+///    restore job reads them back and re-sends (`If-Match`) every item whose bytes differ from
+///    the archive's, so the end state is what one-by-one uploads give.
 #[async_trait::async_trait]
 pub trait Target: Send + Sync + std::fmt::Debug {
     fn info(&self) -> SourceInfo;

@@ -2,7 +2,6 @@
 //! folders created with MKCOL, each original uploaded with `If-None-Match: *`.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 
 use http::Uri;
 use libdav::dav::{ListResources, WebDavClient};
@@ -23,8 +22,9 @@ pub struct PhotoTarget {
     root: Uri,
     reader: PhotoSource,
     dav: WebDavClient<DavService>,
-    /// Folders known to exist, so that each is created once.
-    folders: Mutex<HashSet<String>>,
+    /// Folders known to exist, so that each is created once. Held across the MKCOLs: two
+    /// concurrent MKCOLs of one folder make some servers (WsgiDAV) fail with 500.
+    folders: tokio::sync::Mutex<HashSet<String>>,
 }
 
 impl PhotoTarget {
@@ -35,7 +35,7 @@ impl PhotoTarget {
             dav: WebDavClient::new(root.clone(), http.dav_service()),
             http,
             root,
-            folders: Mutex::default(),
+            folders: tokio::sync::Mutex::default(),
         })
     }
 
@@ -56,19 +56,12 @@ impl PhotoTarget {
         };
         let mut folder = root.clone();
         let parts: Vec<&str> = relative.split('/').collect();
+        let mut known = self.folders.lock().await;
         for part in &parts[..parts.len().saturating_sub(1)] {
             folder = format!("{folder}{part}/");
-            let known = self
-                .folders
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(&folder);
-            if !known {
+            if !known.contains(&folder) {
                 http_mkcol(&self.http, &url_for_href(&self.root, &folder)).await?;
-                self.folders
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(folder.clone());
+                known.insert(folder.clone());
             }
         }
         Ok(())
@@ -143,10 +136,7 @@ impl Target for PhotoTarget {
 
     async fn create_collection(&self, href: &str, _info: &CollectionInfo) -> Result<()> {
         http_mkcol(&self.http, &url_for_href(&self.root, href)).await?;
-        self.folders
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(href.to_owned());
+        self.folders.lock().await.insert(href.to_owned());
         Ok(())
     }
 
