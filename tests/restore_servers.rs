@@ -72,7 +72,12 @@ async fn round_trip_into_an_empty_account_keeps_every_item_and_a_rerun_changes_n
     assert_eq!(total(&summary, "one_request_items"), 5 + 4 + 3);
     assert!(first.with_file_name("alice.zip.restore.json").exists());
     // Photos go back under their original album and file names, not the archive's safe ones.
-    assert!(photos_to.path().join("Photos/2024/Sommer Ä/sun set.jpg").exists());
+    assert!(
+        photos_to
+            .path()
+            .join("Photos/2024/Sommer Ä/sun set.jpg")
+            .exists()
+    );
 
     let second = work.path().join("bob");
     let output = lifeboat(&[
@@ -576,4 +581,47 @@ async fn radicale_and_webdav_targets_pass_the_contract() {
     )
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn into_restores_a_collection_into_an_existing_one() {
+    let radicale = Server::radicale();
+    seed_radicale(&radicale).await;
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("alice");
+    assert!(
+        export_account(&radicale.base_url(), &archive)
+            .status
+            .success()
+    );
+    let existing = format!("{}{OTHER_USER}/work/", radicale.base_url());
+    let body = r#"<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>Work</D:displayname></D:prop></D:set></C:mkcalendar>"#;
+    let (status, _) = request_as(
+        OTHER_USER,
+        "MKCALENDAR",
+        &existing,
+        body.as_bytes().to_vec(),
+        "application/xml",
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    let output = restore_as(
+        OTHER_USER,
+        &archive,
+        &radicale.base_url(),
+        &["--into", "Family=Work", "--json"],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(count_items(&radicale, OTHER_USER, "work").await, 4);
+    assert_eq!(count_items(&radicale, OTHER_USER, "calendar").await, 0);
+
+    let wrong = restore_as(
+        OTHER_USER,
+        &archive,
+        &radicale.base_url(),
+        &["--into", "Family=Nowhere"],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stderr).contains("no calendars collection named \"Nowhere\""));
 }

@@ -604,7 +604,12 @@ fn relative_path(collection: &ManifestCollection, item: &ManifestItem) -> String
             .to_owned()
     };
     if collection.info.kind != CollectionKind::Photos {
-        return item.path.rsplit('/').next().unwrap_or(&item.path).to_owned();
+        return item
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&item.path)
+            .to_owned();
     }
     let base = format!("{}/", collection.info.href.trim_end_matches('/'));
     let Some(rest) = item.href.strip_prefix(&base) else {
@@ -615,7 +620,9 @@ fn relative_path(collection: &ManifestCollection, item: &ManifestItem) -> String
         .into_owned();
     let safe = !original.is_empty()
         && crate::archive::reader::unsafe_name(&original).is_none()
-        && original.split('/').all(|part| !part.is_empty() && part != ".");
+        && original
+            .split('/')
+            .all(|part| !part.is_empty() && part != ".");
     if safe { original } else { archived() }
 }
 
@@ -944,9 +951,9 @@ pub async fn execute(
                     // for names with characters like `*`): only plain UIDs go in at once.
                     .filter(|i| {
                         matches!(i.action, ItemAction::Upload { .. })
-                            && i.uid.as_deref().is_some_and(|uid| {
-                                crate::archive::layout::safe_segment(uid) == uid
-                            })
+                            && i.uid
+                                .as_deref()
+                                .is_some_and(|uid| crate::archive::layout::safe_segment(uid) == uid)
                     })
                     .filter_map(|i| {
                         let bytes = input.read_item(items_by_path.get(i.path.as_str())?).ok()?;
