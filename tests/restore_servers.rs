@@ -625,3 +625,52 @@ async fn into_restores_a_collection_into_an_existing_one() {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(text(&wrong.stderr).contains("no calendars collection named \"Nowhere\""));
 }
+
+#[tokio::test]
+async fn a_run_killed_between_one_request_upload_and_repair_is_repaired_on_the_next_run() {
+    let radicale = Server::radicale();
+    seed_radicale(&radicale).await;
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("alice");
+    assert!(
+        export_account(&radicale.base_url(), &archive)
+            .status
+            .success()
+    );
+    let output = restore_as(OTHER_USER, &archive, &radicale.base_url(), &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // Rewind the report to what a kill right after the one-request uploads leaves: every
+    // record pending at the planned href (the server chose others), and one item still as
+    // the server rewrote it.
+    let report_path = work.path().join("alice.restore.json");
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    for target in report["targets"].as_object_mut().unwrap().values_mut() {
+        for record in target["items"].as_object_mut().unwrap().values_mut() {
+            record["state"] = "pending".into();
+            record["href"] = format!("{}.planned", record["href"].as_str().unwrap()).into();
+            record["served_sha256"] = serde_json::Value::Null;
+        }
+    }
+    std::fs::write(&report_path, serde_json::to_vec(&report).unwrap()).unwrap();
+    let e2 = format!("{}{OTHER_USER}/calendar/uid-e2.ics", radicale.base_url());
+    let (status, _) = request_as(OTHER_USER, "GET", &e2, Vec::new(), "text/plain").await;
+    assert_eq!(
+        status, 200,
+        "the one-request upload names items after their UID"
+    );
+    let rewritten = event("uid-e2", "Event 2 as a server might rewrite it");
+    let (status, _) = request_as(OTHER_USER, "PUT", &e2, rewritten, "text/calendar").await;
+    assert_eq!(status, 204);
+
+    let output = restore_as(OTHER_USER, &archive, &radicale.base_url(), &["--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary = json_of(&output);
+    assert_eq!(total(&summary, "uploaded"), 0);
+    assert_eq!(total(&summary, "conflicts_skipped"), 0);
+    assert_eq!(total(&summary, "overwritten"), 1);
+    let (_, now) = request_as(OTHER_USER, "GET", &e2, Vec::new(), "text/plain").await;
+    assert!(text(&now).contains("SUMMARY:Event 2\r\n"), "{}", text(&now));
+    assert_eq!(count_items(&radicale, OTHER_USER, "calendar").await, 4);
+}

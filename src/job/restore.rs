@@ -669,6 +669,34 @@ fn decide(
             };
         }
     }
+    // A run killed after a one-request upload but before it re-sent the items the server
+    // rewrote: the server chose the href, so the pending record only knows the UID. Nothing
+    // else can hold that UID there (the plan would have called it a conflict), so the item
+    // is ours to repair.
+    if let Some(record) = record.filter(|r| r.state == ItemState::Pending && !photos)
+        && let Some(found) = record
+            .uid
+            .as_ref()
+            .and_then(|uid| existing.by_uid.get(uid))
+            .and_then(|key| existing.by_href.get(key))
+    {
+        let same = match input.read_item(item) {
+            Ok(bytes) => bytes == found.bytes || vobject::equivalent(&bytes, &found.bytes),
+            Err(reason) => return ItemAction::Refused { reason },
+        };
+        return if same {
+            ItemAction::AlreadyThere {
+                href: found.href.clone(),
+                matched: Match::RestoredBefore,
+            }
+        } else {
+            ItemAction::Conflict {
+                href: found.href.clone(),
+                etag: found.etag.clone(),
+                resolution: Resolution::Overwrite,
+            }
+        };
+    }
     // 2. Something with the same identity (UID, or path for photos) is there.
     let same_identity = if photos {
         let href = target.item_href(collection_href, relative);
