@@ -263,24 +263,6 @@ async fn unreachable_host_and_non_dav_server_give_clear_errors() {
 }
 
 /// A server that answers every request with `status` and `body`: a broken provider.
-fn broken_server(status: &'static str, body: &'static str) -> u16 {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten().take(200) {
-            let mut stream = stream;
-            let mut buffer = [0u8; 65536];
-            let _ = stream.read(&mut buffer);
-            let reply = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nDAV: 1, 2, 3, addressbook, calendar-access\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(reply.as_bytes());
-        }
-    });
-    port
-}
 
 #[tokio::test]
 async fn server_failures_give_clear_errors_and_no_archive() {

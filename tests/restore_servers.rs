@@ -674,3 +674,55 @@ async fn a_run_killed_between_one_request_upload_and_repair_is_repaired_on_the_n
     assert!(text(&now).contains("SUMMARY:Event 2\r\n"), "{}", text(&now));
     assert_eq!(count_items(&radicale, OTHER_USER, "calendar").await, 4);
 }
+
+#[tokio::test]
+async fn server_answers_to_a_put_become_item_refusals_or_clear_job_errors() {
+    use lifeboat::model::CollectionKind;
+    use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
+    use lifeboat::target::webdav::PhotoTarget;
+    use lifeboat::target::{PutMode, PutOutcome, Target};
+    let precondition = r#"<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:supported-calendar-component/></D:error>"#;
+    for (status, body, expected) in [
+        (
+            "409 Conflict",
+            "<D:error xmlns:D=\"DAV:\"><C:no-uid-conflict xmlns:C=\"urn:ietf:params:xml:ns:caldav\"/></D:error>",
+            "refused 409 no-uid-conflict",
+        ),
+        ("415 Unsupported Media Type", "", "refused 415"),
+        (
+            "403 Forbidden",
+            precondition,
+            "refused 403 supported-calendar-component",
+        ),
+        ("412 Precondition Failed", "", "exists"),
+        ("507 Insufficient Storage", "", "error QuotaExceeded"),
+        ("401 Unauthorized", "", "error Auth"),
+        ("403 Forbidden", "no", "error Auth"),
+    ] {
+        let port = broken_server(status, body);
+        let http = HttpClient::new(
+            Credentials::Basic {
+                user: USER.into(),
+                password: PASSWORD.into(),
+            },
+            &HttpSettings::default(),
+        )
+        .unwrap();
+        let target = PhotoTarget::new(&format!("http://127.0.0.1:{port}/"), http).unwrap();
+        let outcome = target
+            .put(
+                "/a.jpg",
+                CollectionKind::Photos,
+                photo(1, 100),
+                PutMode::Create,
+            )
+            .await;
+        let seen = match outcome {
+            Ok(PutOutcome::Refused { status, reason }) => format!("refused {status} {reason}"),
+            Ok(PutOutcome::AlreadyExists) => "exists".to_owned(),
+            Ok(other) => format!("{other:?}"),
+            Err(error) => format!("error {:?}", error.kind()),
+        };
+        assert_eq!(seen.trim(), expected, "{status} {body}");
+    }
+}

@@ -504,3 +504,23 @@ pub async fn count_items(server: &Server, user: &str, collection: &str) -> usize
 pub async fn home_children(server: &Server, user: &str) -> usize {
     count_items(server, user, "").await
 }
+
+/// A fake server on a free port answering every request with `status` and `body`.
+pub fn broken_server(status: &'static str, body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(200) {
+            let mut stream = stream;
+            let mut buffer = [0u8; 65536];
+            let _ = stream.read(&mut buffer);
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nDAV: 1, 2, 3, addressbook, calendar-access\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    port
+}
