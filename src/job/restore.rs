@@ -975,17 +975,12 @@ pub async fn execute(
             if collection.one_request {
                 let eligible: Vec<(&ItemPlan, Vec<u8>)> = writes
                     .iter()
-                    // Servers name such items after their UID (Radicale then refuses requests
-                    // for names with characters like `*`): only plain UIDs go in at once.
-                    .filter(|i| {
-                        matches!(i.action, ItemAction::Upload { .. })
-                            && i.uid
-                                .as_deref()
-                                .is_some_and(|uid| crate::archive::layout::safe_segment(uid) == uid)
-                    })
+                    // Stored items are found again by UID; the target may leave out items it
+                    // cannot take at once, and those go up one by one after.
+                    .filter(|i| matches!(i.action, ItemAction::Upload { .. }) && i.uid.is_some())
                     .filter_map(|i| {
                         let bytes = input.read_item(items_by_path.get(i.path.as_str())?).ok()?;
-                        std::str::from_utf8(&bytes).is_ok().then_some((*i, bytes))
+                        Some((*i, bytes))
                     })
                     .collect();
                 if eligible.len() > 1 {
@@ -1146,7 +1141,8 @@ async fn settle_one_request<'p>(
     let written =
         futures_util::stream::iter(found.into_iter().map(|(item, bytes, stored)| async move {
             let mut etag = stored.etag.clone();
-            if stored.bytes != bytes {
+            let stored_exactly = stored.bytes == bytes;
+            if !stored_exactly {
                 let mode = PutMode::Replace {
                     etag: stored.etag.clone(),
                 };
@@ -1165,7 +1161,7 @@ async fn settle_one_request<'p>(
                 size: bytes.len() as u64,
                 sent: bytes,
                 etag,
-                verified: false,
+                verified: stored_exactly,
             })
         }))
         .buffer_unordered(UPLOAD_CONCURRENCY)
@@ -1294,35 +1290,23 @@ async fn read_back(
         href: collection.href.clone(),
         ..collection.info.clone()
     };
-    // Items stored by one request have server-chosen hrefs: find them by UID.
-    let hrefs: Vec<String> = if written.iter().any(|w| w.href.is_empty()) {
-        target
-            .list(&info)
-            .await?
-            .into_iter()
-            .map(|r| r.href)
-            .collect()
-    } else {
-        written.iter().map(|w| w.href.clone()).collect()
-    };
-    let served = target.fetch(&info, &hrefs).await?;
-    let mut by_href: HashMap<String, &StoredItem> = HashMap::new();
-    let mut by_uid: HashMap<String, &StoredItem> = HashMap::new();
-    for item in &served {
-        by_href.insert(href_key(&item.href), item);
-        if collection.kind != CollectionKind::Photos
-            && let Some(uid) = vobject::uid_of(&item.bytes)
-        {
-            by_uid.insert(uid, item);
-        }
+    // Items a one-request upload stored exactly were compared while settling it.
+    outcome.verified_same_bytes += written.iter().filter(|w| w.verified).count();
+    let hrefs: Vec<String> = written
+        .iter()
+        .filter(|w| !w.verified)
+        .map(|w| w.href.clone())
+        .collect();
+    if hrefs.is_empty() {
+        return Ok(());
     }
-    for done in written.iter_mut() {
-        let found = if done.href.is_empty() {
-            done.uid.as_ref().and_then(|uid| by_uid.get(uid)).copied()
-        } else {
-            by_href.get(&href_key(&done.href)).copied()
-        };
-        let Some(found) = found else {
+    let served = target.fetch(&info, &hrefs).await?;
+    let by_href: HashMap<String, &StoredItem> = served
+        .iter()
+        .map(|item| (href_key(&item.href), item))
+        .collect();
+    for done in written.iter_mut().filter(|w| !w.verified) {
+        let Some(found) = by_href.get(&href_key(&done.href)).copied() else {
             outcome.verify_failed += 1;
             warnings.warn(
                 Warning::new("verify-failed", "not found on the target when read back")

@@ -15,6 +15,27 @@ use crate::source::{ItemSink, Source, SourceInfo, last_segment};
 /// Downloads in flight at once: enough to hide latency, few enough not to hammer a home server.
 pub const PHOTO_CONCURRENCY: usize = 4;
 
+/// A failed PROPFIND of a photo folder, as an error naming the URL.
+pub(crate) fn listing_error(
+    error: libdav::dav::WebDavError<crate::source::http::HttpError>,
+    url: &str,
+    user: Option<&str>,
+) -> Error {
+    match error {
+        libdav::dav::WebDavError::BadStatusCode(status) => {
+            crate::source::http::status_error(status, url, user)
+        }
+        libdav::dav::WebDavError::Request(libdav::dav::RequestError::Client(e)) => {
+            e.into_error(url)
+        }
+        other => Error::with_source(
+            ErrorKind::NotDav,
+            format!("this is not a WebDAV folder we can use: {url}"),
+            other,
+        ),
+    }
+}
+
 #[derive(Debug)]
 pub struct PhotoSource {
     http: HttpClient,
@@ -41,24 +62,7 @@ impl PhotoSource {
                 .request(ListResources::new(&folder))
                 .await
                 .map_err(|e| {
-                    let url = self.url_of(&folder);
-                    match e {
-                        libdav::dav::WebDavError::BadStatusCode(status) => {
-                            crate::source::http::status_error(
-                                status,
-                                &url,
-                                self.http.credentials().user(),
-                            )
-                        }
-                        libdav::dav::WebDavError::Request(libdav::dav::RequestError::Client(e)) => {
-                            e.into_error(&url)
-                        }
-                        other => Error::with_source(
-                            ErrorKind::NotDav,
-                            format!("this is not a WebDAV folder we can read: {url}"),
-                            other,
-                        ),
-                    }
+                    listing_error(e, &self.url_of(&folder), self.http.credentials().user())
                 })?;
             let own = folder.trim_end_matches('/');
             for resource in listing.resources {

@@ -8,12 +8,10 @@ use libdav::{PropertyName, names};
 use crate::archive::layout::safe_segment;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
-use crate::progress::CancelToken;
-use crate::source::contract::CollectingSink;
 use crate::source::dav::{DavSource, dav_error};
 use crate::source::http::{HttpClient, url_for_href};
 use crate::source::{Source, SourceInfo};
-use crate::target::{PutMode, PutOutcome, StoredItem, Target, http_put};
+use crate::target::{PutMode, PutOutcome, StoredItem, Target, fetch_from, http_put};
 
 /// Radicale names itself with this property; no header says which server answers.
 const RADICALE_VERSION: PropertyName = PropertyName::new("http://radicale.org/ns/", "version");
@@ -248,23 +246,7 @@ impl Target for DavTarget {
         collection: &CollectionInfo,
         hrefs: &[String],
     ) -> Result<Vec<StoredItem>> {
-        let refs: Vec<ItemRef> = hrefs
-            .iter()
-            .map(|href| ItemRef {
-                href: href.clone(),
-                etag: None,
-                size: None,
-            })
-            .collect();
-        let sink = CollectingSink::default();
-        self.account
-            .fetch(collection, &refs, &sink, &CancelToken::default())
-            .await?;
-        Ok(sink
-            .take()
-            .into_iter()
-            .map(|(href, etag, bytes)| StoredItem { href, etag, bytes })
-            .collect())
+        fetch_from(&self.account, collection, hrefs).await
     }
 
     async fn put(
@@ -283,23 +265,36 @@ impl Target for DavTarget {
         info: &CollectionInfo,
         items: &[&[u8]],
     ) -> Result<bool> {
-        if !self.whole_collection_upload || items.is_empty() {
+        if !self.whole_collection_upload {
+            return Ok(false);
+        }
+        // Radicale names items of such an upload after their UID and then refuses requests for
+        // names with characters like `*`; it cannot read non-UTF-8 at all. Those go one by one.
+        let items: Vec<&[u8]> = items
+            .iter()
+            .copied()
+            .filter(|item| {
+                std::str::from_utf8(item).is_ok()
+                    && crate::vobject::uid_of(item).is_some_and(|uid| safe_segment(&uid) == uid)
+            })
+            .collect();
+        if items.len() < 2 {
             return Ok(false);
         }
         let mut merged = Vec::with_capacity(items.iter().map(|i| i.len() + 2).sum());
         match info.kind {
             CollectionKind::Contacts => {
-                for item in items {
+                for item in &items {
                     crate::vobject::append_vcard(&mut merged, item);
                 }
             }
             CollectionKind::Calendar => {
                 let mut calendar = crate::vobject::MergedCalendar::default();
-                for item in items {
+                for item in &items {
                     calendar.add_header_and_timezones(item);
                 }
                 merged = calendar.opening();
-                for item in items {
+                for item in &items {
                     merged.extend_from_slice(&crate::vobject::components_of(item));
                 }
                 merged.extend_from_slice(crate::vobject::MergedCalendar::closing());

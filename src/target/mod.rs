@@ -14,7 +14,7 @@ use http::{Method, StatusCode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::SourceInfo;
-use crate::source::http::{HttpClient, check_status};
+use crate::source::http::{HttpClient, check_status, status_error};
 
 /// An item as the target serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,9 @@ pub enum PutOutcome {
 ///    goes on. Failures that concern the whole job (authentication, network, a full account)
 ///    are `Err`.
 /// 5. [`Target::create_collection_with`] is an optional fast path: a whole new collection in
-///    one request. The server may store items differently from one-by-one uploads; the
+///    one request. It may leave out items the server cannot take that way (the job finds
+///    stored items by UID and uploads the rest one by one), and the server may store items
+///    differently from one-by-one uploads; the
 ///    restore job reads them back and re-sends (`If-Match`) every item whose bytes differ from
 ///    the archive's, so the end state is what one-by-one uploads give.
 #[async_trait::async_trait]
@@ -114,6 +116,37 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     fn requests_made(&self) -> u64 {
         0
     }
+}
+
+/// What `source` serves for `hrefs` (left out when missing): the read side of the network
+/// targets is the export source for the same server.
+pub(crate) async fn fetch_from(
+    source: &dyn crate::source::Source,
+    collection: &CollectionInfo,
+    hrefs: &[String],
+) -> Result<Vec<StoredItem>> {
+    let refs: Vec<ItemRef> = hrefs
+        .iter()
+        .map(|href| ItemRef {
+            href: href.clone(),
+            etag: None,
+            size: None,
+        })
+        .collect();
+    let sink = crate::source::contract::CollectingSink::default();
+    source
+        .fetch(
+            collection,
+            &refs,
+            &sink,
+            &crate::progress::CancelToken::default(),
+        )
+        .await?;
+    Ok(sink
+        .take()
+        .into_iter()
+        .map(|(href, etag, bytes)| StoredItem { href, etag, bytes })
+        .collect())
 }
 
 /// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
@@ -191,10 +224,7 @@ pub(crate) async fn http_put(
             status: status.as_u16(),
             reason,
         }),
-        other => {
-            check_status(other, url, http.credentials().user())?;
-            Ok(PutOutcome::Stored { etag })
-        }
+        other => Err(status_error(other, url, http.credentials().user())),
     }
 }
 

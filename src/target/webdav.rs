@@ -7,14 +7,12 @@ use http::Uri;
 use libdav::dav::{ListResources, WebDavClient};
 
 use crate::archive::layout::safe_segment;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
-use crate::progress::CancelToken;
-use crate::source::contract::CollectingSink;
-use crate::source::http::{DavService, HttpClient, status_error, url_for_href};
-use crate::source::photos::PhotoSource;
+use crate::source::http::{DavService, HttpClient, url_for_href};
+use crate::source::photos::{PhotoSource, listing_error};
 use crate::source::{Source, SourceInfo, last_segment};
-use crate::target::{PutMode, PutOutcome, StoredItem, Target, http_mkcol, http_put};
+use crate::target::{PutMode, PutOutcome, StoredItem, Target, fetch_from, http_mkcol, http_put};
 
 #[derive(Debug)]
 pub struct PhotoTarget {
@@ -94,19 +92,7 @@ impl Target for PhotoTarget {
             .dav
             .request(ListResources::new(&root))
             .await
-            .map_err(|e| match e {
-                libdav::dav::WebDavError::BadStatusCode(status) => {
-                    status_error(status, &url, self.http.credentials().user())
-                }
-                libdav::dav::WebDavError::Request(libdav::dav::RequestError::Client(e)) => {
-                    e.into_error(&url)
-                }
-                other => Error::with_source(
-                    ErrorKind::NotDav,
-                    format!("this is not a WebDAV folder we can write to: {url}"),
-                    other,
-                ),
-            })?;
+            .map_err(|e| listing_error(e, &url, self.http.credentials().user()))?;
         Ok(listing
             .resources
             .into_iter()
@@ -149,23 +135,7 @@ impl Target for PhotoTarget {
         collection: &CollectionInfo,
         hrefs: &[String],
     ) -> Result<Vec<StoredItem>> {
-        let refs: Vec<ItemRef> = hrefs
-            .iter()
-            .map(|href| ItemRef {
-                href: href.clone(),
-                etag: None,
-                size: None,
-            })
-            .collect();
-        let sink = CollectingSink::default();
-        self.reader
-            .fetch(collection, &refs, &sink, &CancelToken::default())
-            .await?;
-        Ok(sink
-            .take()
-            .into_iter()
-            .map(|(href, etag, bytes)| StoredItem { href, etag, bytes })
-            .collect())
+        fetch_from(&self.reader, collection, hrefs).await
     }
 
     async fn put(
