@@ -53,6 +53,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the window (what running `lifeboat` with no arguments does), optionally with an
+    /// archive to restore or browse, e.g. from a file manager's "Open with".
+    Gui {
+        /// An archive (folder or .zip) to open.
+        archive: Option<PathBuf>,
+        /// The screen to show first.
+        #[arg(long, value_enum)]
+        screen: Option<crate::gui::command::Screen>,
+    },
     /// List an archive's collections and item counts.
     Ls {
         archive: PathBuf,
@@ -143,16 +152,24 @@ enum OnConflict {
 pub fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    let Some(command) = cli.command else {
-        println!(
-            "Lifeboat {}: the desktop window is not part of this build yet.",
-            env!("CARGO_PKG_VERSION")
-        );
-        println!(
-            "Use the commands instead, for example:\n  lifeboat export --device /media/phone --out backup.zip\nSee `lifeboat --help`."
-        );
-        return ExitCode::SUCCESS;
+    let command = match cli.command {
+        None => Command::Gui {
+            archive: None,
+            screen: None,
+        },
+        Some(command) => command,
     };
+    if let Command::Gui { archive, screen } = command {
+        let start = crate::gui::Start { archive, screen };
+        return match crate::gui::run(start) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                eprintln!("hint: the commands work without a display; see `lifeboat --help`");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -169,6 +186,7 @@ pub fn main() -> ExitCode {
             Command::Restore(args) => run_restore(args).await,
             Command::Verify { archive, json } => run_verify(&archive, json),
             Command::Ls { archive, json } => run_ls(&archive, json),
+            Command::Gui { .. } => Ok(ExitCode::SUCCESS),
         }
     });
     match result {

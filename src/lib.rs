@@ -14,18 +14,27 @@
 //! - [`job`]: plan, then execute: export (sources → archive) and restore (archive → targets,
 //!   with a restore report beside the archive).
 //! - [`progress`]: the one progress interface and cancellation token all fronts share.
-//! - [`cli`]: the command-line front; the GUI will be a second front over the same jobs.
+//! - [`browse`]: an archive read into plain data for showing (contacts, agenda, to-dos, photos).
+//! - [`config`] and [`secrets`]: accounts and settings on disk; passwords in the OS keyring.
+//! - [`worker`]: the background runtime the GUI hands jobs to (commands in, events out).
+//! - [`cli`]: the command-line front; [`gui`]: the desktop window. Both are thin fronts over
+//!   the same jobs and progress events.
 //!
-//! The engine never depends on a GUI toolkit.
+//! Only [`gui`] imports egui; the engine never depends on a GUI toolkit.
 
 pub mod archive;
+pub mod browse;
 pub mod cli;
+pub mod config;
 pub mod error;
+pub mod gui;
 pub mod job;
 pub mod model;
 pub mod progress;
+pub mod secrets;
 pub mod source;
 pub mod target;
 pub mod vobject;
+pub mod worker;
 
 pub use error::{Error, ErrorKind, Result};

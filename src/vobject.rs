@@ -871,6 +871,52 @@ pub fn replace_uid(data: &[u8], uid: &str) -> Vec<u8> {
     out
 }
 
+/// One content line of an item, for display: the name without group, the parameters as
+/// written, and the value with vCard/iCalendar escapes undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub name: String,
+    pub parameters: String,
+    pub value: String,
+}
+
+/// The item's content lines (unfolded), decoded lossily as UTF-8, for showing a person.
+/// The bytes themselves are never changed; this is a view.
+pub fn properties(data: &[u8]) -> Vec<Property> {
+    unfolded(data)
+        .iter()
+        .map(|line| {
+            let (head, value) = split_content_line(line);
+            let head = String::from_utf8_lossy(head);
+            let (name, parameters) = head.split_once(';').unwrap_or((&head, ""));
+            let name = name.rsplit('.').next().unwrap_or(name).to_ascii_uppercase();
+            Property {
+                name,
+                parameters: parameters.to_owned(),
+                value: unescape_text(&String::from_utf8_lossy(value)),
+            }
+        })
+        .collect()
+}
+
+/// Undoes `\n`, `\,`, `\;` and `\\` escapes of text values.
+fn unescape_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n' | 'N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,315 @@
+//! What the app remembers between runs — accounts and backup settings — in the platform's
+//! config directory. Versioned and tolerant: fields added later default, older files load.
+//! Never holds a password; those live in [`crate::secrets`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+
+pub const CONFIG_VERSION: u32 = 1;
+pub const CONFIG_FILE: &str = "config.json";
+/// Overrides the config directory (tests, portable installs).
+pub const CONFIG_DIR_ENV: &str = "LIFEBOAT_CONFIG_DIR";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub version: u32,
+    pub accounts: Vec<Account>,
+    /// Where backups go unless the user picks another place.
+    pub backup_folder: Option<PathBuf>,
+    /// Write backups as one `.zip` instead of a folder.
+    pub backup_as_zip: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            version: CONFIG_VERSION,
+            accounts: Vec::new(),
+            backup_folder: None,
+            backup_as_zip: false,
+        }
+    }
+}
+
+/// What kind of place an account is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    /// CalDAV/CardDAV: contacts, calendars, to-dos.
+    Dav,
+    /// A WebDAV folder of photos.
+    Photos,
+    /// A folder on this computer (a mounted phone, an SD card, an old export).
+    Folder,
+}
+
+/// The choices offered by "Add account", each with what the user needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    Nextcloud,
+    Icloud,
+    Fastmail,
+    MailboxOrg,
+    OtherDav,
+    WebdavPhotos,
+    Folder,
+}
+
+impl Preset {
+    pub const ALL: [Self; 7] = [
+        Self::Nextcloud,
+        Self::Icloud,
+        Self::Fastmail,
+        Self::MailboxOrg,
+        Self::OtherDav,
+        Self::WebdavPhotos,
+        Self::Folder,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Nextcloud => "Nextcloud",
+            Self::Icloud => "iCloud",
+            Self::Fastmail => "Fastmail",
+            Self::MailboxOrg => "mailbox.org",
+            Self::OtherDav => "Radicale, Baïkal or another CalDAV/CardDAV server",
+            Self::WebdavPhotos => "A WebDAV photo folder",
+            Self::Folder => "A phone or folder on this computer",
+        }
+    }
+
+    /// What the user needs before filling in the form.
+    pub fn help(self) -> &'static str {
+        match self {
+            Self::Nextcloud => {
+                "Your Nextcloud address, user name and an app password (Settings → Security → Devices & sessions)."
+            }
+            Self::Icloud => {
+                "Your Apple ID e-mail and an app-specific password: make one at https://account.apple.com under Sign-In and Security → App-Specific Passwords. Your normal Apple ID password will not work."
+            }
+            Self::Fastmail => {
+                "Your Fastmail address and an app password with CalDAV and CardDAV access (Settings → Privacy & Security → App passwords)."
+            }
+            Self::MailboxOrg => "Your mailbox.org address and password (or an app password).",
+            Self::OtherDav => {
+                "The server's address (e.g. https://dav.example.org/), your user name and password."
+            }
+            Self::WebdavPhotos => {
+                "The address of the folder that holds your photos (e.g. Nextcloud's …/remote.php/dav/files/USER/Photos/), your user name and password."
+            }
+            Self::Folder => {
+                "A folder with .vcf, .ics or photo files: a phone mounted over USB, an SD card, or an old export."
+            }
+        }
+    }
+
+    /// The address to start from; empty when only the user knows it.
+    pub fn default_address(self) -> &'static str {
+        match self {
+            Self::Icloud => "https://contacts.icloud.com",
+            Self::Fastmail => "https://carddav.fastmail.com",
+            Self::MailboxOrg => "https://dav.mailbox.org",
+            Self::Nextcloud | Self::OtherDav | Self::WebdavPhotos | Self::Folder => "",
+        }
+    }
+
+    pub fn kind(self) -> AccountKind {
+        match self {
+            Self::WebdavPhotos => AccountKind::Photos,
+            Self::Folder => AccountKind::Folder,
+            _ => AccountKind::Dav,
+        }
+    }
+}
+
+/// One place the user's data lives. The password is in the keyring under [`Account::id`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Account {
+    /// Stable key for the keyring and for references from other settings.
+    pub id: String,
+    pub name: String,
+    pub preset: Preset,
+    /// A URL, or a folder path for [`Preset::Folder`].
+    pub address: String,
+    pub user: String,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            name: String::new(),
+            preset: Preset::OtherDav,
+            address: String::new(),
+            user: String::new(),
+        }
+    }
+}
+
+impl Account {
+    pub fn kind(&self) -> AccountKind {
+        self.preset.kind()
+    }
+
+    /// Whether a password is needed to reach this account.
+    pub fn needs_password(&self) -> bool {
+        self.kind() != AccountKind::Folder && !self.user.is_empty()
+    }
+}
+
+impl Config {
+    /// The directory the config lives in: `$LIFEBOAT_CONFIG_DIR`, else the platform's.
+    pub fn dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV) {
+            return Some(PathBuf::from(dir));
+        }
+        directories::ProjectDirs::from("org", "Lifeboat", "Lifeboat")
+            .map(|dirs| dirs.config_dir().to_path_buf())
+    }
+
+    /// Loads `path`; a missing file is a fresh config. Unknown fields are ignored and missing
+    /// ones take their defaults, so files from older and newer versions load.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(Error::io("reading the settings", path, e)),
+        };
+        let mut config: Self = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidData,
+                format!("the settings file is not valid JSON: {}", path.display()),
+                e,
+            )
+        })?;
+        // Version 0 (no field) had the same fields; nothing to migrate yet.
+        config.version = config.version.max(CONFIG_VERSION);
+        Ok(config)
+    }
+
+    /// Writes atomically (temporary file, then rename), so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io("creating the settings folder", dir, e))?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::with_source(ErrorKind::Io, "could not encode the settings", e))?;
+        let mut file = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| Error::io("writing the settings", dir, e))?;
+        std::io::Write::write_all(&mut file, &json)
+            .map_err(|e| Error::io("writing the settings", path, e))?;
+        file.persist(path)
+            .map_err(|e| Error::io("writing the settings", path, e.error))?;
+        Ok(())
+    }
+
+    /// A new account id not used by any account yet.
+    pub fn new_account_id(&self, name: &str) -> String {
+        let stem: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(24)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let stem = if stem.is_empty() {
+            "account".to_owned()
+        } else {
+            stem
+        };
+        (1..)
+            .map(|n| {
+                if n == 1 {
+                    stem.clone()
+                } else {
+                    format!("{stem}-{n}")
+                }
+            })
+            .find(|id| !self.accounts.iter().any(|a| &a.id == id))
+            .unwrap_or(stem)
+    }
+
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+}
+
+/// Where backups go by default: `Documents/Lifeboat backups`, else the home folder.
+pub fn default_backup_folder() -> PathBuf {
+    let base = directories::UserDirs::new().map(|dirs| {
+        dirs.document_dir()
+            .map_or_else(|| dirs.home_dir().to_path_buf(), Path::to_path_buf)
+    });
+    base.unwrap_or_else(|| PathBuf::from("."))
+        .join("Lifeboat backups")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_a_fresh_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&dir.path().join(CONFIG_FILE)).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn older_and_newer_files_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        // A file without a version and with fewer fields (as version 0 wrote them).
+        std::fs::write(
+            &path,
+            r#"{"accounts":[{"id":"home","name":"Home","preset":"other-dav","address":"http://127.0.0.1:5232/"}]}"#,
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.version, CONFIG_VERSION);
+        assert_eq!(config.accounts[0].user, "");
+        assert_eq!(config.accounts[0].preset, Preset::OtherDav);
+        // A newer file with fields this version does not know.
+        std::fs::write(
+            &path,
+            r#"{"version":7,"accounts":[],"backup_as_zip":true,"schedules":[{"x":1}]}"#,
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert!(config.backup_as_zip);
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_holds_no_password_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join(CONFIG_FILE);
+        let mut config = Config::default();
+        let id = config.new_account_id("My Nextcloud!");
+        config.accounts.push(Account {
+            id: id.clone(),
+            name: "My Nextcloud!".into(),
+            preset: Preset::Nextcloud,
+            address: "https://cloud.example.org".into(),
+            user: "ann".into(),
+        });
+        assert_eq!(config.new_account_id("My Nextcloud!"), format!("{id}-2"));
+        config.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), config);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("password"), "{text}");
+    }
+
+    #[test]
+    fn a_broken_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, "{not json").unwrap();
+        let error = Config::load(&path).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidData);
+    }
+}

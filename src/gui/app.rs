@@ -1,0 +1,542 @@
+//! The eframe app: drains worker events into the state each frame, draws the screens, and
+//! carries out the commands the widgets sent. Nothing here blocks a frame.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+
+use eframe::egui;
+
+use crate::config::{Account, AccountKind, Config};
+use crate::secrets::SecretStore;
+use crate::worker::{BackupAccount, Command, Event, Worker};
+
+use super::command::{Screen, UiCommand};
+use super::screens;
+use super::state::{AccountForm, JobProgress, State, TestState};
+
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    AccountFolder,
+    BackupFolder,
+    Archive,
+}
+
+/// A path the user chose in a file dialog, and what for.
+type Picked = (Pick, PathBuf);
+
+/// Decoded images on the GPU, keyed by (archive path, photo path, size).
+#[derive(Default)]
+pub struct Textures {
+    pub images: HashMap<(String, u32), egui::TextureHandle>,
+    pub requested: HashSet<(String, u32)>,
+    pub contact_photos: HashMap<usize, egui::TextureHandle>,
+    /// Images the screens want this frame; requested from the worker after drawing.
+    pub wanted: Vec<(String, u32)>,
+}
+
+impl std::fmt::Debug for Textures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Textures")
+            .field("images", &self.images.len())
+            .finish()
+    }
+}
+
+pub struct LifeboatApp {
+    pub state: State,
+    worker: Worker,
+    events: Receiver<Event>,
+    picks: (Sender<Picked>, Receiver<Picked>),
+    pub(super) commands: Vec<UiCommand>,
+    pub textures: Textures,
+    ctx: egui::Context,
+    frames_drawn: u64,
+}
+
+impl std::fmt::Debug for LifeboatApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LifeboatApp")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LifeboatApp {
+    /// An app over `config_path` (its file is created on the first change) and `secrets`.
+    pub fn new(
+        ctx: &egui::Context,
+        config_path: Option<PathBuf>,
+        secrets: Arc<dyn SecretStore>,
+    ) -> crate::Result<Self> {
+        let config = match &config_path {
+            Some(path) => Config::load(path),
+            None => Ok(Config::default()),
+        };
+        let (config, load_problem) = match config {
+            Ok(config) => (config, None),
+            Err(error) => (Config::default(), Some(error.to_string())),
+        };
+        let repaint = ctx.clone();
+        let persistent = secrets.is_persistent();
+        let (worker, events) = Worker::new(Arc::new(move || repaint.request_repaint()), secrets)?;
+        let mut state = State::new(config, config_path, persistent);
+        if let Some(problem) = load_problem {
+            state.notice = Some(format!(
+                "Your settings could not be read, starting fresh: {problem}"
+            ));
+            // Never overwrite a file we could not read.
+            state.config_path = None;
+        }
+        let mut app = Self {
+            state,
+            worker,
+            events,
+            picks: std::sync::mpsc::channel(),
+            commands: Vec::new(),
+            textures: Textures::default(),
+            ctx: ctx.clone(),
+            frames_drawn: 0,
+        };
+        // Accounts whose password is at hand are checked right away, so the window says what
+        // each holds (and the backup screen can offer its collections) without a click.
+        let ready: Vec<String> = app
+            .state
+            .config
+            .accounts
+            .iter()
+            .filter(|a| persistent || !a.needs_password())
+            .map(|a| a.id.clone())
+            .collect();
+        for id in ready {
+            app.run(UiCommand::TestAccount(id));
+        }
+        Ok(app)
+    }
+
+    /// Applies the command line's start options: an archive opens as if dropped.
+    pub fn start(&mut self, start: super::Start) {
+        if let Some(archive) = start.archive {
+            self.run(UiCommand::OpenArchive(archive));
+        }
+        if let Some(screen) = start.screen {
+            self.run(UiCommand::Show(screen));
+        }
+    }
+
+    /// Queues a command; it runs after this frame's drawing.
+    pub fn send(&mut self, command: UiCommand) {
+        self.commands.push(command);
+    }
+
+    /// Applies everything the worker and the dialogs reported since the last frame.
+    fn drain(&mut self, ctx: &egui::Context) {
+        while let Ok(event) = self.events.try_recv() {
+            if let Event::Thumbnail {
+                archive,
+                path,
+                max_px,
+                pixels,
+            } = &event
+            {
+                self.store_thumbnail(ctx, archive, path, *max_px, pixels.as_ref());
+            }
+            self.state.apply(event);
+        }
+        while let Ok((pick, path)) = self.picks.1.try_recv() {
+            match pick {
+                Pick::AccountFolder => {
+                    if let Some(form) = &mut self.state.account_form {
+                        form.address = path.display().to_string();
+                    }
+                }
+                Pick::BackupFolder => self.state.backup.folder = path.display().to_string(),
+                Pick::Archive => self.commands.push(UiCommand::OpenArchive(path)),
+            }
+        }
+    }
+
+    fn store_thumbnail(
+        &mut self,
+        ctx: &egui::Context,
+        archive: &std::path::Path,
+        path: &str,
+        max_px: u32,
+        pixels: Option<&crate::browse::Pixels>,
+    ) {
+        let Some(pixels) = pixels else { return };
+        if self.state.archive.path.as_deref() != Some(archive) {
+            return;
+        }
+        let image = egui::ColorImage::from_rgba_unmultiplied(
+            [pixels.width as usize, pixels.height as usize],
+            &pixels.rgba,
+        );
+        let texture = ctx.load_texture(path, image, egui::TextureOptions::LINEAR);
+        let key = (path.to_owned(), max_px);
+        self.textures.images.insert(key, texture);
+    }
+
+    /// Asks the worker for images not yet requested.
+    pub fn request_images(&mut self, paths: Vec<String>, max_px: u32) {
+        let Some(archive) = self.state.archive.path.clone() else {
+            return;
+        };
+        let wanted: Vec<String> = paths
+            .into_iter()
+            .filter(|p| self.textures.requested.insert((p.clone(), max_px)))
+            .collect();
+        if !wanted.is_empty() {
+            self.worker.send(Command::Thumbnails {
+                archive,
+                paths: wanted,
+                max_px,
+            });
+        }
+    }
+
+    fn pick(&self, pick: Pick) {
+        let tx = self.picks.0.clone();
+        let ctx = self.ctx.clone();
+        // rfd's async dialog works from any thread (it hands the dialog to the main thread
+        // where the OS needs that), so the frame never waits for the user.
+        let spawned = std::thread::Builder::new()
+            .name("lifeboat-file-dialog".to_owned())
+            .spawn(move || {
+                let dialog = rfd::AsyncFileDialog::new();
+                let chosen = match pick {
+                    Pick::Archive => pollster::block_on(
+                        dialog.add_filter("Lifeboat archive", &["zip"]).pick_file(),
+                    ),
+                    Pick::AccountFolder | Pick::BackupFolder => {
+                        pollster::block_on(dialog.pick_folder())
+                    }
+                };
+                if let Some(handle) = chosen {
+                    let _ = tx.send((pick, handle.path().to_path_buf()));
+                    ctx.request_repaint();
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!("could not open the file dialog: {error}");
+        }
+    }
+
+    fn pick_archive_folder(&self) {
+        let tx = self.picks.0.clone();
+        let ctx = self.ctx.clone();
+        let _ = std::thread::Builder::new()
+            .name("lifeboat-file-dialog".to_owned())
+            .spawn(move || {
+                if let Some(handle) = pollster::block_on(rfd::AsyncFileDialog::new().pick_folder())
+                {
+                    let _ = tx.send((Pick::Archive, handle.path().to_path_buf()));
+                    ctx.request_repaint();
+                }
+            });
+    }
+
+    fn password_for(&self, id: &str) -> Option<String> {
+        self.state.session_passwords.get(id).cloned()
+    }
+
+    fn run(&mut self, command: UiCommand) {
+        let state = &mut self.state;
+        match command {
+            UiCommand::Show(screen) => state.screen = screen,
+            UiCommand::NewAccount(preset) => {
+                state.account_form = Some(AccountForm {
+                    preset: Some(preset),
+                    name: preset.label().to_owned(),
+                    address: preset.default_address().to_owned(),
+                    ..AccountForm::default()
+                });
+            }
+            UiCommand::EditAccount(id) => {
+                if let Some(account) = state.account(&id) {
+                    state.account_form = Some(AccountForm {
+                        editing: Some(id.clone()),
+                        preset: Some(account.preset),
+                        name: account.name.clone(),
+                        address: account.address.clone(),
+                        user: account.user.clone(),
+                        ..AccountForm::default()
+                    });
+                }
+            }
+            UiCommand::CancelAccountForm => state.account_form = None,
+            UiCommand::PickAccountFolder => self.pick(Pick::AccountFolder),
+            UiCommand::SaveAccount => self.save_account(),
+            UiCommand::TestAccount(id) => {
+                if let Some(account) = state.account(&id).cloned() {
+                    let password = self.password_for(&id);
+                    self.state.tests.insert(id, TestState::Running);
+                    self.worker.send(Command::TestAccount { account, password });
+                }
+            }
+            UiCommand::RemoveAccount(id) => {
+                state.config.accounts.retain(|a| a.id != id);
+                state.tests.remove(&id);
+                state.session_passwords.remove(&id);
+                state.save_config();
+                let secrets = Arc::clone(self.worker.secrets());
+                // The keyring may take a moment; never on the UI thread.
+                let _ = std::thread::Builder::new()
+                    .name("lifeboat-keyring".to_owned())
+                    .spawn(move || secrets.delete(&id));
+            }
+            UiCommand::PickBackupFolder => self.pick(Pick::BackupFolder),
+            UiCommand::StartBackup => self.start_backup(),
+            UiCommand::CancelJob => {
+                if let Some(job) = &mut state.job {
+                    job.cancelling = true;
+                }
+                self.worker.send(Command::Cancel);
+            }
+            UiCommand::OpenFolder(path) => {
+                let folder = if path.is_dir() {
+                    path
+                } else {
+                    path.parent().map(PathBuf::from).unwrap_or(path)
+                };
+                if let Err(error) = open_in_file_manager(&folder) {
+                    state.notice = Some(format!("Could not open the folder: {error}"));
+                }
+            }
+            UiCommand::OpenArchive(path) => {
+                state.archive = super::state::ArchiveState {
+                    path: Some(path.clone()),
+                    loading: true,
+                    contents: None,
+                };
+                state.restore.plan = None;
+                state.restore.summary = None;
+                self.textures = Textures::default();
+                if state.screen != Screen::Browse {
+                    state.screen = Screen::Restore;
+                }
+                self.worker.send(Command::OpenArchive { path });
+            }
+            UiCommand::PickArchiveFile => self.pick(Pick::Archive),
+            UiCommand::PickArchiveFolder => self.pick_archive_folder(),
+            UiCommand::CloseArchive => {
+                state.archive = super::state::ArchiveState::default();
+                state.restore.plan = None;
+                state.restore.summary = None;
+            }
+            UiCommand::BrowseArchive => state.screen = Screen::Browse,
+            UiCommand::ShowRestorePlan => self.plan_restore(),
+            UiCommand::RunRestore => {
+                state.restore.running = true;
+                state.restore.summary = None;
+                state.warnings.clear();
+                state.job = Some(JobProgress::new("Restoring"));
+                self.worker.send(Command::RunRestore);
+            }
+        }
+    }
+
+    fn save_account(&mut self) {
+        let state = &mut self.state;
+        let Some(form) = &mut state.account_form else {
+            return;
+        };
+        let Some(preset) = form.preset else { return };
+        if form.address.trim().is_empty() {
+            form.error = Some(if preset.kind() == AccountKind::Folder {
+                "Choose the folder first.".to_owned()
+            } else {
+                "Enter the server address first.".to_owned()
+            });
+            return;
+        }
+        let id = form
+            .editing
+            .clone()
+            .unwrap_or_else(|| state.config.new_account_id(&form.name));
+        let account = Account {
+            id: id.clone(),
+            name: if form.name.trim().is_empty() {
+                preset.label().to_owned()
+            } else {
+                form.name.trim().to_owned()
+            },
+            preset,
+            address: form.address.trim().to_owned(),
+            user: form.user.trim().to_owned(),
+        };
+        let password = std::mem::take(&mut form.password);
+        state.account_form = None;
+        match state.config.accounts.iter_mut().find(|a| a.id == id) {
+            Some(existing) => *existing = account.clone(),
+            None => state.config.accounts.push(account.clone()),
+        }
+        state.save_config();
+        if !password.is_empty() {
+            state.session_passwords.insert(id.clone(), password.clone());
+        }
+        state.tests.insert(id, TestState::Running);
+        self.worker.send(Command::TestAccount {
+            account,
+            password: (!password.is_empty()).then_some(password),
+        });
+    }
+
+    fn start_backup(&mut self) {
+        let state = &mut self.state;
+        let folder = PathBuf::from(state.backup.folder.trim());
+        if let Err(error) = std::fs::create_dir_all(&folder) {
+            state.backup.result = Some(Err(crate::worker::Failure::from(&crate::Error::io(
+                "creating the backup folder",
+                &folder,
+                error,
+            ))));
+            return;
+        }
+        let accounts: Vec<BackupAccount> = state
+            .config
+            .accounts
+            .iter()
+            .filter(|a| !state.backup.skip_accounts.contains(&a.id))
+            .map(|account| {
+                let collections = match state.found(&account.id) {
+                    Some(found)
+                        if found.iter().any(|c| {
+                            state
+                                .backup
+                                .skip_collections
+                                .contains(&(account.id.clone(), c.href.clone()))
+                        }) =>
+                    {
+                        found
+                            .iter()
+                            .filter(|c| {
+                                !state
+                                    .backup
+                                    .skip_collections
+                                    .contains(&(account.id.clone(), c.href.clone()))
+                            })
+                            .map(|c| c.href.clone())
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                BackupAccount {
+                    account: account.clone(),
+                    password: state.session_passwords.get(&account.id).cloned(),
+                    collections,
+                }
+            })
+            .collect();
+        let stamp = chrono::Local::now().format("%Y-%m-%d_%H%M%S");
+        let name = if state.backup.as_zip {
+            format!("lifeboat-{stamp}.zip")
+        } else {
+            format!("lifeboat-{stamp}")
+        };
+        state.config.backup_folder = Some(folder.clone());
+        state.config.backup_as_zip = state.backup.as_zip;
+        state.save_config();
+        state.backup.result = None;
+        state.warnings.clear();
+        state.job = Some(JobProgress::new("Backing up"));
+        self.worker.send(Command::Backup {
+            accounts,
+            destination: folder.join(name),
+        });
+    }
+
+    fn plan_restore(&mut self) {
+        let state = &mut self.state;
+        let (Some(archive), Some(target)) =
+            (state.archive.path.clone(), state.restore.target.clone())
+        else {
+            return;
+        };
+        let Some(account) = state.account(&target).cloned() else {
+            return;
+        };
+        state.restore.planning = true;
+        state.restore.plan = None;
+        state.restore.summary = None;
+        state.job = Some(JobProgress::new("Comparing the archive with the account"));
+        let password = state.session_passwords.get(&target).cloned();
+        self.worker.send(Command::PlanRestore {
+            archive,
+            account,
+            password,
+            on_conflict: state.restore.on_conflict,
+        });
+    }
+
+    /// Draws one frame into `ui`, then runs the commands it produced.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.drain(&ctx);
+        let (hovering, dropped) =
+            ctx.input(|i| (!i.raw.hovered_files.is_empty(), i.raw.dropped_files.clone()));
+        if let Some(path) = dropped
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .find(|p| !p.as_os_str().is_empty())
+        {
+            self.commands.push(UiCommand::OpenArchive(path));
+        }
+        screens::frame_ui(self, ui);
+        let mut wanted: HashMap<u32, Vec<String>> = HashMap::new();
+        for (path, max_px) in std::mem::take(&mut self.textures.wanted) {
+            wanted.entry(max_px).or_default().push(path);
+        }
+        for (max_px, paths) in wanted {
+            self.request_images(paths, max_px);
+        }
+        if hovering {
+            screens::drop_overlay_ui(&ctx);
+        }
+        for command in std::mem::take(&mut self.commands) {
+            self.run(command);
+        }
+    }
+}
+
+/// Set by the start-up benchmark: the app reports when its first frame was shown, then quits.
+pub const FIRST_FRAME_ENV: &str = "LIFEBOAT_BENCH_FIRST_FRAME";
+
+impl eframe::App for LifeboatApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+        self.frames_drawn += 1;
+        if self.frames_drawn > 2 || std::env::var_os(FIRST_FRAME_ENV).is_none() {
+            return;
+        }
+        // The second frame starts once the first is on screen.
+        if self.frames_drawn == 1 {
+            ui.ctx().request_repaint();
+        } else {
+            let since_epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            #[allow(clippy::print_stderr)] // read by scripts/bench_gui.py
+            {
+                eprintln!("first-frame-shown-at-unix-ms={}", since_epoch.as_millis());
+            }
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+fn open_in_file_manager(path: &std::path::Path) -> std::io::Result<()> {
+    let program = if cfg!(target_os = "windows") {
+        "explorer"
+    } else if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(program)
+        .arg(path)
+        .spawn()
+        .map(|_| ())
+}

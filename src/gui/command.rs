@@ -1,0 +1,108 @@
+//! Every user intent as one enum variant, with its button label and tooltip in one place.
+//! Widgets only send these; the app carries them out.
+
+use std::path::PathBuf;
+
+use crate::config::Preset;
+
+/// The screens of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Screen {
+    #[default]
+    Accounts,
+    Backup,
+    Restore,
+    Browse,
+}
+
+impl Screen {
+    pub const ALL: [Self; 4] = [Self::Accounts, Self::Backup, Self::Restore, Self::Browse];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Accounts => "Accounts",
+            Self::Backup => "Back up",
+            Self::Restore => "Restore",
+            Self::Browse => "Browse",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiCommand {
+    Show(Screen),
+    NewAccount(Preset),
+    EditAccount(String),
+    SaveAccount,
+    CancelAccountForm,
+    PickAccountFolder,
+    TestAccount(String),
+    RemoveAccount(String),
+    PickBackupFolder,
+    StartBackup,
+    CancelJob,
+    OpenFolder(PathBuf),
+    OpenArchive(PathBuf),
+    PickArchiveFile,
+    PickArchiveFolder,
+    ShowRestorePlan,
+    RunRestore,
+    CloseArchive,
+    BrowseArchive,
+}
+
+impl UiCommand {
+    /// The text of the button that sends this command.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Show(screen) => screen.label(),
+            Self::NewAccount(preset) => preset.label(),
+            Self::EditAccount(_) => "Edit",
+            Self::SaveAccount => "Save and test",
+            Self::CancelAccountForm => "Cancel",
+            Self::PickAccountFolder | Self::PickBackupFolder => "Choose…",
+            Self::TestAccount(_) => "Test connection",
+            Self::RemoveAccount(_) => "Remove",
+            Self::StartBackup => "Back up now",
+            Self::CancelJob => "Cancel",
+            Self::OpenFolder(_) => "Open folder",
+            Self::OpenArchive(_) => "Open archive",
+            Self::PickArchiveFile => "Choose a .zip archive…",
+            Self::PickArchiveFolder => "Choose an archive folder…",
+            Self::ShowRestorePlan => "Show what will happen",
+            Self::RunRestore => "Restore now",
+            Self::CloseArchive => "Choose another archive",
+            Self::BrowseArchive => "Browse this archive",
+        }
+    }
+
+    pub fn tooltip(&self) -> &'static str {
+        match self {
+            Self::Show(_) => "",
+            Self::NewAccount(_) => "Add this kind of account",
+            Self::EditAccount(_) => "Change the address, user name or password",
+            Self::SaveAccount => "Save the account and check that it answers",
+            Self::CancelAccountForm => "Close without saving",
+            Self::PickAccountFolder => "Pick the folder on this computer",
+            Self::PickBackupFolder => "Pick where backups are saved",
+            Self::TestAccount(_) => "Connect and list what the account holds",
+            Self::RemoveAccount(_) => "Forget this account and its saved password (backups stay)",
+            Self::StartBackup => "Copy everything chosen into a new archive",
+            Self::CancelJob => "Stop; a cancelled backup leaves no archive behind",
+            Self::OpenFolder(_) => "Show the backup in your file manager",
+            Self::OpenArchive(_) => "Read this archive",
+            Self::PickArchiveFile => "Pick a Lifeboat .zip archive",
+            Self::PickArchiveFolder => {
+                "Pick a Lifeboat archive folder, or any folder of .vcf/.ics files"
+            }
+            Self::ShowRestorePlan => "Compare the archive with the account; nothing is written yet",
+            Self::RunRestore => {
+                "Upload what is missing; nothing on the account is overwritten unless you chose so"
+            }
+            Self::CloseArchive => "Restore from a different archive",
+            Self::BrowseArchive => {
+                "Look at the contacts, calendars, to-dos and photos in this archive"
+            }
+        }
+    }
+}

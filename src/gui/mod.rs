@@ -1,0 +1,45 @@
+//! The desktop window (eframe/egui): a thin front over the same jobs as the CLI, driven
+//! through [`crate::worker`]. `command` lists every user intent, `state` holds plain data,
+//! `app` drains events and runs commands, `screens` draw.
+
+pub mod app;
+pub mod command;
+pub mod screens;
+pub mod state;
+
+use std::path::PathBuf;
+
+use crate::config::{CONFIG_FILE, Config};
+
+/// What the window shows first (from `lifeboat gui [ARCHIVE] [--screen S]`).
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    /// An archive to open, as if it had been dropped onto the window.
+    pub archive: Option<PathBuf>,
+    pub screen: Option<command::Screen>,
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(start: Start) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("Lifeboat")
+            .with_app_id("org.lifeboat.Lifeboat")
+            .with_inner_size([960.0, 680.0])
+            .with_min_inner_size([560.0, 400.0])
+            .with_drag_and_drop(true),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "Lifeboat",
+        options,
+        Box::new(|cc| {
+            let config_path = Config::dir().map(|dir| dir.join(CONFIG_FILE));
+            let secrets = crate::secrets::open_default();
+            let mut app = app::LifeboatApp::new(&cc.egui_ctx, config_path, secrets)?;
+            app.start(start);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

@@ -1,0 +1,119 @@
+//! The accounts screen: the first-run welcome, adding an account from a preset, and
+//! "Test connection" with what was found.
+
+use eframe::egui;
+
+use super::{command_button, failure_ui, labelled_text};
+use crate::config::{AccountKind, Preset};
+use crate::gui::command::UiCommand;
+use crate::gui::state::{AccountForm, State, TestState};
+use crate::model::CollectionKind;
+
+pub fn accounts_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        if let Some(form) = &mut state.account_form {
+            account_form_ui(ui, form, state.secrets_persistent, commands);
+            return;
+        }
+        if state.config.accounts.is_empty() {
+            ui.heading("Add where your data lives");
+            ui.label("Lifeboat copies your contacts, calendars, to-dos and photos onto this computer, in open formats any program can read. Start by telling it where they are:");
+        } else {
+            ui.heading("Your accounts");
+            for account in state.config.accounts.clone() {
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.horizontal(|ui| {
+                        ui.strong(&account.name);
+                        ui.label(format!("{} · {}", account.preset.label(), account.address));
+                    });
+                    ui.horizontal(|ui| {
+                        let running = matches!(state.tests.get(&account.id), Some(TestState::Running));
+                        ui.add_enabled_ui(!running, |ui| {
+                            command_button(ui, commands, UiCommand::TestAccount(account.id.clone()));
+                        });
+                        command_button(ui, commands, UiCommand::EditAccount(account.id.clone()));
+                        command_button(ui, commands, UiCommand::RemoveAccount(account.id.clone()));
+                    });
+                    match state.tests.get(&account.id) {
+                        Some(TestState::Running) => {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label("Connecting…");
+                            });
+                        }
+                        Some(TestState::Found(found)) => found_ui(ui, found),
+                        Some(TestState::Failed(failure)) => failure_ui(ui, failure),
+                        None => {}
+                    }
+                });
+            }
+            ui.add_space(12.0);
+            ui.heading("Add another account");
+        }
+        ui.horizontal_wrapped(|ui| {
+            for preset in Preset::ALL {
+                command_button(ui, commands, UiCommand::NewAccount(preset));
+            }
+        });
+    });
+}
+
+fn found_ui(ui: &mut egui::Ui, found: &[crate::worker::FoundCollection]) {
+    let count = |kind: CollectionKind| found.iter().filter(|c| c.kind == kind).count();
+    let tasks = found
+        .iter()
+        .filter(|c| c.kind == CollectionKind::Calendar && c.label.to_lowercase().contains("task"))
+        .count();
+    ui.label(format!(
+        "Connected. Found {} address book(s), {} calendar(s) or task list(s){}, {} photo folder(s):",
+        count(CollectionKind::Contacts),
+        count(CollectionKind::Calendar),
+        if tasks > 0 { format!(" ({tasks} named as task lists)") } else { String::new() },
+        count(CollectionKind::Photos),
+    ));
+    for collection in found {
+        ui.label(format!(
+            "  • {} — {} items",
+            collection.label, collection.items
+        ));
+    }
+}
+
+fn account_form_ui(
+    ui: &mut egui::Ui,
+    form: &mut AccountForm,
+    persistent: bool,
+    commands: &mut Vec<UiCommand>,
+) {
+    let Some(preset) = form.preset else { return };
+    ui.heading(format!("Add {}", preset.label()));
+    ui.label(preset.help());
+    ui.add_space(8.0);
+    labelled_text(ui, "Name", &mut form.name, false);
+    if preset.kind() == AccountKind::Folder {
+        ui.horizontal(|ui| {
+            labelled_text(ui, "Folder", &mut form.address, false);
+            command_button(ui, commands, UiCommand::PickAccountFolder);
+        });
+    } else {
+        labelled_text(ui, "Server address", &mut form.address, false);
+        labelled_text(ui, "User name", &mut form.user, false);
+        labelled_text(ui, "Password", &mut form.password, true);
+        ui.small(if persistent {
+            "The password is kept in your system's keyring, never in a settings file."
+        } else {
+            "No keyring is available: the password is kept until Lifeboat closes."
+        });
+        if form.editing.is_some() {
+            ui.small("Leave the password empty to keep the saved one.");
+        }
+    }
+    if let Some(error) = &form.error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    ui.horizontal(|ui| {
+        command_button(ui, commands, UiCommand::SaveAccount);
+        command_button(ui, commands, UiCommand::CancelAccountForm);
+    });
+}

@@ -1,0 +1,121 @@
+//! The backup screen: which accounts and collections, where to, one button, and the summary.
+
+use eframe::egui;
+
+use super::{command_button, command_button_enabled, failure_ui, human_bytes, labelled_text};
+use crate::gui::command::{Screen, UiCommand};
+use crate::gui::state::State;
+
+pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading("Back up");
+        if state.config.accounts.is_empty() {
+            ui.label("Add an account first.");
+            command_button(ui, commands, UiCommand::Show(Screen::Accounts));
+            return;
+        }
+        ui.label("What to back up:");
+        for account in state.config.accounts.clone() {
+            let mut chosen = !state.backup.skip_accounts.contains(&account.id);
+            if ui.checkbox(&mut chosen, &account.name).changed() {
+                if chosen {
+                    state.backup.skip_accounts.remove(&account.id);
+                } else {
+                    state.backup.skip_accounts.insert(account.id.clone());
+                }
+            }
+            if !chosen {
+                continue;
+            }
+            match state.found(&account.id).map(<[_]>::to_vec) {
+                Some(found) => {
+                    ui.indent(&account.id, |ui| {
+                        for collection in found {
+                            let key = (account.id.clone(), collection.href.clone());
+                            let mut on = !state.backup.skip_collections.contains(&key);
+                            let text = format!("{} ({} items)", collection.label, collection.items);
+                            if ui.checkbox(&mut on, text).changed() {
+                                if on {
+                                    state.backup.skip_collections.remove(&key);
+                                } else {
+                                    state.backup.skip_collections.insert(key);
+                                }
+                            }
+                        }
+                    });
+                }
+                None => {
+                    ui.indent(&account.id, |ui| {
+                        ui.small("Everything (test the connection on the Accounts screen to choose collections).");
+                    });
+                }
+            }
+        }
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            labelled_text(ui, "Save backups in", &mut state.backup.folder, false);
+            command_button(ui, commands, UiCommand::PickBackupFolder);
+        });
+        ui.checkbox(&mut state.backup.as_zip, "As one .zip file");
+        ui.add_space(8.0);
+        let anything = state.config.accounts.iter().any(|a| !state.backup.skip_accounts.contains(&a.id));
+        command_button_enabled(ui, commands, UiCommand::StartBackup, anything && !state.busy());
+        ui.add_space(8.0);
+        match &state.backup.result {
+            Some(Ok(summary)) => {
+                ui.heading("Backup complete");
+                let counts = summary
+                    .counts()
+                    .iter()
+                    .map(|(kind, n)| format!("{n} {}", kind.label()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                ui.label(format!(
+                    "{counts} — {} in {:.1} s.",
+                    human_bytes(summary.item_bytes),
+                    summary.elapsed.as_secs_f64()
+                ));
+                ui.label(format!("Saved in {}", summary.archive.display()));
+                command_button(ui, commands, UiCommand::OpenFolder(summary.archive.clone()));
+                warnings_ui(ui, state);
+            }
+            Some(Err(failure)) => {
+                ui.heading("The backup did not finish");
+                failure_ui(ui, failure);
+                ui.label("Nothing half-written was left behind.");
+            }
+            None => {}
+        }
+    });
+}
+
+/// Warnings of the last job, counted by kind, with the list on demand.
+pub fn warnings_ui(ui: &mut egui::Ui, state: &State) {
+    if state.warnings.is_empty() {
+        return;
+    }
+    let counts = state
+        .warning_counts()
+        .iter()
+        .map(|(code, n)| format!("{n} × {code}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ui.label(format!(
+        "{} warning(s): {counts}. Every item was kept all the same.",
+        state.warnings.len()
+    ));
+    ui.collapsing("Show warnings", |ui| {
+        egui::ScrollArea::vertical()
+            .max_height(200.0)
+            .show(ui, |ui| {
+                for warning in &state.warnings {
+                    let place = warning
+                        .path
+                        .as_deref()
+                        .or(warning.href.as_deref())
+                        .unwrap_or("");
+                    ui.label(format!("{}: {} {place}", warning.code, warning.message));
+                }
+            });
+    });
+}

@@ -1,0 +1,275 @@
+//! The archive browser: contacts with search and a card, an agenda, to-do trees, a photo
+//! grid, and the verification result. Long lists lay out only their visible rows.
+
+use eframe::egui;
+
+use super::{command_button, failure_ui};
+use crate::browse::{ArchiveContents, todo_tree};
+use crate::gui::app::Textures;
+use crate::gui::command::{Screen, UiCommand};
+use crate::gui::state::{BrowseState, BrowseTab, State};
+
+pub const THUMBNAIL_PX: u32 = 128;
+pub const FULL_PX: u32 = 1600;
+
+pub fn browse_ui(
+    ui: &mut egui::Ui,
+    state: &mut State,
+    commands: &mut Vec<UiCommand>,
+    textures: &mut Textures,
+) {
+    let contents = match &state.archive.contents {
+        Some(Ok(contents)) => contents,
+        Some(Err(failure)) => {
+            failure_ui(ui, failure);
+            return;
+        }
+        None if state.archive.loading => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the archive…");
+            });
+            return;
+        }
+        None => {
+            ui.heading("Browse a backup");
+            ui.label("Open an archive on the Restore screen, or drop one onto this window.");
+            command_button(ui, commands, UiCommand::Show(Screen::Restore));
+            return;
+        }
+    };
+    let browse = &mut state.browse;
+    ui.horizontal(|ui| {
+        for tab in BrowseTab::ALL {
+            let count = match tab {
+                BrowseTab::Contacts => contents.contacts.len(),
+                BrowseTab::Calendar => contents.agenda.len(),
+                BrowseTab::Todos => contents.todos.len(),
+                BrowseTab::Photos => contents.photos.len(),
+                BrowseTab::Verification => contents.verification.items,
+            };
+            let text = format!("{} ({count})", tab.label());
+            if ui.selectable_label(browse.tab == tab, text).clicked() {
+                browse.tab = tab;
+            }
+        }
+    });
+    ui.separator();
+    match browse.tab {
+        BrowseTab::Contacts => contacts_ui(ui, contents, browse, textures),
+        BrowseTab::Calendar => agenda_ui(ui, contents),
+        BrowseTab::Todos => todos_ui(ui, contents),
+        BrowseTab::Photos => photos_ui(ui, contents, browse, textures),
+        BrowseTab::Verification => verification_ui(ui, contents),
+    }
+}
+
+fn contacts_ui(
+    ui: &mut egui::Ui,
+    contents: &ArchiveContents,
+    browse: &mut BrowseState,
+    textures: &mut Textures,
+) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Search contacts");
+        ui.add(egui::TextEdit::singleline(&mut browse.search).hint_text("name, e-mail, phone…"))
+            .labelled_by(label.id);
+    });
+    let query = browse.search.trim().to_lowercase();
+    if browse.matches_for.as_deref() != Some(query.as_str()) {
+        browse.matches = (0..contents.contacts.len())
+            .filter(|&i| contents.contacts[i].matches(&query))
+            .collect();
+        browse.matches_for = Some(query);
+    }
+    ui.label(format!(
+        "{} of {} contacts",
+        browse.matches.len(),
+        contents.contacts.len()
+    ));
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    ui.columns(2, |columns| {
+        egui::ScrollArea::vertical()
+            .id_salt("contact_list")
+            .auto_shrink(false)
+            .show_rows(
+                &mut columns[0],
+                row_height,
+                browse.matches.len(),
+                |ui, rows| {
+                    for row in rows {
+                        let index = browse.matches[row];
+                        let contact = &contents.contacts[index];
+                        let selected = browse.selected_contact == Some(index);
+                        if ui.selectable_label(selected, &contact.name).clicked() {
+                            browse.selected_contact = Some(index);
+                        }
+                    }
+                },
+            );
+        let ui = &mut columns[1];
+        if let Some(contact) = browse
+            .selected_contact
+            .and_then(|i| contents.contacts.get(i).map(|c| (i, c)))
+        {
+            let (index, contact) = contact;
+            egui::ScrollArea::vertical()
+                .id_salt("contact_card")
+                .show(ui, |ui| {
+                    if let Some(photo) = &contact.photo {
+                        let texture = textures.contact_photos.entry(index).or_insert_with(|| {
+                            let image = egui::ColorImage::from_rgba_unmultiplied(
+                                [photo.width as usize, photo.height as usize],
+                                &photo.rgba,
+                            );
+                            ui.ctx().load_texture(
+                                format!("contact-{index}"),
+                                image,
+                                egui::TextureOptions::LINEAR,
+                            )
+                        });
+                        ui.add(
+                            egui::Image::new(&*texture)
+                                .alt_text(format!("Photo of {}", contact.name)),
+                        );
+                    }
+                    ui.heading(&contact.name);
+                    egui::Grid::new("contact_fields")
+                        .num_columns(2)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for (label, value) in &contact.fields {
+                                ui.strong(label);
+                                ui.label(value);
+                                ui.end_row();
+                            }
+                        });
+                    ui.small(format!("File in the archive: {}", contact.path));
+                });
+        } else {
+            ui.label("Choose a contact to see every field.");
+        }
+    });
+}
+
+fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+        ui,
+        row_height,
+        contents.agenda.len(),
+        |ui, rows| {
+            for entry in &contents.agenda[rows] {
+                let when = if entry.all_day {
+                    entry.start.format("%a %Y-%m-%d").to_string()
+                } else {
+                    entry.start.format("%a %Y-%m-%d %H:%M").to_string()
+                };
+                let repeat = if entry.recurring { " ↻" } else { "" };
+                ui.label(format!(
+                    "{when}   {}{repeat}   ({})",
+                    entry.summary, entry.calendar
+                ));
+            }
+        },
+    );
+}
+
+fn todos_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
+    let tree = todo_tree(&contents.todos);
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+        ui,
+        row_height,
+        tree.len(),
+        |ui, rows| {
+            for &(depth, index) in &tree[rows] {
+                let todo = &contents.todos[index];
+                let mark = if todo.done { "☑" } else { "☐" };
+                let due = todo
+                    .due
+                    .as_deref()
+                    .map(|d| format!("  due {d}"))
+                    .unwrap_or_default();
+                ui.horizontal(|ui| {
+                    ui.add_space(depth as f32 * 20.0);
+                    ui.label(format!("{mark} {}{due}   ({})", todo.summary, todo.list));
+                });
+            }
+        },
+    );
+}
+
+fn photos_ui(
+    ui: &mut egui::Ui,
+    contents: &ArchiveContents,
+    browse: &mut BrowseState,
+    textures: &mut Textures,
+) {
+    let cell = THUMBNAIL_PX as f32 + 8.0;
+    let columns = ((ui.available_width() / cell).floor() as usize).max(1);
+    let rows = contents.photos.len().div_ceil(columns);
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show_rows(ui, cell, rows, |ui, visible| {
+            for row in visible {
+                ui.horizontal(|ui| {
+                    for photo in contents.photos.iter().skip(row * columns).take(columns) {
+                        let key = (photo.path.clone(), THUMBNAIL_PX);
+                        let size = egui::vec2(THUMBNAIL_PX as f32, THUMBNAIL_PX as f32);
+                        let response = match textures.images.get(&key) {
+                            Some(texture) => ui.add(
+                                egui::Image::new(texture)
+                                    .max_size(size)
+                                    .alt_text(&photo.name)
+                                    .sense(egui::Sense::click()),
+                            ),
+                            None => {
+                                textures.wanted.push(key);
+                                ui.add_sized(size, egui::Button::new(&photo.name))
+                            }
+                        };
+                        if response.on_hover_text(&photo.name).clicked() {
+                            browse.full_photo = Some(photo.path.clone());
+                        }
+                    }
+                });
+            }
+        });
+    if let Some(path) = browse.full_photo.clone() {
+        let mut open = true;
+        egui::Window::new(path.rsplit('/').next().unwrap_or(&path).to_owned())
+            .open(&mut open)
+            .show(ui.ctx(), |ui| {
+                match textures.images.get(&(path.clone(), FULL_PX)) {
+                    Some(texture) => {
+                        ui.add(egui::Image::new(texture).shrink_to_fit());
+                    }
+                    None => {
+                        textures.wanted.push((path.clone(), FULL_PX));
+                        ui.spinner();
+                    }
+                }
+            });
+        if !open {
+            browse.full_photo = None;
+        }
+    }
+}
+
+fn verification_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
+    let verification = &contents.verification;
+    if verification.ok {
+        ui.label(egui::RichText::new(&verification.summary).strong());
+    } else {
+        ui.colored_label(ui.visuals().error_fg_color, &verification.summary);
+        for problem in &verification.problems {
+            ui.label(problem);
+        }
+    }
+    ui.label(format!(
+        "Archive made {} · {}",
+        contents.created,
+        contents.path.display()
+    ));
+}

@@ -1,0 +1,232 @@
+//! The restore screen: drop or pick an archive, see what it holds, choose an account and a
+//! conflict policy, see the plan, then restore and read the read-back report.
+
+use eframe::egui;
+
+use super::{command_button, command_button_enabled, failure_ui};
+use crate::gui::command::{Screen, UiCommand};
+use crate::gui::state::State;
+use crate::job::restore::ConflictPolicy;
+
+pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading("Restore");
+        let Some(path) = state.archive.path.clone() else {
+            drop_zone_ui(ui, commands);
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(format!("Archive: {}", path.display()));
+            command_button_enabled(ui, commands, UiCommand::CloseArchive, !state.busy());
+        });
+        match &state.archive.contents {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading and checking the archive…");
+                });
+                return;
+            }
+            Some(Err(failure)) => {
+                failure_ui(ui, failure);
+                return;
+            }
+            Some(Ok(contents)) => {
+                ui.label(format!(
+                    "Made {} · {}",
+                    contents.created, contents.verification.summary
+                ));
+                for collection in &contents.collections {
+                    ui.label(format!(
+                        "  • {} — {} items",
+                        collection.label, collection.items
+                    ));
+                }
+                command_button(ui, commands, UiCommand::BrowseArchive);
+            }
+        }
+        ui.separator();
+        if state.config.accounts.is_empty() {
+            ui.label("Add the account to restore into first.");
+            command_button(ui, commands, UiCommand::Show(Screen::Accounts));
+            return;
+        }
+        let chosen = state
+            .restore
+            .target
+            .as_deref()
+            .and_then(|id| state.account(id))
+            .map_or_else(|| "Choose an account".to_owned(), |a| a.name.clone());
+        let before = (state.restore.target.clone(), state.restore.on_conflict);
+        ui.horizontal(|ui| {
+            let label = ui.label("Restore into");
+            egui::ComboBox::from_id_salt("restore_target")
+                .selected_text(chosen)
+                .show_ui(ui, |ui| {
+                    for account in &state.config.accounts {
+                        ui.selectable_value(
+                            &mut state.restore.target,
+                            Some(account.id.clone()),
+                            &account.name,
+                        );
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        ui.label("When an item already exists there with other content:");
+        ui.radio_value(
+            &mut state.restore.on_conflict,
+            ConflictPolicy::Skip,
+            "Keep what is there",
+        );
+        ui.radio_value(
+            &mut state.restore.on_conflict,
+            ConflictPolicy::Overwrite,
+            "Replace it with the archived version",
+        );
+        ui.radio_value(
+            &mut state.restore.on_conflict,
+            ConflictPolicy::KeepBoth,
+            "Keep both",
+        );
+        if before != (state.restore.target.clone(), state.restore.on_conflict) {
+            state.restore.plan = None;
+            state.restore.summary = None;
+        }
+        let ready = state.restore.target.is_some() && !state.busy();
+        command_button_enabled(ui, commands, UiCommand::ShowRestorePlan, ready);
+        plan_ui(ui, state, commands);
+        summary_ui(ui, state);
+    });
+}
+
+fn drop_zone_ui(ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
+    egui::Frame::group(ui.style())
+        .inner_margin(24.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.vertical_centered(|ui| {
+                ui.label(
+                    egui::RichText::new("Drop an archive (folder or .zip) anywhere on this window")
+                        .size(18.0),
+                );
+                ui.label("or");
+                ui.horizontal(|ui| {
+                    command_button(ui, commands, UiCommand::PickArchiveFile);
+                    command_button(ui, commands, UiCommand::PickArchiveFolder);
+                });
+            });
+        });
+}
+
+fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
+    let plan = match &state.restore.plan {
+        Some(Ok(plan)) => plan,
+        Some(Err(failure)) => {
+            failure_ui(ui, failure);
+            return;
+        }
+        None => return,
+    };
+    ui.add_space(8.0);
+    ui.heading("What will happen");
+    egui::Grid::new("restore_plan")
+        .striped(true)
+        .num_columns(6)
+        .show(ui, |ui| {
+            for header in [
+                "Collection",
+                "Into",
+                "Upload",
+                "Already there",
+                "Conflicts",
+                "Refused",
+            ] {
+                ui.strong(header);
+            }
+            ui.end_row();
+            for collection in &plan.collections {
+                let counts = collection.counts();
+                ui.label(&collection.label);
+                ui.label(if collection.create {
+                    format!("new: {}", collection.href)
+                } else {
+                    collection.href.clone()
+                });
+                ui.label(counts.upload.to_string());
+                ui.label(counts.already_there.to_string());
+                ui.label(counts.conflicts.to_string());
+                ui.label(counts.refused.to_string());
+                ui.end_row();
+            }
+        });
+    for skipped in &plan.skipped {
+        ui.label(format!(
+            "Not restored: {} ({} items): {}",
+            skipped.archive_path, skipped.items, skipped.reason
+        ));
+    }
+    let writes = plan.writes();
+    if writes == 0 {
+        ui.label("Everything in the archive is already there. Nothing to do.");
+    } else {
+        ui.label(format!(
+            "{writes} item(s) will be written. Nothing on the account is deleted{}.",
+            if state.restore.on_conflict == ConflictPolicy::Overwrite {
+                ""
+            } else {
+                " or overwritten"
+            }
+        ));
+    }
+    let can_run =
+        writes > 0 && !state.busy() && !state.restore.running && state.restore.summary.is_none();
+    command_button_enabled(ui, commands, UiCommand::RunRestore, can_run);
+}
+
+fn summary_ui(ui: &mut egui::Ui, state: &State) {
+    let summary = match &state.restore.summary {
+        Some(Ok(summary)) => summary,
+        Some(Err(failure)) => {
+            ui.heading("The restore stopped");
+            failure_ui(ui, failure);
+            ui.label("What was written is recorded; restoring again continues where it stopped.");
+            return;
+        }
+        None => return,
+    };
+    ui.add_space(8.0);
+    ui.heading(if summary.is_complete() {
+        "Restore complete"
+    } else {
+        "Restore finished with problems"
+    });
+    egui::Grid::new("restore_summary")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            for header in [
+                "Collection",
+                "Uploaded",
+                "Already there",
+                "Checked after upload",
+                "Failed",
+            ] {
+                ui.strong(header);
+            }
+            ui.end_row();
+            for outcome in &summary.collections {
+                ui.label(&outcome.label);
+                ui.label((outcome.uploaded + outcome.overwritten + outcome.kept_both).to_string());
+                ui.label(outcome.already_there.to_string());
+                ui.label((outcome.verified_same_bytes + outcome.verified_equivalent).to_string());
+                ui.label((outcome.verify_failed + outcome.refused).to_string());
+                ui.end_row();
+            }
+        });
+    if let Some(report) = &summary.report {
+        ui.label(format!("Report saved as {}", report.display()));
+    }
+    super::backup::warnings_ui(ui, state);
+}

@@ -1,0 +1,310 @@
+//! The GUI's plain data and how worker events change it (`apply`). No drawing here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::browse::ArchiveContents;
+use crate::config::{Account, Config, Preset};
+use crate::job::export::ExportSummary;
+use crate::job::restore::{ConflictPolicy, RestorePlan, RestoreSummary};
+use crate::model::Warning;
+use crate::progress::JobEvent;
+use crate::worker::{Event, Failure, FoundCollection};
+
+use super::command::Screen;
+
+#[derive(Debug, Clone, Default)]
+pub struct AccountForm {
+    /// The account being edited; `None` for a new one.
+    pub editing: Option<String>,
+    pub preset: Option<Preset>,
+    pub name: String,
+    pub address: String,
+    pub user: String,
+    pub password: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TestState {
+    Running,
+    Found(Vec<FoundCollection>),
+    Failed(Failure),
+}
+
+/// A running job's progress, as the progress bar shows it.
+#[derive(Debug, Clone)]
+pub struct JobProgress {
+    pub title: String,
+    pub phase: String,
+    pub collection: String,
+    pub collections_total: usize,
+    pub collections_started: usize,
+    pub items_total: u64,
+    pub items_done: u64,
+    pub bytes: u64,
+    pub started: Instant,
+    pub cancelling: bool,
+}
+
+impl JobProgress {
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            phase: "starting".to_owned(),
+            collection: String::new(),
+            collections_total: 0,
+            collections_started: 0,
+            items_total: 0,
+            items_done: 0,
+            bytes: 0,
+            started: Instant::now(),
+            cancelling: false,
+        }
+    }
+
+    pub fn fraction(&self) -> f32 {
+        if self.items_total == 0 {
+            0.0
+        } else {
+            (self.items_done as f32 / self.items_total as f32).min(1.0)
+        }
+    }
+
+    /// Estimated time left, once enough is done to say.
+    pub fn time_left(&self) -> Option<Duration> {
+        if self.items_done < 20 || self.items_total <= self.items_done {
+            return None;
+        }
+        let per_item = self.started.elapsed().as_secs_f64() / self.items_done as f64;
+        Some(Duration::from_secs_f64(
+            per_item * (self.items_total - self.items_done) as f64,
+        ))
+    }
+
+    fn apply(&mut self, event: &JobEvent) {
+        match event {
+            JobEvent::Phase(phase) => self.phase.clone_from(phase),
+            JobEvent::Planned { collections, items } => {
+                self.collections_total = *collections;
+                self.items_total = *items;
+            }
+            JobEvent::CollectionStarted { name, .. } => {
+                self.collection.clone_from(name);
+                self.collections_started += 1;
+            }
+            JobEvent::Progress { items, bytes } => {
+                self.items_done += items;
+                self.bytes += bytes;
+            }
+            JobEvent::Warning(_) => {}
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct BackupState {
+    /// Accounts chosen for the backup (all by default).
+    pub skip_accounts: std::collections::HashSet<String>,
+    /// Collections (account id, href) left out.
+    pub skip_collections: std::collections::HashSet<(String, String)>,
+    pub folder: String,
+    pub as_zip: bool,
+    pub result: Option<Result<ExportSummary, Failure>>,
+}
+
+#[derive(Debug, Default)]
+pub struct RestoreState {
+    pub target: Option<String>,
+    pub on_conflict: ConflictPolicy,
+    pub planning: bool,
+    pub plan: Option<Result<RestorePlan, Failure>>,
+    pub running: bool,
+    pub summary: Option<Result<RestoreSummary, Failure>>,
+}
+
+#[derive(Debug, Default)]
+pub struct ArchiveState {
+    pub path: Option<PathBuf>,
+    pub loading: bool,
+    pub contents: Option<Result<Box<ArchiveContents>, Failure>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BrowseTab {
+    #[default]
+    Contacts,
+    Calendar,
+    Todos,
+    Photos,
+    Verification,
+}
+
+impl BrowseTab {
+    pub const ALL: [Self; 5] = [
+        Self::Contacts,
+        Self::Calendar,
+        Self::Todos,
+        Self::Photos,
+        Self::Verification,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Contacts => "Contacts",
+            Self::Calendar => "Calendar",
+            Self::Todos => "To-dos",
+            Self::Photos => "Photos",
+            Self::Verification => "Verification",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct BrowseState {
+    pub tab: BrowseTab,
+    pub search: String,
+    /// Indices of contacts matching `search`, recomputed when it changes.
+    pub matches: Vec<usize>,
+    pub matches_for: Option<String>,
+    pub selected_contact: Option<usize>,
+    pub full_photo: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub screen: Screen,
+    /// A sentence shown at the top until dismissed (keyring missing, settings not saved).
+    pub notice: Option<String>,
+    pub secrets_persistent: bool,
+    pub account_form: Option<AccountForm>,
+    pub tests: HashMap<String, TestState>,
+    /// Passwords typed this session, for when no keyring keeps them.
+    pub session_passwords: HashMap<String, String>,
+    pub backup: BackupState,
+    pub restore: RestoreState,
+    pub archive: ArchiveState,
+    pub browse: BrowseState,
+    pub job: Option<JobProgress>,
+    pub warnings: Vec<Warning>,
+}
+
+impl State {
+    pub fn new(config: Config, config_path: Option<PathBuf>, secrets_persistent: bool) -> Self {
+        let folder = config
+            .backup_folder
+            .clone()
+            .unwrap_or_else(crate::config::default_backup_folder);
+        let notice = (!secrets_persistent).then(|| {
+            "No system keyring was found: passwords are kept only until Lifeboat closes, and you will be asked again next time.".to_owned()
+        });
+        Self {
+            backup: BackupState {
+                folder: folder.display().to_string(),
+                as_zip: config.backup_as_zip,
+                ..BackupState::default()
+            },
+            config,
+            config_path,
+            screen: Screen::Accounts,
+            notice,
+            secrets_persistent,
+            account_form: None,
+            tests: HashMap::new(),
+            session_passwords: HashMap::new(),
+            restore: RestoreState::default(),
+            archive: ArchiveState::default(),
+            browse: BrowseState::default(),
+            job: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.config.account(id)
+    }
+
+    /// Collections found by the last successful test, per account.
+    pub fn found(&self, id: &str) -> Option<&[FoundCollection]> {
+        match self.tests.get(id) {
+            Some(TestState::Found(found)) => Some(found),
+            _ => None,
+        }
+    }
+
+    /// Saves the config; a failure becomes the notice (the app keeps working).
+    pub fn save_config(&mut self) {
+        if let Some(path) = &self.config_path
+            && let Err(error) = self.config.save(path)
+        {
+            self.notice = Some(format!("Your settings could not be saved: {error}"));
+        }
+    }
+
+    /// Warning counts by code, for the summaries.
+    pub fn warning_counts(&self) -> BTreeMap<&str, usize> {
+        let mut counts = BTreeMap::new();
+        for warning in &self.warnings {
+            *counts.entry(warning.code.as_str()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::AccountTested {
+                account_id,
+                result,
+                keyring_failed,
+            } => {
+                if keyring_failed {
+                    self.notice = Some(
+                        "The password works but the system keyring did not take it: it is kept until Lifeboat closes.".to_owned(),
+                    );
+                }
+                let state = match result {
+                    Ok(found) => TestState::Found(found),
+                    Err(failure) => TestState::Failed(failure),
+                };
+                self.tests.insert(account_id, state);
+            }
+            Event::Job(event) => {
+                if let JobEvent::Warning(warning) = &event {
+                    self.warnings.push(warning.clone());
+                }
+                if let Some(job) = &mut self.job {
+                    job.apply(&event);
+                }
+            }
+            Event::BackupFinished(result) => {
+                self.backup.result = Some(result);
+                self.job = None;
+            }
+            Event::ArchiveOpened { path, result } => {
+                if self.archive.path.as_ref() == Some(&path) {
+                    self.archive.loading = false;
+                    self.archive.contents = Some(result);
+                    self.browse = BrowseState::default();
+                }
+            }
+            Event::RestorePlanned(result) => {
+                self.restore.planning = false;
+                self.restore.plan = Some(result);
+                self.job = None;
+            }
+            Event::RestoreFinished(result) => {
+                self.restore.running = false;
+                self.restore.summary = Some(result);
+                self.job = None;
+            }
+            Event::Thumbnail { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! The background runtime the GUI hands its jobs to: commands in, typed events out, one
+//! cancel token for the running job. Knows nothing of egui: it wakes the UI through a
+//! callback the GUI gives it (which calls `request_repaint`).
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+use crate::browse::{self, ArchiveContents, Pixels};
+use crate::config::{Account, AccountKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::export::{self, ExportSummary};
+use crate::job::restore::{
+    self, ConflictPolicy, RestoreInput, RestoreOptions, RestorePlan, RestoreSummary,
+};
+use crate::job::restore_report::{self, RestoreReport};
+use crate::model::CollectionKind;
+use crate::progress::{CancelToken, JobEvent, NoProgress, Progress};
+use crate::secrets::SecretStore;
+use crate::source::Source;
+use crate::source::dav::DavSource;
+use crate::source::device::DeviceSource;
+use crate::source::http::{Credentials, HttpClient, HttpSettings};
+use crate::source::photos::PhotoSource;
+use crate::target::Target;
+use crate::target::dav::DavTarget;
+use crate::target::folder::FolderTarget;
+use crate::target::webdav::PhotoTarget;
+
+/// Wakes the front end after an event was sent.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// Something the front end asks the worker to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Connect and list what the account holds. A given password is saved on success.
+    TestAccount {
+        account: Account,
+        password: Option<String>,
+    },
+    /// Export the chosen collections of the chosen accounts into `destination`.
+    Backup {
+        accounts: Vec<BackupAccount>,
+        destination: PathBuf,
+    },
+    /// Read an archive for the restore and browse screens.
+    OpenArchive { path: PathBuf },
+    /// Compare an archive with an account; nothing is written.
+    PlanRestore {
+        archive: PathBuf,
+        account: Account,
+        password: Option<String>,
+        on_conflict: ConflictPolicy,
+    },
+    /// Execute the last plan.
+    RunRestore,
+    /// Decode photos of an archive into thumbnails (`max_px` on the longer side).
+    Thumbnails {
+        archive: PathBuf,
+        paths: Vec<String>,
+        max_px: u32,
+    },
+    /// Stop the running job at its next step.
+    Cancel,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupAccount {
+    pub account: Account,
+    pub password: Option<String>,
+    /// Collection hrefs to back up; empty means all.
+    pub collections: Vec<String>,
+}
+
+/// A collection found by "Test connection".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundCollection {
+    pub kind: CollectionKind,
+    pub label: String,
+    pub href: String,
+    pub items: usize,
+}
+
+/// A failure as the UI shows it: a sentence to act on, details on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub details: String,
+}
+
+impl From<&Error> for Failure {
+    fn from(error: &Error) -> Self {
+        let mut details = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            details.push_str(&format!("\ncaused by: {cause}"));
+            source = cause.source();
+        }
+        let message = match error.hint() {
+            Some(hint) => format!("{}. {}.", capitalise(&error.to_string()), capitalise(hint)),
+            None => format!("{}.", capitalise(&error.to_string())),
+        };
+        Self {
+            kind: error.kind(),
+            message,
+            details,
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// What the worker tells the front end.
+#[derive(Debug, Clone)]
+pub enum Event {
+    AccountTested {
+        account_id: String,
+        result: Result<Vec<FoundCollection>, Failure>,
+        /// A password that worked could not be stored in the keyring.
+        keyring_failed: bool,
+    },
+    /// Progress of the running job.
+    Job(JobEvent),
+    BackupFinished(Result<ExportSummary, Failure>),
+    ArchiveOpened {
+        path: PathBuf,
+        result: Result<Box<ArchiveContents>, Failure>,
+    },
+    RestorePlanned(Result<RestorePlan, Failure>),
+    RestoreFinished(Result<RestoreSummary, Failure>),
+    Thumbnail {
+        archive: PathBuf,
+        path: String,
+        max_px: u32,
+        pixels: Option<Pixels>,
+    },
+}
+
+/// A plan and everything needed to execute it, kept between "show plan" and "restore".
+struct PreparedRestore {
+    input: RestoreInput,
+    targets: Vec<Box<dyn Target>>,
+    plan: RestorePlan,
+    report: RestoreReport,
+    report_path: PathBuf,
+}
+
+pub struct Worker {
+    runtime: tokio::runtime::Runtime,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    events: Mutex<Sender<Event>>,
+    wake: Wake,
+    secrets: Arc<dyn SecretStore>,
+    cancel: Mutex<CancelToken>,
+    prepared: tokio::sync::Mutex<Option<PreparedRestore>>,
+}
+
+impl Shared {
+    fn send(&self, event: Event) {
+        let sent = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(event);
+        // A closed channel means the window is gone; nobody is left to tell.
+        if sent.is_ok() {
+            (self.wake)();
+        }
+    }
+
+    /// A fresh token for a new job (the previous job's token stays cancelled if it was).
+    fn new_job(&self) -> CancelToken {
+        let token = CancelToken::default();
+        *self
+            .cancel
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = token.clone();
+        token
+    }
+}
+
+/// Job progress forwarded to the front end.
+struct ChannelProgress(Arc<Shared>);
+
+impl Progress for ChannelProgress {
+    fn event(&self, event: JobEvent) {
+        self.0.send(Event::Job(event));
+    }
+}
+
+impl Worker {
+    pub fn new(wake: Wake, secrets: Arc<dyn SecretStore>) -> Result<(Self, Receiver<Event>)> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("lifeboat-worker")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::with_source(ErrorKind::Io, "could not start the background worker", e)
+            })?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let shared = Arc::new(Shared {
+            events: Mutex::new(tx),
+            wake,
+            secrets,
+            cancel: Mutex::default(),
+            prepared: tokio::sync::Mutex::default(),
+        });
+        Ok((Self { runtime, shared }, rx))
+    }
+
+    pub fn secrets(&self) -> &Arc<dyn SecretStore> {
+        &self.shared.secrets
+    }
+
+    /// Runs a job on its own thread, driven by the worker's runtime. The export and restore
+    /// futures are not `Send` (rustc cannot prove their higher-ranked stream closures are),
+    /// so they are blocked on there instead of spawned; their inner tasks still use the
+    /// runtime's threads.
+    fn spawn_job<Job, Fut>(&self, job: Job)
+    where
+        Job: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let runtime = self.runtime.handle().clone();
+        let spawned = std::thread::Builder::new()
+            .name("lifeboat-job".to_owned())
+            .spawn(move || runtime.block_on(job()));
+        if let Err(error) = spawned {
+            tracing::error!("could not start a job thread: {error}");
+        }
+    }
+
+    /// Starts `command` in the background; its results arrive as [`Event`]s.
+    pub fn send(&self, command: Command) {
+        let shared = Arc::clone(&self.shared);
+        match command {
+            Command::Cancel => {
+                shared
+                    .cancel
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .cancel();
+            }
+            Command::TestAccount { account, password } => {
+                self.runtime.spawn(async move {
+                    // A test runs beside a backup or restore: it gets its own token and
+                    // reports no progress, so it never touches the running job's.
+                    let cancel = CancelToken::default();
+                    let result = test_account(&shared, &account, password.clone(), &cancel).await;
+                    let mut keyring_failed = false;
+                    if result.is_ok()
+                        && let Some(password) = password
+                    {
+                        keyring_failed = !save_secret(&shared, &account.id, password).await;
+                    }
+                    shared.send(Event::AccountTested {
+                        account_id: account.id,
+                        result: result.map_err(|e| Failure::from(&e)),
+                        keyring_failed,
+                    });
+                });
+            }
+            Command::Backup {
+                accounts,
+                destination,
+            } => {
+                self.spawn_job(move || async move {
+                    let cancel = shared.new_job();
+                    let result = backup(&shared, accounts, &destination, &cancel).await;
+                    shared.send(Event::BackupFinished(result.map_err(|e| Failure::from(&e))));
+                });
+            }
+            Command::OpenArchive { path } => {
+                self.runtime.spawn(async move {
+                    let cancel = CancelToken::default();
+                    let load_path = path.clone();
+                    let result =
+                        tokio::task::spawn_blocking(move || browse::load(&load_path, &cancel))
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(Error::with_source(
+                                    ErrorKind::Io,
+                                    "reading the archive failed",
+                                    e,
+                                ))
+                            });
+                    shared.send(Event::ArchiveOpened {
+                        path,
+                        result: result.map(Box::new).map_err(|e| Failure::from(&e)),
+                    });
+                });
+            }
+            Command::PlanRestore {
+                archive,
+                account,
+                password,
+                on_conflict,
+            } => {
+                self.spawn_job(move || async move {
+                    let cancel = shared.new_job();
+                    let result =
+                        plan_restore(&shared, archive, &account, password, on_conflict, &cancel)
+                            .await;
+                    shared.send(Event::RestorePlanned(result.map_err(|e| Failure::from(&e))));
+                });
+            }
+            Command::RunRestore => {
+                self.spawn_job(move || async move {
+                    let cancel = shared.new_job();
+                    let result = run_restore(&shared, &cancel).await;
+                    shared.send(Event::RestoreFinished(
+                        result.map_err(|e| Failure::from(&e)),
+                    ));
+                });
+            }
+            Command::Thumbnails {
+                archive,
+                paths,
+                max_px,
+            } => {
+                self.runtime.spawn_blocking(move || {
+                    let Ok(mut reader) = crate::archive::reader::ArchiveReader::open(&archive)
+                    else {
+                        return;
+                    };
+                    for path in paths {
+                        let pixels = reader
+                            .read(&path, 256 * 1024 * 1024)
+                            .ok()
+                            .flatten()
+                            .and_then(|bytes| browse::thumbnail(&bytes, max_px));
+                        shared.send(Event::Thumbnail {
+                            archive: archive.clone(),
+                            path,
+                            max_px,
+                            pixels,
+                        });
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn save_secret(shared: &Arc<Shared>, account_id: &str, password: String) -> bool {
+    let secrets = Arc::clone(&shared.secrets);
+    let id = account_id.to_owned();
+    tokio::task::spawn_blocking(move || secrets.set(&id, &password))
+        .await
+        .is_ok_and(|saved| saved.is_ok())
+}
+
+/// The password typed now, else the one in the keyring.
+async fn password_for(
+    shared: &Arc<Shared>,
+    account: &Account,
+    typed: Option<String>,
+) -> Result<Credentials> {
+    if !account.needs_password() {
+        return Ok(Credentials::None);
+    }
+    let password = match typed.filter(|p| !p.is_empty()) {
+        Some(password) => password,
+        None => {
+            let secrets = Arc::clone(&shared.secrets);
+            let id = account.id.clone();
+            tokio::task::spawn_blocking(move || secrets.get(&id))
+                .await
+                .map_err(|e| Error::with_source(ErrorKind::Io, "the keyring lookup failed", e))??
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Auth,
+                        format!(
+                            "no password is saved for {}; enter it and try again",
+                            account.name
+                        ),
+                    )
+                })?
+        }
+    };
+    Ok(Credentials::Basic {
+        user: account.user.clone(),
+        password,
+    })
+}
+
+async fn sources_for(account: &Account, credentials: Credentials) -> Result<Vec<Box<dyn Source>>> {
+    let http = || HttpClient::new(credentials.clone(), &HttpSettings::default());
+    Ok(match account.kind() {
+        AccountKind::Dav => vec![Box::new(
+            DavSource::connect(&account.address, http()?).await?,
+        )],
+        AccountKind::Photos => vec![Box::new(PhotoSource::new(&account.address, http()?)?)],
+        AccountKind::Folder => vec![Box::new(DeviceSource::new(&account.address)?)],
+    })
+}
+
+async fn targets_for(account: &Account, credentials: Credentials) -> Result<Vec<Box<dyn Target>>> {
+    let http = || HttpClient::new(credentials.clone(), &HttpSettings::default());
+    Ok(match account.kind() {
+        AccountKind::Dav => vec![Box::new(
+            DavTarget::connect(&account.address, http()?).await?,
+        )],
+        AccountKind::Photos => vec![Box::new(PhotoTarget::new(&account.address, http()?)?)],
+        AccountKind::Folder => vec![Box::new(FolderTarget::new(&account.address)?)],
+    })
+}
+
+async fn test_account(
+    shared: &Arc<Shared>,
+    account: &Account,
+    password: Option<String>,
+    cancel: &CancelToken,
+) -> Result<Vec<FoundCollection>> {
+    let credentials = password_for(shared, account, password).await?;
+    let sources = sources_for(account, credentials).await?;
+    let plan = export::plan(&sources, &NoProgress, cancel).await?;
+    Ok(plan
+        .sources
+        .iter()
+        .flat_map(|s| &s.collections)
+        .map(|c| FoundCollection {
+            kind: c.info.kind,
+            label: c
+                .info
+                .display_name
+                .clone()
+                .unwrap_or_else(|| c.info.name.clone()),
+            href: c.info.href.clone(),
+            items: c.items.len(),
+        })
+        .collect())
+}
+
+async fn backup(
+    shared: &Arc<Shared>,
+    accounts: Vec<BackupAccount>,
+    destination: &std::path::Path,
+    cancel: &CancelToken,
+) -> Result<ExportSummary> {
+    let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut wanted: Vec<Vec<String>> = Vec::new();
+    for chosen in accounts {
+        let credentials = password_for(shared, &chosen.account, chosen.password).await?;
+        for source in sources_for(&chosen.account, credentials).await? {
+            sources.push(source);
+            wanted.push(chosen.collections.clone());
+        }
+    }
+    if sources.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "choose at least one account to back up",
+        ));
+    }
+    let mut plan = export::plan(&sources, progress.as_ref(), cancel).await?;
+    for (source_plan, wanted) in plan.sources.iter_mut().zip(&wanted) {
+        if !wanted.is_empty() {
+            source_plan
+                .collections
+                .retain(|c| wanted.contains(&c.info.href));
+        }
+    }
+    progress.event(JobEvent::Planned {
+        collections: plan.collection_count(),
+        items: plan.item_count(),
+    });
+    export::execute(&sources, &plan, destination, progress, cancel).await
+}
+
+async fn plan_restore(
+    shared: &Arc<Shared>,
+    archive: PathBuf,
+    account: &Account,
+    password: Option<String>,
+    on_conflict: ConflictPolicy,
+    cancel: &CancelToken,
+) -> Result<RestorePlan> {
+    let progress = ChannelProgress(Arc::clone(shared));
+    let mut prepared = shared.prepared.lock().await;
+    *prepared = None;
+    let input = RestoreInput::open(&archive, false, cancel).await?;
+    let credentials = password_for(shared, account, password).await?;
+    let targets = targets_for(account, credentials).await?;
+    let options = RestoreOptions {
+        on_conflict,
+        ..RestoreOptions::default()
+    };
+    let report_path = restore_report::report_path(&archive);
+    let report = RestoreReport::load(&report_path)?;
+    let plan = restore::plan(&input, &targets, &report, &options, &progress, cancel).await?;
+    *prepared = Some(PreparedRestore {
+        input,
+        targets,
+        plan: plan.clone(),
+        report,
+        report_path,
+    });
+    Ok(plan)
+}
+
+async fn run_restore(shared: &Arc<Shared>, cancel: &CancelToken) -> Result<RestoreSummary> {
+    let progress = ChannelProgress(Arc::clone(shared));
+    let mut prepared = shared.prepared.lock().await;
+    let Some(prepared) = prepared.as_mut() else {
+        return Err(Error::new(ErrorKind::InvalidInput, "show the plan first"));
+    };
+    restore::execute(
+        &prepared.input,
+        &prepared.targets,
+        &prepared.plan,
+        &mut prepared.report,
+        &prepared.report_path,
+        &progress,
+        cancel,
+    )
+    .await
+}

@@ -1,0 +1,259 @@
+//! The desktop window driven by its labels (egui_kittest) against a real Radicale: add an
+//! account and test it, back up, drop the archive onto the window, see the plan, restore into
+//! a second, empty account, and browse the archive's contacts with a search.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use lifeboat::gui::app::LifeboatApp;
+use lifeboat::secrets::{MemorySecrets, SecretStore};
+use support::*;
+
+type App<'a> = Harness<'a, LifeboatApp>;
+
+/// The window as it opens, with its settings in `config_dir` and an in-memory keyring.
+fn open_window(config_dir: &Path, secrets: Arc<MemorySecrets>) -> App<'static> {
+    let config_path = config_dir.join(lifeboat::config::CONFIG_FILE);
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 900.0))
+        .build_eframe(move |cc| {
+            LifeboatApp::new(
+                &cc.egui_ctx,
+                Some(config_path),
+                secrets as Arc<dyn SecretStore>,
+            )
+            .expect("the app starts")
+        })
+}
+
+/// Steps frames until `done` holds; the worker's jobs run on their own threads meanwhile.
+fn wait_until(harness: &mut App<'_>, what: &str, done: impl Fn(&App<'_>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_for_text(harness: &mut App<'_>, text: &str) {
+    let text_owned = text.to_owned();
+    wait_until(harness, text, move |h| {
+        h.query_by_label_contains(&text_owned).is_some()
+    });
+}
+
+/// Clicks the one widget whose label is exactly `label`, then draws a frame.
+fn click(harness: &mut App<'_>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.step();
+    harness.step();
+}
+
+/// Replaces the text of the field labelled `label`.
+fn fill(harness: &mut App<'_>, label: &str, value: &str) {
+    harness.get_by_label(label).focus();
+    harness.step();
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
+    harness.step();
+    harness.get_by_label(label).type_text(value);
+    harness.step();
+    harness.step();
+    let shown = harness.get_by_label(label).value().unwrap_or_default();
+    if label == "Password" {
+        // Masked on screen and for screen readers alike.
+        assert_eq!(shown, "•".repeat(value.chars().count()), "field {label}");
+    } else {
+        assert_eq!(shown, value, "field {label}");
+    }
+}
+
+/// Adds a Radicale account through the form and waits for "Test connection" to answer.
+fn add_account(harness: &mut App<'_>, name: &str, url: &str, user: &str) {
+    click(harness, "Radicale, Baïkal or another CalDAV/CardDAV server");
+    harness.get_by_label_contains("The server's address");
+    fill(harness, "Name", name);
+    fill(harness, "Server address", url);
+    fill(harness, "User name", user);
+    fill(harness, "Password", PASSWORD);
+    click(harness, "Save and test");
+    let id = harness
+        .state()
+        .state
+        .config
+        .accounts
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.id.clone())
+        .expect("the account was saved");
+    wait_until(harness, "the connection test", |h| {
+        !matches!(
+            h.state().state.tests.get(&id),
+            Some(lifeboat::gui::state::TestState::Running) | None
+        )
+    });
+}
+
+/// A file dropped onto the window, as the platform hands it over.
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn archive_of(harness: &App<'_>) -> PathBuf {
+    match &harness.state().state.backup.result {
+        Some(Ok(summary)) => summary.archive.clone(),
+        other => panic!("no finished backup: {other:?}"),
+    }
+}
+
+#[test]
+fn back_up_drop_plan_restore_and_browse_through_the_window() {
+    let radicale = Server::radicale();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let seeded = runtime.block_on(seed_radicale(&radicale));
+    let config_dir = tempfile::tempdir().unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::default());
+    let mut harness = open_window(config_dir.path(), Arc::clone(&secrets));
+
+    // First run: the welcome, and every control has a name a screen reader can announce.
+    harness.get_by_label("Add where your data lives");
+    harness.check_accessibility();
+
+    // Add the account and test it: every collection is listed with its item count.
+    add_account(&mut harness, "Alice", &radicale.base_url(), USER);
+    wait_for_text(&mut harness, "Connected.");
+    harness.get_by_label_contains("My Contacts — 5 items");
+    harness.get_by_label_contains("Family — 4 items");
+    harness.get_by_label_contains("Chores — 3 items");
+    harness.check_accessibility();
+    // The password went to the keyring, not into the settings file.
+    let alice_id = harness.state().state.config.accounts[0].id.clone();
+    assert_eq!(secrets.get(&alice_id).unwrap().as_deref(), Some(PASSWORD));
+    let settings = std::fs::read_to_string(config_dir.path().join("config.json")).unwrap();
+    assert!(!settings.contains(PASSWORD), "{settings}");
+
+    // Back up into a temporary folder.
+    click(&mut harness, "Back up");
+    harness.get_by_label("My Contacts (5 items)");
+    fill(
+        &mut harness,
+        "Save backups in",
+        backups.path().to_str().unwrap(),
+    );
+    harness.check_accessibility();
+    click(&mut harness, "Back up now");
+    wait_for_text(&mut harness, "Backup complete");
+    harness.get_by_label_contains("5 contacts");
+    harness.get_by_label("Open folder");
+    let archive = archive_of(&harness);
+    assert!(archive.starts_with(backups.path()), "{}", archive.display());
+    let archived = archived_items(&archive);
+    for (name, items) in &seeded {
+        assert_eq!(archived[*name].len(), items.len(), "{name}");
+    }
+
+    // A second, empty account to restore into (another user on the same server).
+    click(&mut harness, "Accounts");
+    add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
+
+    // Drop the archive onto the window: the restore screen opens and checks it.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(archive.clone())));
+    harness.step();
+    wait_for_text(&mut harness, "all checksums match");
+    harness.get_by_label_contains("My Contacts — 5 items");
+
+    // Choose the target, then the plan: everything is to be uploaded, nothing written yet.
+    click(&mut harness, "Restore into");
+    click(&mut harness, "Bob");
+    harness.check_accessibility();
+    click(&mut harness, "Show what will happen");
+    wait_for_text(&mut harness, "What will happen");
+    harness.get_by_label_contains("12 item(s) will be written");
+    assert_eq!(
+        runtime.block_on(home_children(&radicale, OTHER_USER)),
+        0,
+        "the plan wrote nothing"
+    );
+
+    // Restore, then the read-back report; the server now holds every item.
+    click(&mut harness, "Restore now");
+    wait_for_text(&mut harness, "Restore complete");
+    harness.get_by_label_contains("Report saved as");
+    let restored = runtime.block_on(async {
+        let mut counts = Vec::new();
+        for collection in ["contacts", "calendar", "tasks"] {
+            counts.push(count_items(&radicale, OTHER_USER, collection).await);
+        }
+        counts
+    });
+    assert_eq!(restored, [5, 4, 3]);
+
+    // Browse the archive's contacts and find one by name.
+    click(&mut harness, "Browse this archive");
+    harness.get_by_label("Contacts (5)");
+    harness.get_by_label_contains("5 of 5 contacts");
+    fill(&mut harness, "Search contacts", "person 3");
+    harness.get_by_label_contains("1 of 5 contacts");
+    click(&mut harness, "Person 3 Ünïcode");
+    harness.get_by_label("uid-c3@example.org");
+    harness.check_accessibility();
+    click(&mut harness, "Verification (12)");
+    harness.get_by_label("12 items, all checksums match");
+}
+
+#[test]
+fn a_wrong_password_is_a_sentence_to_act_on_and_settings_survive_a_restart() {
+    let radicale = Server::radicale();
+    let config_dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::default());
+    let mut harness = open_window(config_dir.path(), Arc::clone(&secrets));
+    click(
+        &mut harness,
+        "Radicale, Baïkal or another CalDAV/CardDAV server",
+    );
+    fill(&mut harness, "Name", "Home server");
+    fill(&mut harness, "Server address", &radicale.base_url());
+    fill(&mut harness, "User name", USER);
+    fill(&mut harness, "Password", "not the password");
+    click(&mut harness, "Save and test");
+    wait_for_text(&mut harness, "The server refused the password for alice");
+    harness.get_by_label_contains("Check the user name and password");
+    harness.get_by_label("Details");
+    let id = harness.state().state.config.accounts[0].id.clone();
+    assert_eq!(
+        secrets.get(&id).unwrap(),
+        None,
+        "a refused password is not kept"
+    );
+    drop(harness);
+
+    // The account is still there after a restart; the password is asked again.
+    let mut harness = open_window(config_dir.path(), Arc::clone(&secrets));
+    harness.get_by_label("Your accounts");
+    harness.get_by_label("Home server");
+    click(&mut harness, "Test connection");
+    wait_for_text(&mut harness, "No password is saved for Home server");
+}
