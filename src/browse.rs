@@ -30,6 +30,8 @@ pub struct ArchiveContents {
     pub contacts: Vec<Contact>,
     pub agenda: Vec<AgendaEntry>,
     pub todos: Vec<Todo>,
+    /// `todos` in tree order as (depth, index): each parent followed by its subtasks.
+    pub todo_order: Vec<(usize, usize)>,
     pub photos: Vec<PhotoEntry>,
 }
 
@@ -125,13 +127,12 @@ pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
     );
     let items = manifest.items.len();
     let summary = if problems.is_empty() {
-        format!("{} items, all checksums match", thousands(items))
+        format!("{}, all checksums match", count_noun(items, "item"))
     } else {
         format!(
-            "{} items; {} problem{} found",
-            thousands(items),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
+            "{}; {} found",
+            count_noun(items, "item"),
+            count_noun(problems.len(), "problem")
         )
     };
     let mut contents = ArchiveContents {
@@ -206,7 +207,17 @@ pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
     contents
         .agenda
         .sort_by(|a, b| a.start.cmp(&b.start).then(a.summary.cmp(&b.summary)));
+    contents.todo_order = todo_tree(&contents.todos);
     Ok(contents)
+}
+
+/// `n` and the noun, plural when `n` is not 1 ("1 contact", "12,345 contacts").
+pub fn count_noun(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", thousands(n))
+    }
 }
 
 /// `12345` → `12,345`.
@@ -255,7 +266,7 @@ fn contact(bytes: &[u8], path: &str) -> Contact {
         }
         if prop.name == "PHOTO" {
             photo = photo.or_else(|| contact_photo(prop));
-            fields.push(("PHOTO".to_owned(), "(image)".to_owned()));
+            fields.push(("Photo".to_owned(), "(shown above)".to_owned()));
             continue;
         }
         let value = if prop.name == "N" || prop.name == "ADR" {
@@ -380,7 +391,12 @@ fn agenda_entries(bytes: &[u8], calendar: &str) -> Vec<AgendaEntry> {
                     })
                 });
             Some(AgendaEntry {
-                start: event.start.naive_local(),
+                // Timed events in this computer's time zone; dates stay as they are.
+                start: if all_day {
+                    event.start.naive_local()
+                } else {
+                    event.start.with_timezone(&chrono::Local).naive_local()
+                },
                 all_day,
                 summary,
                 calendar: calendar.to_owned(),
@@ -428,10 +444,27 @@ fn todo(bytes: &[u8], list: &str) -> Option<Todo> {
         uid: get("UID"),
         summary: get("SUMMARY").unwrap_or_else(|| "(no title)".to_owned()),
         done: status == "COMPLETED" || get("COMPLETED").is_some(),
-        due: get("DUE"),
+        due: get("DUE").map(|due| readable_date(&due)),
         parent,
         list: list.to_owned(),
     })
+}
+
+/// An iCalendar DATE or DATE-TIME (`20261215`, `20261215T170000Z`) as `2026-12-15` or
+/// `2026-12-15 17:00 UTC`; anything else as it is.
+fn readable_date(value: &str) -> String {
+    let (date, time) = value.split_once('T').unwrap_or((value, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if date.len() != 8 || !digits(date) {
+        return value.to_owned();
+    }
+    let day = format!("{}-{}-{}", &date[..4], &date[4..6], &date[6..8]);
+    let clock = time.trim_end_matches('Z');
+    if clock.len() < 4 || !digits(clock) {
+        return day;
+    }
+    let zone = if time.ends_with('Z') { " UTC" } else { "" };
+    format!("{day} {}:{}{zone}", &clock[..2], &clock[2..4])
 }
 
 /// To-dos in tree order: each parent followed by its subtasks, with their depth.
@@ -541,6 +574,14 @@ mod tests {
         assert_eq!(todo.summary, "Buy milk");
         assert!(todo.done);
         assert_eq!(todo.parent.as_deref(), Some("p1"));
+    }
+
+    #[test]
+    fn due_dates_are_readable() {
+        assert_eq!(readable_date("20261215T170000Z"), "2026-12-15 17:00 UTC");
+        assert_eq!(readable_date("20261215T0930"), "2026-12-15 09:30");
+        assert_eq!(readable_date("20261215"), "2026-12-15");
+        assert_eq!(readable_date("next week"), "next week");
     }
 
     #[test]

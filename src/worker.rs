@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use crate::browse::{self, ArchiveContents, Pixels};
+use crate::browse::{self, ArchiveContents, Pixels, count_noun};
 use crate::config::{Account, AccountKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::export::{self, ExportSummary};
@@ -76,9 +76,20 @@ pub struct BackupAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundCollection {
     pub kind: CollectionKind,
+    /// A calendar that only takes to-dos (its supported components are VTODO alone).
+    pub task_list: bool,
     pub label: String,
     pub href: String,
     pub items: usize,
+    /// A device folder lists files (one may hold many contacts); a server lists items.
+    pub counts_files: bool,
+}
+
+impl FoundCollection {
+    /// "1 item", "12 items", "3 files".
+    pub fn count_text(&self) -> String {
+        count_noun(self.items, if self.counts_files { "file" } else { "item" })
+    }
 }
 
 /// A failure as the UI shows it: a sentence to act on, details on demand.
@@ -445,6 +456,8 @@ async fn test_account(
                 .unwrap_or_else(|| c.info.name.clone()),
             href: c.info.href.clone(),
             items: c.items.len(),
+            task_list: c.info.components == ["VTODO"],
+            counts_files: account.kind() == AccountKind::Folder,
         })
         .collect())
 }

@@ -141,7 +141,10 @@ fn back_up_drop_plan_restore_and_browse_through_the_window() {
 
     // Add the account and test it: every collection is listed with its item count.
     add_account(&mut harness, "Alice", &radicale.base_url(), USER);
-    wait_for_text(&mut harness, "Connected.");
+    wait_for_text(
+        &mut harness,
+        "Connected. Found 1 address book, 1 calendar, 1 task list:",
+    );
     harness.get_by_label_contains("My Contacts — 5 items");
     harness.get_by_label_contains("Family — 4 items");
     harness.get_by_label_contains("Chores — 3 items");

@@ -4,10 +4,12 @@
 use eframe::egui;
 
 use super::{command_button, failure_ui, labelled_text};
+use crate::browse::count_noun;
 use crate::config::{AccountKind, Preset};
 use crate::gui::command::UiCommand;
 use crate::gui::state::{AccountForm, State, TestState};
 use crate::model::CollectionKind;
+use crate::worker::FoundCollection;
 
 pub fn accounts_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -59,23 +61,34 @@ pub fn accounts_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCo
     });
 }
 
-fn found_ui(ui: &mut egui::Ui, found: &[crate::worker::FoundCollection]) {
-    let count = |kind: CollectionKind| found.iter().filter(|c| c.kind == kind).count();
-    let tasks = found
+fn found_ui(ui: &mut egui::Ui, found: &[FoundCollection]) {
+    let count = |kind: CollectionKind, task_list: bool| {
+        found
+            .iter()
+            .filter(|c| c.kind == kind && c.task_list == task_list)
+            .count()
+    };
+    let kinds = [
+        (count(CollectionKind::Contacts, false), "address book"),
+        (count(CollectionKind::Calendar, false), "calendar"),
+        (count(CollectionKind::Calendar, true), "task list"),
+        (count(CollectionKind::Photos, false), "photo folder"),
+    ];
+    let parts: Vec<String> = kinds
         .iter()
-        .filter(|c| c.kind == CollectionKind::Calendar && c.label.to_lowercase().contains("task"))
-        .count();
-    ui.label(format!(
-        "Connected. Found {} address book(s), {} calendar(s) or task list(s){}, {} photo folder(s):",
-        count(CollectionKind::Contacts),
-        count(CollectionKind::Calendar),
-        if tasks > 0 { format!(" ({tasks} named as task lists)") } else { String::new() },
-        count(CollectionKind::Photos),
-    ));
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, noun)| count_noun(*n, noun))
+        .collect();
+    if parts.is_empty() {
+        ui.label("Connected. Nothing is stored here yet.");
+        return;
+    }
+    ui.label(format!("Connected. Found {}:", parts.join(", ")));
     for collection in found {
         ui.label(format!(
-            "  • {} — {} items",
-            collection.label, collection.items
+            "  • {} — {}",
+            collection.label,
+            collection.count_text()
         ));
     }
 }

@@ -33,7 +33,7 @@ pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiComm
                         for collection in found {
                             let key = (account.id.clone(), collection.href.clone());
                             let mut on = !state.backup.skip_collections.contains(&key);
-                            let text = format!("{} ({} items)", collection.label, collection.items);
+                            let text = format!("{} ({})", collection.label, collection.count_text());
                             if ui.checkbox(&mut on, text).changed() {
                                 if on {
                                     state.backup.skip_collections.remove(&key);

@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use super::{command_button, failure_ui};
-use crate::browse::{ArchiveContents, todo_tree};
+use crate::browse::ArchiveContents;
 use crate::gui::app::Textures;
 use crate::gui::command::{Screen, UiCommand};
 use crate::gui::state::{BrowseState, BrowseTab, State};
@@ -165,7 +165,7 @@ fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
                 } else {
                     entry.start.format("%a %Y-%m-%d %H:%M").to_string()
                 };
-                let repeat = if entry.recurring { " ↻" } else { "" };
+                let repeat = if entry.recurring { " (repeats)" } else { "" };
                 ui.label(format!(
                     "{when}   {}{repeat}   ({})",
                     entry.summary, entry.calendar
@@ -176,24 +176,25 @@ fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
 }
 
 fn todos_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
-    let tree = todo_tree(&contents.todos);
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     egui::ScrollArea::vertical().auto_shrink(false).show_rows(
         ui,
         row_height,
-        tree.len(),
+        contents.todo_order.len(),
         |ui, rows| {
-            for &(depth, index) in &tree[rows] {
+            for &(depth, index) in &contents.todo_order[rows] {
                 let todo = &contents.todos[index];
-                let mark = if todo.done { "☑" } else { "☐" };
                 let due = todo
                     .due
                     .as_deref()
-                    .map(|d| format!("  due {d}"))
+                    .map(|d| format!(" · due {d}"))
                     .unwrap_or_default();
                 ui.horizontal(|ui| {
                     ui.add_space(depth as f32 * 20.0);
-                    ui.label(format!("{mark} {}{due}   ({})", todo.summary, todo.list));
+                    // A read-only checkbox: screen readers announce it as done or not.
+                    let mut done = todo.done;
+                    ui.add_enabled(false, egui::Checkbox::new(&mut done, &todo.summary));
+                    ui.weak(format!("{due} ({})", todo.list));
                 });
             }
         },

@@ -4,6 +4,7 @@
 use eframe::egui;
 
 use super::{command_button, command_button_enabled, failure_ui};
+use crate::browse::count_noun;
 use crate::gui::command::{Screen, UiCommand};
 use crate::gui::state::State;
 use crate::job::restore::ConflictPolicy;
@@ -38,8 +39,9 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
                 ));
                 for collection in &contents.collections {
                     ui.label(format!(
-                        "  • {} — {} items",
-                        collection.label, collection.items
+                        "  • {} — {}",
+                        collection.label,
+                        count_noun(collection.items, "item")
                     ));
                 }
                 command_button(ui, commands, UiCommand::BrowseArchive);

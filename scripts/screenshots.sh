@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Runs the real app under Xvfb and saves a PNG of each main screen into docs/screenshots/:
+# the first-run welcome, accounts (a phone folder, checked at start), back up, restore (an
+# archive opened as if dropped, with the plan for a folder target) and browse.
+# Needs: xvfb, x11-apps (xwd), xdotool, imagemagick (apt-get install -y xvfb x11-apps xdotool imagemagick).
+set -euo pipefail
+# Debian's ImageMagick, ahead of any other `convert` on the PATH.
+export PATH="/usr/bin:$PATH"
+cd "$(dirname "$0")/.."
+OUT=docs/screenshots
+mkdir -p "$OUT"
+cargo build --quiet
+BIN=target/debug/lifeboat
+WORK=$(mktemp -d)
+trap 'kill $XVFB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+W=960
+H=680
+DISPLAY_NUM=:97
+Xvfb "$DISPLAY_NUM" -screen 0 ${W}x${H}x24 -nolisten tcp >/dev/null 2>&1 &
+XVFB_PID=$!
+export DISPLAY=$DISPLAY_NUM
+sleep 1
+
+# A phone folder: contacts (one with a photo), a calendar with a weekly meeting, to-dos with
+# subtasks, and a few photos in albums.
+PHONE="$WORK/Old phone"
+mkdir -p "$PHONE/DCIM/Holiday 2025" "$PHONE/DCIM/Garden"
+convert -size 640x480 gradient:SkyBlue-SeaGreen "$PHONE/DCIM/Holiday 2025/IMG_0001.jpg"
+convert -size 480x640 gradient:Gold-OrangeRed "$PHONE/DCIM/Holiday 2025/IMG_0002.jpg"
+convert -size 640x480 plasma:Green-Yellow -seed 7 "$PHONE/DCIM/Garden/IMG_0003.jpg" 2>/dev/null \
+  || convert -size 640x480 gradient:Green-Yellow "$PHONE/DCIM/Garden/IMG_0003.jpg"
+FACE=$(convert -size 96x96 radial-gradient:Wheat-SaddleBrown jpg:- | base64 -w0)
+{
+  i=0
+  for name in "Ann Example" "Björn Åberg" "Chloé Martin" "Dmitri Ivanov" "Eve Nguyen" \
+              "Farah Haddad" "Gus O'Brien" "Hana Sato" "Ivo Novak" "Jun Park"; do
+    i=$((i + 1))
+    family=${name#* }; given=${name%% *}
+    printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:shot-%s\r\nFN:%s\r\nN:%s;%s;;;\r\n' "$i" "$name" "$family" "$given"
+    printf 'EMAIL;TYPE=home:%s@example.org\r\nTEL;TYPE=cell:+44 20 7946 %04d\r\n' "${given,,}" "$i"
+    printf 'ADR;TYPE=home:;;%d High Street;Springfield;;12345;\r\n' "$i"
+    if [ "$i" = 1 ]; then
+      printf 'BDAY:1980-04-12\r\nNOTE:Met at the book club.\r\nPHOTO;ENCODING=b;TYPE=JPEG:%s\r\n' "$FACE"
+    fi
+    printf 'END:VCARD\r\n'
+  done
+} > "$PHONE/contacts.vcf"
+cat > "$PHONE/calendar.ics" <<'ICS'
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Lifeboat screenshots//EN
+BEGIN:VEVENT
+UID:shot-standup
+DTSTAMP:20261101T000000Z
+DTSTART:20261130T090000Z
+DTEND:20261130T091500Z
+RRULE:FREQ=WEEKLY;COUNT=6
+SUMMARY:Team stand-up
+END:VEVENT
+BEGIN:VEVENT
+UID:shot-birthday
+DTSTAMP:20261101T000000Z
+DTSTART;VALUE=DATE:20261204
+SUMMARY:Grandma's birthday
+END:VEVENT
+BEGIN:VEVENT
+UID:shot-dentist
+DTSTAMP:20261101T000000Z
+DTSTART:20261202T143000Z
+DTEND:20261202T150000Z
+SUMMARY:Dentist
+END:VEVENT
+END:VCALENDAR
+ICS
+cat > "$PHONE/tasks.ics" <<'ICS'
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Lifeboat screenshots//EN
+BEGIN:VTODO
+UID:shot-move
+DTSTAMP:20261101T000000Z
+SUMMARY:Move house
+DUE:20261215T170000Z
+END:VTODO
+BEGIN:VTODO
+UID:shot-boxes
+DTSTAMP:20261101T000000Z
+SUMMARY:Buy boxes
+STATUS:COMPLETED
+RELATED-TO;RELTYPE=PARENT:shot-move
+END:VTODO
+BEGIN:VTODO
+UID:shot-address
+DTSTAMP:20261101T000000Z
+SUMMARY:Tell the bank the new address
+RELATED-TO;RELTYPE=PARENT:shot-move
+END:VTODO
+BEGIN:VTODO
+UID:shot-milk
+DTSTAMP:20261101T000000Z
+SUMMARY:Milk
+END:VTODO
+END:VCALENDAR
+ICS
+ARCHIVE="$WORK/lifeboat-2026-11-28"
+"$BIN" export --device "$PHONE" --out "$ARCHIVE" >/dev/null
+mkdir -p "$WORK/Restored copy"
+
+CONFIG="$WORK/config"
+mkdir -p "$CONFIG"
+export LIFEBOAT_CONFIG_DIR="$CONFIG"
+
+# Starts the app with "$@", waits until its window is drawn, runs the optional clicks in
+# $CLICKS ("x,y x,y ..."), and saves the window as $OUT/$1.png.
+shot() {
+  local name=$1
+  shift
+  "$BIN" gui "$@" >"$WORK/$name.log" 2>&1 &
+  local pid=$!
+  local window=""
+  for _ in $(seq 100); do
+    window=$(xdotool search --name '^Lifeboat$' 2>/dev/null | head -1 || true)
+    [ -n "$window" ] && break
+    sleep 0.1
+  done
+  sleep "${WAIT:-3}"
+  for xy in ${CLICKS:-}; do
+    xdotool mousemove "${xy%,*}" "${xy#*,}" click 1
+    sleep 1.5
+  done
+  xdotool mousemove $((W - 5)) $((H - 5))
+  sleep 0.5
+  xwd -root -silent | convert xwd:- -crop ${W}x${H}+0+0 +repage "$OUT/$name.png"
+  if ! kill "$pid" 2>/dev/null; then
+    echo "the app had quit before its screenshot:" >&2
+    cat "$WORK/$name.log" >&2
+  fi
+  wait "$pid" 2>/dev/null || true
+  echo "saved $OUT/$name.png"
+}
+
+shot welcome
+cat > "$CONFIG/config.json" <<JSON
+{
+  "version": 1,
+  "accounts": [
+    {"id": "phone", "name": "Old phone", "preset": "folder", "address": "$PHONE", "user": ""},
+    {"id": "restored", "name": "Restored copy", "preset": "folder", "address": "$WORK/Restored copy", "user": ""}
+  ],
+  "backup_folder": "$WORK/Backups"
+}
+JSON
+shot accounts
+shot backup --screen backup
+# Window coordinates of the widgets clicked (egui lays them out the same way every time).
+# Restore: open "Restore into", pick "Restored copy", then "Show what will happen".
+CLICKS="157,218 143,268 82,328" shot restore "$ARCHIVE"
+# Browse: the first contact, whose card has a photo.
+CLICKS="53,140" shot browse "$ARCHIVE" --screen browse
+# Browse: the agenda (recurrences expanded), the to-do tree and the photo grid tabs.
+CLICKS="151,67" shot browse-calendar "$ARCHIVE" --screen browse
+CLICKS="238,67" shot browse-todos "$ARCHIVE" --screen browse
+CLICKS="320,67" shot browse-photos "$ARCHIVE" --screen browse
