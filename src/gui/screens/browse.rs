@@ -77,9 +77,21 @@ fn contacts_ui(
     });
     let query = browse.search.trim().to_lowercase();
     if browse.matches_for.as_deref() != Some(query.as_str()) {
-        browse.matches = (0..contents.contacts.len())
-            .filter(|&i| contents.contacts[i].matches(&query))
-            .collect();
+        // Typing on narrows the last matches instead of searching every contact again.
+        let narrowing = browse
+            .matches_for
+            .as_deref()
+            .is_some_and(|previous| query.contains(previous));
+        browse.matches = if narrowing {
+            std::mem::take(&mut browse.matches)
+                .into_iter()
+                .filter(|&i| contents.contacts[i].matches(&query))
+                .collect()
+        } else {
+            (0..contents.contacts.len())
+                .filter(|&i| contents.contacts[i].matches(&query))
+                .collect()
+        };
         browse.matches_for = Some(query);
     }
     ui.label(format!(
