@@ -27,7 +27,8 @@ pub fn run(start: Start) -> anyhow::Result<()> {
             .with_app_id("org.lifeboat.Lifeboat")
             .with_inner_size([960.0, 680.0])
             .with_min_inner_size([560.0, 400.0])
-            .with_drag_and_drop(true),
+            .with_drag_and_drop(true)
+            .with_icon(window_icon()),
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(
@@ -42,4 +43,21 @@ pub fn run(start: Start) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}
+
+/// The app icon for the window's title bar and task switcher (made from assets/lifeboat.svg).
+fn window_icon() -> eframe::egui::IconData {
+    const PNG: &[u8] = include_bytes!("../../assets/icons/lifeboat-256.png");
+    match image::load_from_memory(PNG) {
+        Ok(image) => {
+            let rgba = image.to_rgba8();
+            eframe::egui::IconData {
+                width: rgba.width(),
+                height: rgba.height(),
+                rgba: rgba.into_raw(),
+            }
+        }
+        // The icon is built in; a decoding failure only loses the icon, never the window.
+        Err(_) => eframe::egui::IconData::default(),
+    }
 }
