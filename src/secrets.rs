@@ -20,9 +20,31 @@ pub trait SecretStore: Send + Sync + std::fmt::Debug {
     fn is_persistent(&self) -> bool;
 }
 
-/// The platform keyring, through the `keyring` crate.
-#[derive(Debug, Default)]
-pub struct KeyringSecrets;
+/// The platform keyring, through the `keyring` crate: one entry per account id, filed under a
+/// service name.
+#[derive(Debug, Clone)]
+pub struct KeyringSecrets {
+    service: String,
+}
+
+impl Default for KeyringSecrets {
+    fn default() -> Self {
+        Self::with_service(KEYRING_SERVICE)
+    }
+}
+
+impl KeyringSecrets {
+    /// Entries under another service name than the app's (tests use their own).
+    pub fn with_service(service: &str) -> Self {
+        Self {
+            service: service.to_owned(),
+        }
+    }
+
+    fn entry(&self, account_id: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, account_id).map_err(keyring_error)
+    }
+}
 
 fn keyring_error(error: keyring::Error) -> Error {
     Error::with_source(ErrorKind::Io, "the system keyring could not be used", error)
@@ -30,8 +52,7 @@ fn keyring_error(error: keyring::Error) -> Error {
 
 impl SecretStore for KeyringSecrets {
     fn get(&self, account_id: &str) -> Result<Option<String>> {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, account_id).map_err(keyring_error)?;
-        match entry.get_password() {
+        match self.entry(account_id)?.get_password() {
             Ok(secret) => Ok(Some(secret)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(error) => Err(keyring_error(error)),
@@ -39,14 +60,13 @@ impl SecretStore for KeyringSecrets {
     }
 
     fn set(&self, account_id: &str, secret: &str) -> Result<()> {
-        keyring::Entry::new(KEYRING_SERVICE, account_id)
-            .and_then(|entry| entry.set_password(secret))
+        self.entry(account_id)?
+            .set_password(secret)
             .map_err(keyring_error)
     }
 
     fn delete(&self, account_id: &str) -> Result<()> {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, account_id).map_err(keyring_error)?;
-        match entry.delete_credential() {
+        match self.entry(account_id)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(error) => Err(keyring_error(error)),
         }
@@ -92,7 +112,7 @@ impl SecretStore for MemorySecrets {
 /// The OS keyring when one answers, else a session-only store. Blocks briefly: the keyring
 /// is probed with a lookup.
 pub fn open_default() -> Arc<dyn SecretStore> {
-    let keyring = KeyringSecrets;
+    let keyring = KeyringSecrets::default();
     match keyring.get("lifeboat-probe") {
         Ok(_) => Arc::new(keyring),
         Err(error) => {

@@ -13,13 +13,13 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use lifeboat::gui::app::LifeboatApp;
-use lifeboat::secrets::{MemorySecrets, SecretStore};
+use lifeboat::secrets::{KeyringSecrets, MemorySecrets, SecretStore};
 use support::*;
 
 type App<'a> = Harness<'a, LifeboatApp>;
 
 /// The window as it opens, with its settings in `config_dir` and an in-memory keyring.
-fn open_window(config_dir: &Path, secrets: Arc<MemorySecrets>) -> App<'static> {
+fn open_window(config_dir: &Path, secrets: Arc<dyn SecretStore>) -> App<'static> {
     let config_path = config_dir.join(lifeboat::config::CONFIG_FILE);
     Harness::builder()
         .with_size(egui::vec2(1100.0, 900.0))
@@ -133,7 +133,7 @@ fn back_up_drop_plan_restore_and_browse_through_the_window() {
     let config_dir = tempfile::tempdir().unwrap();
     let backups = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemorySecrets::default());
-    let mut harness = open_window(config_dir.path(), Arc::clone(&secrets));
+    let mut harness = open_window(config_dir.path(), secrets.clone());
 
     // First run: the welcome, and every control has a name a screen reader can announce.
     harness.get_by_label("Add where your data lives");
@@ -232,7 +232,7 @@ fn a_wrong_password_is_a_sentence_to_act_on_and_settings_survive_a_restart() {
     let radicale = Server::radicale();
     let config_dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemorySecrets::default());
-    let mut harness = open_window(config_dir.path(), Arc::clone(&secrets));
+    let mut harness = open_window(config_dir.path(), secrets.clone());
     click(
         &mut harness,
         "Radicale, Baïkal or another CalDAV/CardDAV server",
@@ -254,9 +254,69 @@ fn a_wrong_password_is_a_sentence_to_act_on_and_settings_survive_a_restart() {
     drop(harness);
 
     // The account is still there after a restart; the password is asked again.
-    let mut harness = open_window(config_dir.path(), Arc::clone(&secrets));
+    let mut harness = open_window(config_dir.path(), secrets.clone());
     harness.get_by_label("Your accounts");
     harness.get_by_label("Home server");
     click(&mut harness, "Test connection");
     wait_for_text(&mut harness, "No password is saved for Home server");
+}
+
+#[test]
+fn a_password_in_the_system_keyring_is_used_after_a_restart_and_removed_with_the_account() {
+    // scripts/test.sh runs the tests in a private session bus with a throwaway Secret Service
+    // (gnome-keyring) and sets this; a developer's own keyring is never touched.
+    if std::env::var("LIFEBOAT_TEST_KEYRING").as_deref() != Ok("1") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no throwaway Secret Service: install dbus and gnome-keyring"
+        );
+        eprintln!("note: no throwaway Secret Service (dbus, gnome-keyring); keyring test skipped");
+        return;
+    }
+    let radicale = Server::radicale();
+    runtime_seed(&radicale);
+    let config_dir = tempfile::tempdir().unwrap();
+    let keyring = Arc::new(KeyringSecrets::with_service("org.lifeboat.Lifeboat.test"));
+    assert!(keyring.is_persistent());
+    let mut harness = open_window(
+        config_dir.path(),
+        Arc::clone(&keyring) as Arc<dyn SecretStore>,
+    );
+    harness.get_by_label("Add where your data lives");
+    assert!(
+        harness
+            .query_by_label_contains("No system keyring")
+            .is_none(),
+        "a keyring is there, so the window must not say otherwise"
+    );
+    add_account(&mut harness, "Alice", &radicale.base_url(), USER);
+    wait_for_text(&mut harness, "Connected. Found 1 address book");
+    let id = harness.state().state.config.accounts[0].id.clone();
+    assert_eq!(keyring.get(&id).unwrap().as_deref(), Some(PASSWORD));
+    drop(harness);
+
+    // After a restart the account is checked at once with the password from the keyring.
+    let mut harness = open_window(
+        config_dir.path(),
+        Arc::clone(&keyring) as Arc<dyn SecretStore>,
+    );
+    wait_for_text(&mut harness, "Connected. Found 1 address book");
+
+    // Removing the account forgets its password.
+    click(&mut harness, "Remove");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while keyring.get(&id).unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the password stayed in the keyring"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    harness.get_by_label("Add where your data lives");
+}
+
+fn runtime_seed(server: &Server) {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(seed_radicale(server));
 }

@@ -133,36 +133,30 @@ fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
     };
     ui.add_space(8.0);
     ui.heading("What will happen");
-    egui::Grid::new("restore_plan")
-        .striped(true)
-        .num_columns(6)
-        .show(ui, |ui| {
-            for header in [
-                "Collection",
-                "Into",
-                "Upload",
-                "Already there",
-                "Conflicts",
-                "Refused",
-            ] {
-                ui.strong(header);
-            }
+    let headers = [
+        "Collection",
+        "Into",
+        "Upload",
+        "Already there",
+        "Conflicts",
+        "Refused",
+    ];
+    table_ui(ui, "restore_plan", &headers, |ui| {
+        for collection in &plan.collections {
+            let counts = collection.counts();
+            ui.label(&collection.label);
+            ui.label(if collection.create {
+                format!("new: {}", collection.href)
+            } else {
+                collection.href.clone()
+            });
+            ui.label(counts.upload.to_string());
+            ui.label(counts.already_there.to_string());
+            ui.label(counts.conflicts.to_string());
+            ui.label(counts.refused.to_string());
             ui.end_row();
-            for collection in &plan.collections {
-                let counts = collection.counts();
-                ui.label(&collection.label);
-                ui.label(if collection.create {
-                    format!("new: {}", collection.href)
-                } else {
-                    collection.href.clone()
-                });
-                ui.label(counts.upload.to_string());
-                ui.label(counts.already_there.to_string());
-                ui.label(counts.conflicts.to_string());
-                ui.label(counts.refused.to_string());
-                ui.end_row();
-            }
-        });
+        }
+    });
     for skipped in &plan.skipped {
         ui.label(format!(
             "Not restored: {} ({} items): {}",
@@ -204,31 +198,40 @@ fn summary_ui(ui: &mut egui::Ui, state: &State) {
     } else {
         "Restore finished with problems"
     });
-    egui::Grid::new("restore_summary")
-        .striped(true)
-        .num_columns(5)
-        .show(ui, |ui| {
-            for header in [
-                "Collection",
-                "Uploaded",
-                "Already there",
-                "Checked after upload",
-                "Failed",
-            ] {
-                ui.strong(header);
-            }
+    let headers = [
+        "Collection",
+        "Uploaded",
+        "Already there",
+        "Checked after upload",
+        "Failed",
+    ];
+    table_ui(ui, "restore_summary", &headers, |ui| {
+        for outcome in &summary.collections {
+            ui.label(&outcome.label);
+            ui.label((outcome.uploaded + outcome.overwritten + outcome.kept_both).to_string());
+            ui.label(outcome.already_there.to_string());
+            ui.label((outcome.verified_same_bytes + outcome.verified_equivalent).to_string());
+            ui.label((outcome.verify_failed + outcome.refused).to_string());
             ui.end_row();
-            for outcome in &summary.collections {
-                ui.label(&outcome.label);
-                ui.label((outcome.uploaded + outcome.overwritten + outcome.kept_both).to_string());
-                ui.label(outcome.already_there.to_string());
-                ui.label((outcome.verified_same_bytes + outcome.verified_equivalent).to_string());
-                ui.label((outcome.verify_failed + outcome.refused).to_string());
-                ui.end_row();
-            }
-        });
+        }
+    });
     if let Some(report) = &summary.report {
         ui.label(format!("Report saved as {}", report.display()));
     }
     super::backup::warnings_ui(ui, state);
+}
+
+/// A striped table with a bold header row; `rows_ui` adds the rows (ending each with
+/// `end_row`).
+fn table_ui(ui: &mut egui::Ui, id: &str, headers: &[&str], rows_ui: impl FnOnce(&mut egui::Ui)) {
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(headers.len())
+        .show(ui, |ui| {
+            for header in headers {
+                ui.strong(*header);
+            }
+            ui.end_row();
+            rows_ui(ui);
+        });
 }
