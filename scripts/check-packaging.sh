@@ -30,8 +30,10 @@ print(f"Info.plist (version {version}) and lifeboat.wxs parse")
 PY
 
 # The .deb, from the debug build the tests use (a release build would add half an hour).
+# `cargo test --no-run` builds the binary with the same features as the test run that
+# follows in CI, so nothing is compiled twice.
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --quiet
-cargo build --quiet
+cargo test --no-run --quiet
 cargo deb --no-build --profile dev --quiet
 deb=$(ls -t target/debian/lifeboat_*.deb | head -1)
 depends=$(dpkg-deb --field "$deb" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g' | grep -v '^$')
