@@ -186,6 +186,7 @@ pub fn main() -> ExitCode {
             Command::Restore(args) => run_restore(args).await,
             Command::Verify { archive, json } => run_verify(&archive, json),
             Command::Ls { archive, json } => run_ls(&archive, json),
+            // Opened above, before any runtime is started; the window needs the main thread.
             Command::Gui { .. } => Ok(ExitCode::SUCCESS),
         }
     });
