@@ -302,10 +302,11 @@ fn a_password_in_the_system_keyring_is_used_after_a_restart_and_removed_with_the
     );
     wait_for_text(&mut harness, "Connected. Found 1 address book");
 
-    // Removing the account forgets its password.
+    // Removing the account forgets its password. The delete runs in the background: a
+    // lookup racing it may find the entry and then lose it, which is not an answer yet.
     click(&mut harness, "Remove");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while keyring.get(&id).unwrap().is_some() {
+    while !matches!(keyring.get(&id), Ok(None)) {
         assert!(
             Instant::now() < deadline,
             "the password stayed in the keyring"
