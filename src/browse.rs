@@ -18,6 +18,8 @@ use crate::vobject::{Property, properties};
 const MAX_OCCURRENCES: usize = 200;
 /// Items larger than this are listed but not parsed for display.
 const MAX_DISPLAY_BYTES: u64 = 4 * 1024 * 1024;
+/// Photos larger than this get no thumbnail (read whole to decode).
+const MAX_PREVIEW_BYTES: u64 = 64 * 1024 * 1024;
 /// Contact photos are shrunk to this many pixels on their longer side.
 const CONTACT_PHOTO_PX: u32 = 96;
 
@@ -103,6 +105,9 @@ pub struct PhotoEntry {
     pub path: String,
     pub name: String,
     pub size: u64,
+    /// A JPEG or PNG small enough to decode for a thumbnail; videos and other kinds are
+    /// listed by name only, so nobody reads them whole just to fail decoding.
+    pub previewable: bool,
 }
 
 /// Opens and verifies the archive at `path`, then reads every item for display.
@@ -185,6 +190,10 @@ pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
                     .to_owned(),
                 path: item.path.clone(),
                 size: item.size,
+                previewable: item.size <= MAX_PREVIEW_BYTES && {
+                    let lower = item.path.to_ascii_lowercase();
+                    [".jpg", ".jpeg", ".png"].iter().any(|e| lower.ends_with(e))
+                },
             });
             continue;
         }

@@ -469,6 +469,12 @@ async fn backup(
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
     let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
+    // The chosen folder may not exist yet (the default under Documents, at first).
+    if let Some(folder) = destination.parent() {
+        tokio::fs::create_dir_all(folder)
+            .await
+            .map_err(|e| Error::io("creating the backup folder", folder, e))?;
+    }
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     let mut wanted: Vec<Vec<String>> = Vec::new();
     for chosen in accounts {

@@ -21,7 +21,10 @@ use super::state::{AccountForm, JobProgress, State, TestState};
 enum Pick {
     AccountFolder,
     BackupFolder,
+    /// A `.zip` archive.
     Archive,
+    /// An archive folder, or any folder of .vcf/.ics files.
+    ArchiveFolder,
 }
 
 /// A path the user chose in a file dialog, and what for.
@@ -153,7 +156,9 @@ impl LifeboatApp {
                     }
                 }
                 Pick::BackupFolder => self.state.backup.folder = path.display().to_string(),
-                Pick::Archive => self.commands.push(UiCommand::OpenArchive(path)),
+                Pick::Archive | Pick::ArchiveFolder => {
+                    self.commands.push(UiCommand::OpenArchive(path));
+                }
             }
         }
     }
@@ -210,7 +215,7 @@ impl LifeboatApp {
                     Pick::Archive => pollster::block_on(
                         dialog.add_filter("Lifeboat archive", &["zip"]).pick_file(),
                     ),
-                    Pick::AccountFolder | Pick::BackupFolder => {
+                    Pick::AccountFolder | Pick::BackupFolder | Pick::ArchiveFolder => {
                         pollster::block_on(dialog.pick_folder())
                     }
                 };
@@ -222,20 +227,6 @@ impl LifeboatApp {
         if let Err(error) = spawned {
             tracing::warn!("could not open the file dialog: {error}");
         }
-    }
-
-    fn pick_archive_folder(&self) {
-        let tx = self.picks.0.clone();
-        let ctx = self.ctx.clone();
-        let _ = std::thread::Builder::new()
-            .name("lifeboat-file-dialog".to_owned())
-            .spawn(move || {
-                if let Some(handle) = pollster::block_on(rfd::AsyncFileDialog::new().pick_folder())
-                {
-                    let _ = tx.send((Pick::Archive, handle.path().to_path_buf()));
-                    ctx.request_repaint();
-                }
-            });
     }
 
     fn password_for(&self, id: &str) -> Option<String> {
@@ -308,7 +299,6 @@ impl LifeboatApp {
             UiCommand::OpenArchive(path) => {
                 state.archive = super::state::ArchiveState {
                     path: Some(path.clone()),
-                    loading: true,
                     contents: None,
                 };
                 state.restore.plan = None;
@@ -320,7 +310,7 @@ impl LifeboatApp {
                 self.worker.send(Command::OpenArchive { path });
             }
             UiCommand::PickArchiveFile => self.pick(Pick::Archive),
-            UiCommand::PickArchiveFolder => self.pick_archive_folder(),
+            UiCommand::PickArchiveFolder => self.pick(Pick::ArchiveFolder),
             UiCommand::CloseArchive => {
                 state.archive = super::state::ArchiveState::default();
                 state.restore.plan = None;
@@ -387,14 +377,6 @@ impl LifeboatApp {
     fn start_backup(&mut self) {
         let state = &mut self.state;
         let folder = PathBuf::from(state.backup.folder.trim());
-        if let Err(error) = std::fs::create_dir_all(&folder) {
-            state.backup.result = Some(Err(crate::worker::Failure::from(&crate::Error::io(
-                "creating the backup folder",
-                &folder,
-                error,
-            ))));
-            return;
-        }
         let accounts: Vec<BackupAccount> = state
             .config
             .accounts
@@ -458,7 +440,6 @@ impl LifeboatApp {
         let Some(account) = state.account(&target).cloned() else {
             return;
         };
-        state.restore.planning = true;
         state.restore.plan = None;
         state.restore.summary = None;
         state.job = Some(JobProgress::new("Comparing the archive with the account"));

@@ -118,7 +118,6 @@ pub struct BackupState {
 pub struct RestoreState {
     pub target: Option<String>,
     pub on_conflict: ConflictPolicy,
-    pub planning: bool,
     pub plan: Option<Result<RestorePlan, Failure>>,
     pub running: bool,
     pub summary: Option<Result<RestoreSummary, Failure>>,
@@ -127,8 +126,14 @@ pub struct RestoreState {
 #[derive(Debug, Default)]
 pub struct ArchiveState {
     pub path: Option<PathBuf>,
-    pub loading: bool,
     pub contents: Option<Result<Box<ArchiveContents>, Failure>>,
+}
+
+impl ArchiveState {
+    /// An archive is chosen and still being read.
+    pub fn loading(&self) -> bool {
+        self.path.is_some() && self.contents.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -289,13 +294,11 @@ impl State {
             }
             Event::ArchiveOpened { path, result } => {
                 if self.archive.path.as_ref() == Some(&path) {
-                    self.archive.loading = false;
                     self.archive.contents = Some(result);
                     self.browse = BrowseState::default();
                 }
             }
             Event::RestorePlanned(result) => {
-                self.restore.planning = false;
                 self.restore.plan = Some(result);
                 self.job = None;
             }

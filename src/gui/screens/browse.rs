@@ -3,7 +3,7 @@
 
 use eframe::egui;
 
-use super::{command_button, failure_ui};
+use super::{command_button, failure_ui, human_bytes};
 use crate::browse::ArchiveContents;
 use crate::gui::app::Textures;
 use crate::gui::command::{Screen, UiCommand};
@@ -24,7 +24,7 @@ pub fn browse_ui(
             failure_ui(ui, failure);
             return;
         }
-        None if state.archive.loading => {
+        None if state.archive.loading() => {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Reading the archive…");
@@ -113,7 +113,13 @@ fn contacts_ui(
                         let index = browse.matches[row];
                         let contact = &contents.contacts[index];
                         let selected = browse.selected_contact == Some(index);
-                        if ui.selectable_label(selected, &contact.name).clicked() {
+                        let row = ui.selectable_label(selected, &contact.name);
+                        let row = if contact.detail.is_empty() {
+                            row
+                        } else {
+                            row.on_hover_text(&contact.detail)
+                        };
+                        if row.clicked() {
                             browse.selected_contact = Some(index);
                         }
                     }
@@ -238,11 +244,14 @@ fn photos_ui(
                                     .sense(egui::Sense::click()),
                             ),
                             None => {
-                                textures.wanted.push(key);
+                                if photo.previewable {
+                                    textures.wanted.push(key);
+                                }
                                 ui.add_sized(size, egui::Button::new(&photo.name))
                             }
                         };
-                        if response.on_hover_text(&photo.name).clicked() {
+                        let hover = format!("{} · {}", photo.name, human_bytes(photo.size));
+                        if response.on_hover_text(hover).clicked() && photo.previewable {
                             browse.full_photo = Some(photo.path.clone());
                         }
                     }

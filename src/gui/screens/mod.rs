@@ -64,19 +64,9 @@ pub fn labelled_text(
     .inner
 }
 
+/// `1.5 MiB`: the same units the command line prints.
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    indicatif::BinaryBytes(bytes).to_string()
 }
 
 fn job_ui(ui: &mut egui::Ui, job: &JobProgress, commands: &mut Vec<UiCommand>) {
