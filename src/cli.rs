@@ -342,7 +342,7 @@ async fn run_export(args: ExportArgs) -> Result<ExitCode> {
                         .display_name
                         .as_deref()
                         .unwrap_or(&collection.info.name),
-                    collection.items.len()
+                    collection.item_count()
                 );
             }
         }

@@ -22,6 +22,8 @@ pub struct Config {
     pub backup_folder: Option<PathBuf>,
     /// Write backups as one `.zip` instead of a folder.
     pub backup_as_zip: bool,
+    /// Scheduled backups.
+    pub profiles: Vec<crate::schedule::profile::Profile>,
 }
 
 impl Default for Config {
@@ -31,6 +33,7 @@ impl Default for Config {
             accounts: Vec::new(),
             backup_folder: None,
             backup_as_zip: false,
+            profiles: Vec::new(),
         }
     }
 }
@@ -277,7 +280,7 @@ mod tests {
         // A newer file with fields this version does not know.
         std::fs::write(
             &path,
-            r#"{"version":7,"accounts":[],"backup_as_zip":true,"schedules":[{"x":1}]}"#,
+            r#"{"version":7,"accounts":[],"backup_as_zip":true,"future":[{"x":1}]}"#,
         )
         .unwrap();
         let config = Config::load(&path).unwrap();

@@ -31,6 +31,7 @@ pub mod gui;
 pub mod job;
 pub mod model;
 pub mod progress;
+pub mod schedule;
 pub mod secrets;
 pub mod source;
 pub mod target;

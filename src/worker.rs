@@ -18,10 +18,7 @@ use crate::model::CollectionKind;
 use crate::progress::{CancelToken, JobEvent, NoProgress, Progress};
 use crate::secrets::SecretStore;
 use crate::source::Source;
-use crate::source::dav::DavSource;
-use crate::source::device::DeviceSource;
 use crate::source::http::{Credentials, HttpClient, HttpSettings};
-use crate::source::photos::PhotoSource;
 use crate::target::Target;
 use crate::target::dav::DavTarget;
 use crate::target::folder::FolderTarget;
@@ -412,17 +409,6 @@ async fn password_for(
     })
 }
 
-async fn sources_for(account: &Account, credentials: Credentials) -> Result<Vec<Box<dyn Source>>> {
-    let http = || HttpClient::new(credentials.clone(), &HttpSettings::default());
-    Ok(match account.kind() {
-        AccountKind::Dav => vec![Box::new(
-            DavSource::connect(&account.address, http()?).await?,
-        )],
-        AccountKind::Photos => vec![Box::new(PhotoSource::new(&account.address, http()?)?)],
-        AccountKind::Folder => vec![Box::new(DeviceSource::new(&account.address)?)],
-    })
-}
-
 async fn targets_for(account: &Account, credentials: Credentials) -> Result<Vec<Box<dyn Target>>> {
     let http = || HttpClient::new(credentials.clone(), &HttpSettings::default());
     Ok(match account.kind() {
@@ -441,7 +427,7 @@ async fn test_account(
     cancel: &CancelToken,
 ) -> Result<Vec<FoundCollection>> {
     let credentials = password_for(shared, account, password).await?;
-    let sources = sources_for(account, credentials).await?;
+    let sources = crate::source::for_account(account, credentials).await?;
     let plan = export::plan(&sources, &NoProgress, cancel).await?;
     Ok(plan
         .sources
@@ -455,7 +441,7 @@ async fn test_account(
                 .clone()
                 .unwrap_or_else(|| c.info.name.clone()),
             href: c.info.href.clone(),
-            items: c.items.len(),
+            items: c.item_count(),
             task_list: c.info.components == ["VTODO"],
             counts_files: account.kind() == AccountKind::Folder,
         })
@@ -479,7 +465,7 @@ async fn backup(
     let mut wanted: Vec<Vec<String>> = Vec::new();
     for chosen in accounts {
         let credentials = password_for(shared, &chosen.account, chosen.password).await?;
-        for source in sources_for(&chosen.account, credentials).await? {
+        for source in crate::source::for_account(&chosen.account, credentials).await? {
             sources.push(source);
             wanted.push(chosen.collections.clone());
         }

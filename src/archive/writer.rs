@@ -45,6 +45,18 @@ struct State {
     files: Vec<ManifestFile>,
     warnings: Vec<Warning>,
     bytes: u64,
+    /// Items linked from the previous archive instead of written.
+    linked: u64,
+    /// Set once hard links failed and files were copied instead.
+    copied_instead_of_linked: bool,
+}
+
+/// An earlier archive folder whose identical files are hard-linked rather than written again.
+#[derive(Debug)]
+struct LinkFrom {
+    root: PathBuf,
+    /// SHA-256 → path inside `root`.
+    by_checksum: HashMap<String, String>,
 }
 
 /// What a finished archive holds, for summaries.
@@ -54,6 +66,8 @@ pub struct WrittenArchive {
     pub manifest: Manifest,
     /// Bytes of items (not counting merged files and metadata).
     pub item_bytes: u64,
+    /// Items hard-linked from the previous archive rather than written again.
+    pub linked_items: u64,
 }
 
 pub struct ArchiveWriter {
@@ -63,6 +77,7 @@ pub struct ArchiveWriter {
     state: Mutex<State>,
     progress: Arc<dyn Progress>,
     done: AtomicBool,
+    link_from: Option<LinkFrom>,
 }
 
 impl std::fmt::Debug for ArchiveWriter {
@@ -107,7 +122,7 @@ impl ArchiveWriter {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(io("creating the destination folder", &parent))?;
-        remove_stale_partials(&parent, &name);
+        remove_stale_partials(&parent, Some(&name));
         let staging = parent.join(format!(".{name}{PARTIAL_MARKER}{}", std::process::id()));
         std::fs::create_dir(&staging).map_err(io("creating a temporary folder", &staging))?;
         let zip = name.to_ascii_lowercase().ends_with(".zip");
@@ -118,7 +133,84 @@ impl ArchiveWriter {
             state: Mutex::new(State::default()),
             progress,
             done: AtomicBool::new(false),
+            link_from: None,
         }))
+    }
+
+    /// Like [`ArchiveWriter::create`] for a folder archive whose files identical to ones in the
+    /// earlier archive folder `previous` (by checksum) become hard links to them: a snapshot
+    /// that is complete on its own yet costs only what changed. Where the file system cannot
+    /// link, files are copied and a warning says so.
+    pub fn create_linked(
+        out: &Path,
+        progress: Arc<dyn Progress>,
+        previous: &crate::job::incremental::PreviousArchive,
+    ) -> Result<Arc<Self>> {
+        let writer = Self::create(out, progress)?;
+        let mut writer = Arc::try_unwrap(writer)
+            .map_err(|_| Error::new(ErrorKind::Io, "the archive writer was shared too early"))?;
+        if writer.zip {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "snapshots are folders, not .zip files",
+            ));
+        }
+        writer.link_from = Some(LinkFrom {
+            root: previous.root().to_path_buf(),
+            by_checksum: previous.paths_by_checksum(),
+        });
+        Ok(Arc::new(writer))
+    }
+
+    /// Hard-links (or copies) `relative` of the previous archive to `relative_new` in staging.
+    fn link_previous(&self, relative: &str, relative_new: &str) -> Result<()> {
+        let Some(from) = &self.link_from else {
+            return Err(Error::new(ErrorKind::Io, "no earlier archive to link from"));
+        };
+        let source = from.root.join(relative);
+        let target = self.staging.join(relative_new);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
+        }
+        if std::fs::hard_link(&source, &target).is_ok() {
+            return Ok(());
+        }
+        std::fs::copy(&source, &target)
+            .map_err(io("copying from the previous snapshot", &source))?;
+        let first_copy = {
+            let mut state = self.state();
+            !std::mem::replace(&mut state.copied_instead_of_linked, true)
+        };
+        if first_copy {
+            self.warn(Warning::new(
+                "copied-not-linked",
+                "this disk cannot hard-link files, so unchanged files were copied: every snapshot takes full space",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Replaces a freshly written staging file by a link to an identical earlier one.
+    fn dedupe(&self, relative_new: &str, sha256: &str) {
+        let Some(earlier) = self
+            .link_from
+            .as_ref()
+            .and_then(|from| from.by_checksum.get(sha256))
+        else {
+            return;
+        };
+        let target = self.staging.join(relative_new);
+        let spare = self.staging.join(format!("{relative_new}.lifeboat-link"));
+        let source = self
+            .link_from
+            .as_ref()
+            .map(|from| from.root.join(earlier))
+            .unwrap_or_default();
+        // Link beside, then rename over: the written copy stays until the link is in place.
+        if std::fs::hard_link(&source, &spare).is_ok() && std::fs::rename(&spare, &target).is_err()
+        {
+            let _ = std::fs::remove_file(&spare);
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -225,6 +317,7 @@ impl ArchiveWriter {
         let manifest_path = self.staging.join(MANIFEST_FILE);
         write_synced(&manifest_path, &json)?;
         sync_tree(&self.staging)?;
+        self.check_staged(&manifest)?;
         if self.zip {
             self.pack_zip()?;
         } else {
@@ -237,7 +330,28 @@ impl ArchiveWriter {
             path: self.final_path.clone(),
             manifest,
             item_bytes: state.bytes,
+            linked_items: state.linked,
         })
+    }
+
+    /// Before the archive is moved into place: every file the manifest lists is there with
+    /// its size. (Checksums were computed from the bytes as they were written or linked.)
+    fn check_staged(&self, manifest: &Manifest) -> Result<()> {
+        for (relative, _, size) in manifest.checked_files() {
+            let path = self.staging.join(relative);
+            let found = std::fs::metadata(&path).map_err(io("checking", &path))?;
+            if found.len() != size {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "a written file has the wrong size ({} instead of {size} bytes): {}",
+                        found.len(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn write_file(&self, relative: &str, role: &str, bytes: &[u8]) -> Result<ManifestFile> {
@@ -246,10 +360,12 @@ impl ArchiveWriter {
             std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
         }
         std::fs::write(&path, bytes).map_err(io("writing", &path))?;
+        let sha256 = sha256_hex(bytes);
+        self.dedupe(relative, &sha256);
         Ok(ManifestFile {
             path: relative.to_owned(),
             role: role.to_owned(),
-            sha256: sha256_hex(bytes),
+            sha256,
             size: bytes.len() as u64,
         })
     }
@@ -317,6 +433,7 @@ impl ArchiveWriter {
         })();
         result.map_err(write_err)?;
         let (sha256, size) = out.finish();
+        self.dedupe(&relative, &sha256);
         Ok(Some(ManifestFile {
             path: relative,
             role: "merged".to_owned(),
@@ -417,15 +534,22 @@ fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
     }
 }
 
-/// Removes staging folders that earlier, killed runs left for the same destination.
-fn remove_stale_partials(parent: &Path, name: &str) {
-    let prefix = format!(".{name}{PARTIAL_MARKER}");
+/// Removes staging folders that earlier, killed runs left in `parent`: for the archive `name`,
+/// or for any archive when `name` is `None` (snapshot folders have a new name each run).
+pub fn remove_stale_partials(parent: &Path, name: Option<&str>) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file_name.strip_prefix(&prefix) else {
+        let rest = match name {
+            Some(name) => file_name.strip_prefix(&format!(".{name}{PARTIAL_MARKER}")),
+            None => file_name
+                .starts_with('.')
+                .then(|| file_name.split_once(PARTIAL_MARKER).map(|(_, rest)| rest))
+                .flatten(),
+        };
+        let Some(rest) = rest else {
             continue;
         };
         let pid = rest.trim_end_matches(".zip");
@@ -575,6 +699,38 @@ impl CollectionWriter {
         }
     }
 
+    /// Takes `item` over from the previous archive unchanged (hard link, else copy), with the
+    /// warnings that archive recorded for it.
+    pub async fn link(&self, item: &ManifestItem, warnings: Vec<Warning>) -> Result<()> {
+        let path = self.place(&item.href);
+        let archive = Arc::clone(&self.archive);
+        let (from, to) = (item.path.clone(), path.clone());
+        tokio::task::spawn_blocking(move || archive.link_previous(&from, &to))
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Io, "linking a file failed", e))??;
+        if let Some(uid) = &item.uid {
+            let mut state = self.archive.state();
+            state
+                .uids
+                .entry((self.path.clone(), uid.clone()))
+                .or_insert_with(|| path.clone());
+        }
+        let warnings = warnings
+            .into_iter()
+            .map(|w| w.at_path(path.clone()))
+            .collect();
+        self.archive.state().linked += 1;
+        self.record(
+            ManifestItem {
+                path,
+                collection: self.path.clone(),
+                ..item.clone()
+            },
+            warnings,
+        );
+        Ok(())
+    }
+
     fn record(&self, item: ManifestItem, warnings: Vec<Warning>) {
         self.archive.progress.event(JobEvent::Progress {
             items: 1,
@@ -668,6 +824,7 @@ impl ItemSink for CollectionWriter {
         tokio::fs::write(&full, bytes)
             .await
             .map_err(io("writing", &full))?;
+        self.archive.dedupe(&path, &sha256);
         self.record(
             ManifestItem {
                 path,
@@ -711,7 +868,10 @@ impl ItemSink for CollectionWriter {
             file.write_all(&chunk).await.map_err(io("writing", &full))?;
         }
         file.flush().await.map_err(io("writing", &full))?;
+        drop(file);
         let kind = Self::media_kind(&path);
+        let sha256 = hex(&hasher.finalize());
+        self.archive.dedupe(&path, &sha256);
         self.record(
             ManifestItem {
                 path,
@@ -720,7 +880,7 @@ impl ItemSink for CollectionWriter {
                 uid: None,
                 href,
                 etag,
-                sha256: hex(&hasher.finalize()),
+                sha256,
                 size,
             },
             Vec::new(),

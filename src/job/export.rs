@@ -10,8 +10,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::archive::ArchiveWriter;
-use crate::archive::manifest::Manifest;
+use crate::archive::manifest::{Manifest, ManifestItem};
 use crate::error::Result;
+use crate::job::incremental::{PreviousArchive, PreviousCollection};
 use crate::model::{CollectionInfo, ItemKind, ItemRef, Warning};
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::source::{ItemSink, Source, SourceInfo};
@@ -34,11 +35,39 @@ pub struct SourcePlan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CollectionPlan {
     pub info: CollectionInfo,
+    /// Items to fetch from the source.
     pub items: Vec<ItemRef>,
+    /// Items unchanged since the previous archive: linked from it, not fetched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchanged: Vec<UnchangedItem>,
+}
+
+/// An item the previous archive already holds in its current version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnchangedItem {
+    pub archived: ManifestItem,
+    #[serde(skip)]
+    pub warnings: Vec<Warning>,
+}
+
+impl CollectionPlan {
+    /// Items the collection holds now, fetched or not.
+    pub fn item_count(&self) -> usize {
+        self.items.len() + self.unchanged.len()
+    }
 }
 
 impl ExportPlan {
     pub fn item_count(&self) -> u64 {
+        self.sources
+            .iter()
+            .flat_map(|s| &s.collections)
+            .map(|c| c.item_count() as u64)
+            .sum()
+    }
+
+    /// Items that will be downloaded (the rest are linked from the previous archive).
+    pub fn fetch_count(&self) -> u64 {
         self.sources
             .iter()
             .flat_map(|s| &s.collections)
@@ -57,6 +86,18 @@ pub async fn plan(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<ExportPlan> {
+    plan_since(sources, None, progress, cancel).await
+}
+
+/// Like [`plan`], but against an earlier archive of the same sources: where the source can
+/// say what changed since that archive's sync token, only the changes are asked for, and
+/// items whose ETag is unchanged are planned as links instead of downloads.
+pub async fn plan_since(
+    sources: &[Box<dyn Source>],
+    previous: Option<&PreviousArchive>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ExportPlan> {
     let mut plan = ExportPlan {
         sources: Vec::new(),
     };
@@ -67,11 +108,8 @@ pub async fn plan(
         let mut collections = Vec::new();
         for collection in source.collections().await? {
             cancel.check()?;
-            let items = source.list(&collection).await?;
-            collections.push(CollectionPlan {
-                info: collection,
-                items,
-            });
+            let before = previous.and_then(|p| p.collection(&info.location, &collection.href));
+            collections.push(plan_collection(source.as_ref(), collection, before.as_ref()).await?);
         }
         plan.sources.push(SourcePlan { info, collections });
     }
@@ -82,6 +120,44 @@ pub async fn plan(
     Ok(plan)
 }
 
+async fn plan_collection(
+    source: &dyn Source,
+    mut info: CollectionInfo,
+    before: Option<&PreviousCollection<'_>>,
+) -> Result<CollectionPlan> {
+    let changes = match before.and_then(PreviousCollection::complete_sync_token) {
+        Some(token) => source.changes_since(&info, token).await?,
+        None => None,
+    };
+    let listed = match (changes, before) {
+        (Some(changes), Some(before)) => {
+            info.sync_token = Some(changes.sync_token.clone());
+            before.apply(&changes)
+        }
+        _ => {
+            // The token first: whatever changes while we list shows up again next time.
+            info.sync_token = source.sync_token(&info).await?;
+            source.list(&info).await?
+        }
+    };
+    let mut items = Vec::new();
+    let mut unchanged = Vec::new();
+    for item in listed {
+        match before.and_then(|b| b.unchanged(&item).map(|archived| (b, archived))) {
+            Some((before, archived)) => unchanged.push(UnchangedItem {
+                warnings: before.warnings_for(archived),
+                archived: archived.clone(),
+            }),
+            None => items.push(item),
+        }
+    }
+    Ok(CollectionPlan {
+        info,
+        items,
+        unchanged,
+    })
+}
+
 /// The outcome of an export, for the summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportSummary {
@@ -90,6 +166,8 @@ pub struct ExportSummary {
     pub item_bytes: u64,
     pub elapsed: Duration,
     pub requests: u64,
+    /// Items linked from the previous archive instead of downloaded.
+    pub linked_items: u64,
 }
 
 impl ExportSummary {
@@ -111,8 +189,32 @@ pub async fn execute(
     progress: Arc<dyn Progress>,
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
-    let started = Instant::now();
     let writer = ArchiveWriter::create(out, Arc::clone(&progress))?;
+    write_archive(sources, plan, writer, progress, cancel).await
+}
+
+/// Like [`execute`] for a plan made by [`plan_since`]: unchanged items and identical files
+/// are hard-linked from `previous` into the new folder archive at `out`.
+pub async fn execute_since(
+    sources: &[Box<dyn Source>],
+    plan: &ExportPlan,
+    previous: &PreviousArchive,
+    out: &Path,
+    progress: Arc<dyn Progress>,
+    cancel: &CancelToken,
+) -> Result<ExportSummary> {
+    let writer = ArchiveWriter::create_linked(out, Arc::clone(&progress), previous)?;
+    write_archive(sources, plan, writer, progress, cancel).await
+}
+
+async fn write_archive(
+    sources: &[Box<dyn Source>],
+    plan: &ExportPlan,
+    writer: Arc<ArchiveWriter>,
+    progress: Arc<dyn Progress>,
+    cancel: &CancelToken,
+) -> Result<ExportSummary> {
+    let started = Instant::now();
     let result = fetch_all(sources, plan, &writer, progress.as_ref(), cancel).await;
     if let Err(error) = result {
         writer.abort();
@@ -129,6 +231,7 @@ pub async fn execute(
         item_bytes: written.item_bytes,
         elapsed: started.elapsed(),
         requests: sources.iter().map(|s| s.requests_made()).sum(),
+        linked_items: written.linked_items,
     })
 }
 
@@ -156,8 +259,13 @@ async fn fetch_all(
                     .clone()
                     .unwrap_or_else(|| collection.info.name.clone()),
                 kind: collection.info.kind,
-                items: collection.items.len() as u64,
+                items: collection.item_count() as u64,
             });
+            for unchanged in &collection.unchanged {
+                cancel.check()?;
+                sink.link(&unchanged.archived, unchanged.warnings.clone())
+                    .await?;
+            }
             let tracked = Tracking::new(&sink);
             source
                 .fetch(&collection.info, &collection.items, &tracked, cancel)

@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
 use crate::progress::CancelToken;
 use crate::source::http::{HttpClient, HttpError, status_error};
-use crate::source::{ItemSink, Source, SourceInfo, last_segment};
+use crate::source::{Changes, ItemSink, Source, SourceInfo, last_segment};
 
 /// Items per multiget REPORT. Radicale refuses a REPORT answering more than 10,000 VEVENTs and
 /// costs the same per item from 1,000 up, so 1,000 bounds memory without costing speed.
@@ -32,6 +32,8 @@ pub struct DavSource {
     pub(crate) contact_homes: Vec<String>,
     pub(crate) calendar_homes: Vec<String>,
     location: String,
+    /// Collections that said they support sync-collection (RFC 6578).
+    syncable: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Turns what a user typed (a URL, a host, or an email address) into a URL to start from.
@@ -138,6 +140,7 @@ impl DavSource {
             contact_homes,
             calendar_homes,
             location: base_text,
+            syncable: std::sync::Mutex::default(),
         })
     }
 
@@ -196,27 +199,18 @@ impl DavSource {
             } else {
                 Vec::new()
             };
-            // Asked per collection (Depth 0), not in the home's Depth 1 PROPFIND: servers
-            // such as Radicale compute a token by walking every item, and a home-level request
-            // makes them do it for every collection, for each kind we look for.
-            let sync_token = if collection.supports_sync {
-                self.dav
-                    .request(libdav::dav::GetProperty::new(
-                        &collection.href,
-                        &names::SYNC_TOKEN,
-                    ))
-                    .await
-                    .ok()
-                    .and_then(|r| r.value)
-            } else {
-                None
-            };
+            if collection.supports_sync {
+                self.syncable
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(collection.href.clone());
+            }
             found.push(CollectionInfo {
                 kind,
                 name: last_segment(&collection.href),
                 display_name: value(0),
                 description: value(1),
-                sync_token,
+                sync_token: None,
                 color: value(2),
                 components,
                 href: collection.href,
@@ -453,8 +447,77 @@ impl Source for DavSource {
         Ok(())
     }
 
+    async fn sync_token(&self, collection: &CollectionInfo) -> Result<Option<String>> {
+        if !self.supports_sync(collection) {
+            return Ok(None);
+        }
+        // Asked per collection (Depth 0), not in the home's Depth 1 PROPFIND: servers such as
+        // Radicale compute a token by walking every item, and a home-level request makes them
+        // do it for every collection, for each kind we look for.
+        Ok(self
+            .dav
+            .request(libdav::dav::GetProperty::new(
+                &collection.href,
+                &names::SYNC_TOKEN,
+            ))
+            .await
+            .ok()
+            .and_then(|r| r.value))
+    }
+
+    async fn changes_since(
+        &self,
+        collection: &CollectionInfo,
+        token: &str,
+    ) -> Result<Option<Changes>> {
+        if !self.supports_sync(collection) {
+            return Ok(None);
+        }
+        let request = libdav::dav::SyncCollection::new(&collection.href).with_sync_token(token);
+        match self.dav.request(request).await {
+            Ok(response) => {
+                let own = collection.href.trim_end_matches('/');
+                Ok(Some(Changes {
+                    sync_token: response.new_sync_token,
+                    changed: response
+                        .changed
+                        .into_iter()
+                        .filter(|r| r.href.trim_end_matches('/') != own && !r.href.ends_with('/'))
+                        .map(|r| ItemRef {
+                            href: r.href,
+                            etag: r.etag,
+                            size: None,
+                        })
+                        .collect(),
+                    deleted: response.deleted,
+                }))
+            }
+            // The server forgot the token or refuses the report: a full listing still works.
+            Err(WebDavError::PreconditionFailed(_)) => Ok(None),
+            Err(WebDavError::BadStatusCode(status))
+                if status.is_client_error() && status != http::StatusCode::UNAUTHORIZED =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(dav_error(
+                error,
+                &self.url_of(&collection.href),
+                self.user(),
+            )),
+        }
+    }
+
     fn requests_made(&self) -> u64 {
         self.http.stats().requests()
+    }
+}
+
+impl DavSource {
+    fn supports_sync(&self, collection: &CollectionInfo) -> bool {
+        self.syncable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&collection.href)
     }
 }
 

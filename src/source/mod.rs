@@ -47,6 +47,14 @@ pub trait ItemSink: Send + Sync {
     fn warn(&self, warning: Warning);
 }
 
+/// Items changed or added, and hrefs deleted, since a sync token; with the token to use next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub sync_token: String,
+    pub changed: Vec<ItemRef>,
+    pub deleted: Vec<String>,
+}
+
 /// A place that holds a person's contacts, calendars, to-dos or photos.
 ///
 /// # Contract
@@ -65,6 +73,9 @@ pub trait ItemSink: Send + Sync {
 /// 5. A failure that concerns the whole collection (auth, network, 5xx after retries) is
 ///    returned as an `Err`; the job then writes no archive.
 /// 6. `fetch` checks the cancel token between requests and returns `Cancelled` when it is set.
+/// 7. [`Source::sync_token`] is cheap to ask before [`Source::list`]; asked right away,
+///    [`Source::changes_since`] with that token reports no changes. A source that cannot tell
+///    what changed answers `None` to both, and callers then list everything.
 #[async_trait::async_trait]
 pub trait Source: Send + Sync + std::fmt::Debug {
     fn info(&self) -> SourceInfo;
@@ -81,6 +92,22 @@ pub trait Source: Send + Sync + std::fmt::Debug {
         cancel: &CancelToken,
     ) -> Result<()>;
 
+    /// The collection's current sync token (RFC 6578), asked for *before* listing so that a
+    /// change made while listing shows up again next time. `None` where there is none.
+    async fn sync_token(&self, _collection: &CollectionInfo) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// What changed in the collection since `token`, or `None` when the source cannot tell
+    /// (no support, or the server no longer knows the token): the caller then lists everything.
+    async fn changes_since(
+        &self,
+        _collection: &CollectionInfo,
+        _token: &str,
+    ) -> Result<Option<Changes>> {
+        Ok(None)
+    }
+
     /// Requests made so far, for summaries and benchmarks (0 for local sources).
     fn requests_made(&self) -> u64 {
         0
@@ -94,4 +121,73 @@ pub fn last_segment(href: &str) -> String {
     percent_encoding::percent_decode_str(last)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// The sources an account stands for, connected with `credentials`.
+pub async fn for_account(
+    account: &crate::config::Account,
+    credentials: http::Credentials,
+) -> Result<Vec<Box<dyn Source>>> {
+    use crate::config::AccountKind;
+    let client = || http::HttpClient::new(credentials.clone(), &http::HttpSettings::default());
+    Ok(match account.kind() {
+        AccountKind::Dav => vec![Box::new(
+            dav::DavSource::connect(&account.address, client()?).await?,
+        )],
+        AccountKind::Photos => vec![Box::new(photos::PhotoSource::new(
+            &account.address,
+            client()?,
+        )?)],
+        AccountKind::Folder => vec![Box::new(device::DeviceSource::new(&account.address)?)],
+    })
+}
+
+/// A source narrowed to some of its collections (by href); everything else passes through.
+#[derive(Debug)]
+pub struct OnlyCollections {
+    pub inner: Box<dyn Source>,
+    pub hrefs: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl Source for OnlyCollections {
+    fn info(&self) -> SourceInfo {
+        self.inner.info()
+    }
+
+    async fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        let mut all = self.inner.collections().await?;
+        all.retain(|c| self.hrefs.contains(&c.href));
+        Ok(all)
+    }
+
+    async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
+        self.inner.list(collection).await
+    }
+
+    async fn fetch(
+        &self,
+        collection: &CollectionInfo,
+        items: &[ItemRef],
+        sink: &dyn ItemSink,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        self.inner.fetch(collection, items, sink, cancel).await
+    }
+
+    async fn sync_token(&self, collection: &CollectionInfo) -> Result<Option<String>> {
+        self.inner.sync_token(collection).await
+    }
+
+    async fn changes_since(
+        &self,
+        collection: &CollectionInfo,
+        token: &str,
+    ) -> Result<Option<Changes>> {
+        self.inner.changes_since(collection, token).await
+    }
+
+    fn requests_made(&self) -> u64 {
+        self.inner.requests_made()
+    }
 }

@@ -1,0 +1,197 @@
+//! What an earlier archive of the same sources holds, so that an export can link unchanged
+//! items from it instead of fetching them again, and ask the server only for what changed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::archive::Manifest;
+use crate::archive::manifest::{MANIFEST_FILE, ManifestCollection, ManifestItem};
+use crate::error::{Error, Result};
+use crate::model::ItemRef;
+use crate::source::Changes;
+
+/// An earlier, complete archive folder and its manifest.
+#[derive(Debug)]
+pub struct PreviousArchive {
+    root: PathBuf,
+    manifest: Manifest,
+    /// (source location, collection href) → index into `manifest.collections`.
+    collections: HashMap<(String, String), usize>,
+    /// collection path → indexes into `manifest.items`.
+    items: HashMap<String, Vec<usize>>,
+    /// item path → indexes into `manifest.warnings`.
+    warnings: HashMap<String, Vec<usize>>,
+}
+
+/// One collection of the previous archive.
+#[derive(Debug, Clone)]
+pub struct PreviousCollection<'a> {
+    archive: &'a PreviousArchive,
+    pub collection: &'a ManifestCollection,
+    /// Items by [`href_key`].
+    by_href: HashMap<String, &'a ManifestItem>,
+}
+
+impl PreviousArchive {
+    /// Reads the manifest of the archive folder at `root`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let path = root.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io("reading", &path, e))?;
+        Ok(Self::new(root.to_path_buf(), Manifest::parse(&bytes)?))
+    }
+
+    pub fn new(root: PathBuf, manifest: Manifest) -> Self {
+        let collections = manifest
+            .collections
+            .iter()
+            .enumerate()
+            .filter_map(|(index, c)| {
+                let source = manifest.sources.get(c.source)?;
+                Some(((source.location.clone(), c.info.href.clone()), index))
+            })
+            .collect();
+        let mut items: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, item) in manifest.items.iter().enumerate() {
+            items
+                .entry(item.collection.clone())
+                .or_default()
+                .push(index);
+        }
+        let mut warnings: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, warning) in manifest.warnings.iter().enumerate() {
+            if let Some(path) = &warning.path {
+                warnings.entry(path.clone()).or_default().push(index);
+            }
+        }
+        Self {
+            root,
+            manifest,
+            collections,
+            items,
+            warnings,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The collection with this href from the source at `location`, if the archive has it.
+    pub fn collection(&self, location: &str, href: &str) -> Option<PreviousCollection<'_>> {
+        let index = *self
+            .collections
+            .get(&(location.to_owned(), href.to_owned()))?;
+        let collection = &self.manifest.collections[index];
+        let by_href = self
+            .items
+            .get(&collection.path)
+            .into_iter()
+            .flatten()
+            .map(|&i| {
+                let item = &self.manifest.items[i];
+                (href_key(&item.href), item)
+            })
+            .collect();
+        Some(PreviousCollection {
+            archive: self,
+            collection,
+            by_href,
+        })
+    }
+
+    /// Every archived file by its checksum, for linking identical bytes.
+    pub fn paths_by_checksum(&self) -> HashMap<String, String> {
+        self.manifest
+            .checked_files()
+            .map(|(path, sha256, _)| (sha256.to_owned(), path.to_owned()))
+            .collect()
+    }
+}
+
+impl<'a> PreviousCollection<'a> {
+    pub fn items(&self) -> impl Iterator<Item = &'a ManifestItem> + 'a {
+        let archive = self.archive;
+        archive
+            .items
+            .get(&self.collection.path)
+            .into_iter()
+            .flatten()
+            .map(move |&index| &archive.manifest.items[index])
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.archive
+            .items
+            .get(&self.collection.path)
+            .map_or(0, Vec::len)
+    }
+
+    /// The sync token to ask for changes with, if the archive holds the collection whole.
+    /// An item the source failed to deliver last time would never show up as a change, so
+    /// such a collection is listed in full again.
+    pub fn complete_sync_token(&self) -> Option<&'a str> {
+        let prefix = self.collection.info.href.as_str();
+        let incomplete = self.archive.manifest.warnings.iter().any(|w| {
+            w.code == "unavailable" && w.href.as_deref().is_some_and(|h| h.starts_with(prefix))
+        });
+        if incomplete {
+            None
+        } else {
+            self.collection.info.sync_token.as_deref()
+        }
+    }
+
+    /// The collection's items now: last time's, minus deletions, with changes applied.
+    pub fn apply(&self, changes: &Changes) -> Vec<ItemRef> {
+        let deleted: std::collections::HashSet<String> =
+            changes.deleted.iter().map(|h| href_key(h)).collect();
+        let changed: std::collections::HashSet<String> =
+            changes.changed.iter().map(|r| href_key(&r.href)).collect();
+        let mut items: Vec<ItemRef> = self
+            .items()
+            .filter(|i| {
+                let key = href_key(&i.href);
+                !deleted.contains(&key) && !changed.contains(&key)
+            })
+            .map(|i| ItemRef {
+                href: i.href.clone(),
+                etag: i.etag.clone(),
+                size: Some(i.size),
+            })
+            .collect();
+        items.extend(changes.changed.iter().cloned());
+        items
+    }
+
+    /// The warnings last time's archive recorded for one of its items.
+    pub fn warnings_for(&self, item: &ManifestItem) -> Vec<crate::model::Warning> {
+        self.archive
+            .warnings
+            .get(&item.path)
+            .into_iter()
+            .flatten()
+            .map(|&index| self.archive.manifest.warnings[index].clone())
+            .collect()
+    }
+
+    /// The archived copy of `item`, if it has the same href and the same ETag: such an item
+    /// has not changed and need not be fetched again.
+    pub fn unchanged(&self, item: &ItemRef) -> Option<&'a ManifestItem> {
+        let etag = item.etag.as_deref()?;
+        self.by_href
+            .get(&href_key(&item.href))
+            .copied()
+            .filter(|archived| archived.etag.as_deref() == Some(etag))
+    }
+}
+
+/// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
+pub fn href_key(href: &str) -> String {
+    percent_encoding::percent_decode_str(href)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -1,0 +1,184 @@
+//! Scheduled backups: profiles, the pure "is it due" policy and retention, dated snapshots
+//! that hard-link what did not change, per-profile status and log, OS scheduler integration
+//! and notifications. [`run_profile`] is what `lifeboat run PROFILE`, the OS scheduler and the
+//! open app all call.
+
+pub mod install;
+pub mod notify;
+pub mod policy;
+pub mod profile;
+pub mod retention;
+pub mod snapshot;
+pub mod status;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{Local, Utc};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::progress::{CancelToken, Progress};
+use crate::secrets::SecretStore;
+use crate::source::http::Credentials;
+use crate::source::{OnlyCollections, Source};
+use profile::{Profile, ProfileAccount};
+use status::{Outcome, RunRecord, StatusFiles};
+
+/// Environment variables a headless run falls back to when the keyring has no password.
+pub const PASSWORD_ENV: &str = "LIFEBOAT_PASSWORD";
+pub const TOKEN_ENV: &str = "LIFEBOAT_TOKEN";
+
+/// The credentials for one account of a profile: the keyring first, then the environment.
+pub fn credentials_for(
+    account: &crate::config::Account,
+    secrets: &dyn SecretStore,
+) -> Result<Credentials> {
+    if !account.needs_password() {
+        return Ok(Credentials::None);
+    }
+    let saved = secrets.get(&account.id).unwrap_or_else(|error| {
+        tracing::info!("keyring unavailable for {}: {error}", account.id);
+        None
+    });
+    if let Some(password) = saved.or_else(|| std::env::var(PASSWORD_ENV).ok()) {
+        return Ok(Credentials::Basic {
+            user: account.user.clone(),
+            password,
+        });
+    }
+    if let Ok(token) = std::env::var(TOKEN_ENV) {
+        return Ok(Credentials::Bearer(token));
+    }
+    Err(Error::new(
+        ErrorKind::Auth,
+        format!(
+            "no password saved for {} at {}: save it again (lifeboat profile add, or the app), or set {PASSWORD_ENV}",
+            account.user, account.address
+        ),
+    ))
+}
+
+async fn connect(
+    accounts: &[ProfileAccount],
+    secrets: &dyn SecretStore,
+) -> Result<Vec<Box<dyn Source>>> {
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    for chosen in accounts {
+        let credentials = credentials_for(&chosen.account, secrets)?;
+        for source in crate::source::for_account(&chosen.account, credentials).await? {
+            if chosen.collections.is_empty() {
+                sources.push(source);
+            } else {
+                sources.push(Box::new(OnlyCollections {
+                    inner: source,
+                    hrefs: chosen.collections.clone(),
+                }));
+            }
+        }
+    }
+    if sources.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "this profile has no accounts to back up",
+        ));
+    }
+    Ok(sources)
+}
+
+/// Runs `profile` once: a snapshot, the status file and log updated, and a desktop
+/// notification when the run failed or flagged a drop. The record is returned either way;
+/// `Err` only when even the status could not be written.
+pub async fn run_profile(
+    profile: &Profile,
+    config_dir: &Path,
+    secrets: &dyn SecretStore,
+    progress: Arc<dyn Progress>,
+    cancel: &CancelToken,
+) -> Result<RunRecord> {
+    let started = Utc::now();
+    let result = async {
+        let sources = connect(&profile.accounts, secrets).await?;
+        let settings = snapshot::RunSettings {
+            destination: &profile.destination,
+            retention: &profile.retention,
+            drop_percent: profile.drop_percent,
+        };
+        snapshot::run(&sources, settings, progress, cancel).await
+    }
+    .await;
+    let record = match result {
+        Ok(run) => RunRecord {
+            started,
+            finished: Utc::now(),
+            outcome: if run.flags.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::Flagged
+            },
+            snapshot: run
+                .snapshot
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            message: format!(
+                "{} items ({} downloaded, {} unchanged and linked), {} warnings",
+                run.summary.manifest.items.len(),
+                run.fetched_items,
+                run.summary.linked_items,
+                run.summary.manifest.warnings.len()
+            ),
+            flags: run.flags,
+            fetched_items: run.fetched_items,
+            linked_items: run.summary.linked_items,
+            fetched_bytes: run.summary.item_bytes,
+            requests: run.summary.requests,
+            pruned: run.pruned,
+        },
+        Err(error) => RunRecord {
+            started,
+            finished: Utc::now(),
+            outcome: Outcome::Failed,
+            snapshot: None,
+            message: match error.hint() {
+                Some(hint) => format!("{error} ({hint})"),
+                None => error.to_string(),
+            },
+            flags: Vec::new(),
+            fetched_items: 0,
+            linked_items: 0,
+            fetched_bytes: 0,
+            requests: 0,
+            pruned: Vec::new(),
+        },
+    };
+    StatusFiles::for_profile(config_dir, &profile.name).record(record.clone())?;
+    match record.outcome {
+        Outcome::Failed => notify::notify(
+            &format!("Backup \"{}\" failed", profile.name),
+            &record.message,
+        ),
+        Outcome::Flagged => notify::notify(
+            &format!("Backup \"{}\": data vanished at the source", profile.name),
+            &format!(
+                "{}. Older snapshots still hold it; nothing was pruned.",
+                record.flags.join("; ")
+            ),
+        ),
+        Outcome::Success => {}
+    }
+    Ok(record)
+}
+
+/// The enabled profiles due now, by the policy and their status files.
+pub fn due_profiles<'a>(profiles: &'a [Profile], config_dir: &Path) -> Vec<&'a Profile> {
+    let now = Local::now().naive_local();
+    profiles
+        .iter()
+        .filter(|p| p.enabled)
+        .filter(|p| {
+            let history = StatusFiles::for_profile(config_dir, &p.name)
+                .load()
+                .history();
+            policy::decide(&p.every, &history, now) == policy::Decision::Due
+        })
+        .collect()
+}
