@@ -50,7 +50,10 @@ async fn radicale_and_webdav_sources_pass_the_contract() {
     let tasks = collections.iter().find(|c| c.name == "tasks").unwrap();
     assert_eq!(tasks.display_name.as_deref(), Some("Chores"));
     assert_eq!(tasks.components, vec!["VTODO".to_owned()]);
-    assert!(tasks.sync_token.is_some(), "Radicale offers sync tokens");
+    let token = lifeboat::source::Source::sync_token(&source, tasks)
+        .await
+        .unwrap();
+    assert!(token.is_some(), "Radicale offers sync tokens");
 
     let root = tempfile::tempdir().unwrap();
     let photos = seed_photos(root.path());

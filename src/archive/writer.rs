@@ -45,8 +45,9 @@ struct State {
     files: Vec<ManifestFile>,
     warnings: Vec<Warning>,
     bytes: u64,
-    /// Items linked from the previous archive instead of written.
+    /// Items linked from the previous archive instead of written, and their bytes.
     linked: u64,
+    linked_bytes: u64,
     /// Set once hard links failed and files were copied instead.
     copied_instead_of_linked: bool,
 }
@@ -66,8 +67,10 @@ pub struct WrittenArchive {
     pub manifest: Manifest,
     /// Bytes of items (not counting merged files and metadata).
     pub item_bytes: u64,
-    /// Items hard-linked from the previous archive rather than written again.
+    /// Items hard-linked from the previous archive rather than written again, and their bytes
+    /// (included in `item_bytes`).
     pub linked_items: u64,
+    pub linked_bytes: u64,
 }
 
 pub struct ArchiveWriter {
@@ -331,6 +334,7 @@ impl ArchiveWriter {
             manifest,
             item_bytes: state.bytes,
             linked_items: state.linked,
+            linked_bytes: state.linked_bytes,
         })
     }
 
@@ -719,7 +723,11 @@ impl CollectionWriter {
             .into_iter()
             .map(|w| w.at_path(path.clone()))
             .collect();
-        self.archive.state().linked += 1;
+        {
+            let mut state = self.archive.state();
+            state.linked += 1;
+            state.linked_bytes += item.size;
+        }
         self.record(
             ManifestItem {
                 path,

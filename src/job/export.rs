@@ -166,8 +166,10 @@ pub struct ExportSummary {
     pub item_bytes: u64,
     pub elapsed: Duration,
     pub requests: u64,
-    /// Items linked from the previous archive instead of downloaded.
+    /// Items linked from the previous archive instead of downloaded, and their bytes (part
+    /// of `item_bytes`).
     pub linked_items: u64,
+    pub linked_bytes: u64,
 }
 
 impl ExportSummary {
@@ -232,6 +234,7 @@ async fn write_archive(
         elapsed: started.elapsed(),
         requests: sources.iter().map(|s| s.requests_made()).sum(),
         linked_items: written.linked_items,
+        linked_bytes: written.linked_bytes,
     })
 }
 

@@ -58,7 +58,6 @@ pub fn systemd_units(profile: &str, exe: &Path, every: &Every) -> [(String, Stri
     let service = format!(
         "[Unit]\n\
 Description=Lifeboat backup \"{profile}\"\n\
-Documentation=man:lifeboat(1)\n\
 After=network-online.target\n\
 Wants=network-online.target\n\
 \n\
@@ -263,7 +262,10 @@ pub fn install(profile: &str, every: &Every, log: &Path) -> Result<String> {
     } else if cfg!(windows) {
         let xml = task_scheduler_xml(profile, &exe, every);
         let file = std::env::temp_dir().join(format!("{}.xml", job_name(profile)));
-        std::fs::write(&file, xml).map_err(|e| Error::io("writing", &file, e))?;
+        // schtasks reads the file in the encoding its declaration names: UTF-16 with a BOM.
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
+        std::fs::write(&file, utf16).map_err(|e| Error::io("writing", &file, e))?;
         let result = run_tool(
             "schtasks",
             &[
@@ -339,5 +341,120 @@ pub fn is_installed(profile: &str) -> bool {
         .is_ok()
     } else {
         systemd_user_dir().is_ok_and(|d| d.join(format!("{}.timer", job_name(profile))).exists())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::schedule::policy::parse_time;
+
+    fn weekly() -> Every {
+        Every::Weekly {
+            on: Weekday::Sun,
+            at: parse_time("04:30").unwrap(),
+        }
+    }
+
+    /// The text of the first element named `name`.
+    fn text_of<'a>(doc: &'a roxmltree::Document<'_>, name: &str) -> Vec<&'a str> {
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == name)
+            .filter_map(|n| n.text())
+            .collect()
+    }
+
+    #[test]
+    fn calendar_specs() {
+        assert_eq!(on_calendar(&Every::Hourly), "*-*-* *:00:00");
+        assert_eq!(
+            on_calendar(&Every::Daily {
+                at: parse_time("03:05").unwrap()
+            }),
+            "*-*-* 03:05:00"
+        );
+        assert_eq!(on_calendar(&weekly()), "Sun *-*-* 04:30:00");
+    }
+
+    #[test]
+    fn systemd_units_run_the_profile_and_catch_up() {
+        let [(service_name, service), (timer_name, timer)] =
+            systemd_units("home-1", Path::new("/opt/life boat/lifeboat"), &weekly());
+        assert_eq!(service_name, "lifeboat-home-1.service");
+        assert_eq!(timer_name, "lifeboat-home-1.timer");
+        assert!(
+            service.contains("ExecStart=\"/opt/life boat/lifeboat\" run \"home-1\"\n"),
+            "{service}"
+        );
+        assert!(timer.contains("Persistent=true\n"), "{timer}");
+        assert!(timer.contains("Unit=lifeboat-home-1.service\n"), "{timer}");
+    }
+
+    #[test]
+    fn the_launchd_plist_parses_and_names_the_calendar_interval() {
+        let plist = launchd_plist(
+            "home",
+            Path::new("/Applications/Lifeboat.app/Contents/MacOS/lifeboat"),
+            &weekly(),
+            Path::new("/Users/a/Library/Logs/home & more.log"),
+        );
+        let doc = roxmltree::Document::parse(&plist).unwrap();
+        let strings = text_of(&doc, "string");
+        assert_eq!(
+            strings[..4],
+            [
+                "org.lifeboat.lifeboat-home",
+                "/Applications/Lifeboat.app/Contents/MacOS/lifeboat",
+                "run",
+                "home"
+            ]
+        );
+        assert!(strings.contains(&"/Users/a/Library/Logs/home & more.log"));
+        // Keys and values alternate inside StartCalendarInterval's dict.
+        let interval = doc
+            .descendants()
+            .find(|n| n.text() == Some("StartCalendarInterval"))
+            .and_then(|key| key.next_sibling_element())
+            .unwrap();
+        let pairs: Vec<&str> = interval
+            .children()
+            .filter(|n| n.is_element())
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(pairs, ["Weekday", "0", "Hour", "4", "Minute", "30"]);
+    }
+
+    #[test]
+    fn the_task_scheduler_xml_parses_and_starts_missed_runs() {
+        for every in [
+            Every::Hourly,
+            Every::Daily {
+                at: parse_time("03:00").unwrap(),
+            },
+            weekly(),
+        ] {
+            let xml = task_scheduler_xml(
+                "home",
+                Path::new(r"C:\Program Files\Lifeboat\lifeboat.exe"),
+                &every,
+            );
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            assert_eq!(text_of(&doc, "StartWhenAvailable"), ["true"]);
+            assert_eq!(
+                text_of(&doc, "Command"),
+                [r"C:\Program Files\Lifeboat\lifeboat.exe"]
+            );
+            assert_eq!(text_of(&doc, "Arguments"), ["run \"home\""]);
+            let triggers = doc
+                .descendants()
+                .find(|n| n.tag_name().name() == "Triggers")
+                .unwrap();
+            assert_eq!(triggers.children().filter(|n| n.is_element()).count(), 1);
+        }
+        let xml = task_scheduler_xml("home", Path::new("lifeboat.exe"), &weekly());
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        assert!(doc.descendants().any(|n| n.tag_name().name() == "Sunday"));
+        assert_eq!(text_of(&doc, "StartBoundary"), ["2026-01-01T04:30:00"]);
     }
 }

@@ -129,7 +129,7 @@ pub async fn run_profile(
             flags: run.flags,
             fetched_items: run.fetched_items,
             linked_items: run.summary.linked_items,
-            fetched_bytes: run.summary.item_bytes,
+            fetched_bytes: run.summary.item_bytes - run.summary.linked_bytes,
             requests: run.summary.requests,
             pruned: run.pruned,
         },

@@ -116,10 +116,28 @@ pub async fn check_source(
                     wanted.kind, wanted.name_contains
                 )
             })?;
+        let token = source
+            .sync_token(collection)
+            .await
+            .map_err(|e| format!("sync_token: {e}"))?;
         let refs = source
             .list(collection)
             .await
             .map_err(|e| format!("list: {e}"))?;
+        if let Some(token) = token {
+            match source.changes_since(collection, &token).await {
+                Ok(Some(changes)) if !changes.changed.is_empty() || !changes.deleted.is_empty() => {
+                    return Err(format!(
+                        "rule 7: {} reports {} changed and {} deleted items right after its token",
+                        collection.href,
+                        changes.changed.len(),
+                        changes.deleted.len()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(format!("rule 7: changes_since: {e}")),
+            }
+        }
         let mut ref_hrefs: Vec<&str> = refs.iter().map(|r| r.href.as_str()).collect();
         ref_hrefs.sort_unstable();
         ref_hrefs.dedup();

@@ -1,0 +1,350 @@
+//! Scheduled backups against real Radicale and WsgiDAV through the `lifeboat` binary: profiles,
+//! incremental snapshots (only changes downloaded, the rest hard-linked), append-only history,
+//! the drop guard, retention, a failed run pruning nothing; and the OS scheduler files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lifeboat::schedule::status::{Outcome, RunRecord, Status};
+use support::*;
+
+/// Runs `lifeboat` with its own config folder and the test password.
+fn lifeboat_in(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .env("LIFEBOAT_CONFIG_DIR", config)
+        .env("LIFEBOAT_PASSWORD", PASSWORD)
+        .env_remove("LIFEBOAT_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running lifeboat")
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "lifeboat failed: {}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn last_run(config: &Path, profile: &str) -> RunRecord {
+    let path = config
+        .join("profiles")
+        .join(format!("{profile}.status.json"));
+    let status: Status = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    status.runs.last().cloned().unwrap()
+}
+
+fn snapshot(dest: &Path, record: &RunRecord) -> PathBuf {
+    dest.join(record.snapshot.as_deref().unwrap())
+}
+
+fn snapshots(dest: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dest)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The archived file of the item whose href ends with `file`.
+fn archived_file(snapshot: &Path, file: &str) -> Option<PathBuf> {
+    manifest_of(snapshot)
+        .items
+        .iter()
+        .find(|i| i.href.ends_with(file))
+        .map(|i| snapshot.join(&i.path))
+}
+
+fn count_kind(snapshot: &Path, kind: lifeboat::model::ItemKind) -> usize {
+    manifest_of(snapshot)
+        .items
+        .iter()
+        .filter(|i| i.kind == kind)
+        .count()
+}
+
+#[tokio::test]
+async fn scheduled_runs_download_only_changes_and_keep_history() {
+    use lifeboat::model::ItemKind;
+    let radicale = Server::radicale();
+    let book = make_addressbook(&radicale, "contacts", "Friends").await;
+    let calendar = make_calendar(&radicale, "calendar", "Family", &["VEVENT"]).await;
+    for i in 0..20 {
+        let url = format!("{book}c{i}.vcf");
+        assert_eq!(
+            put(
+                &url,
+                vcard(&format!("uid-c{i}"), &format!("Person {i}")),
+                "text/vcard"
+            )
+            .await,
+            201
+        );
+    }
+    for i in 0..5 {
+        let url = format!("{calendar}e{i}.ics");
+        assert_eq!(
+            put(
+                &url,
+                event(&format!("uid-e{i}"), &format!("Event {i}")),
+                "text/calendar"
+            )
+            .await,
+            201
+        );
+    }
+    let photo_root = tempfile::tempdir().unwrap();
+    seed_photos(photo_root.path());
+    let webdav = Server::webdav(photo_root.path());
+    let config = tempfile::tempdir().unwrap();
+    let dest_dir = tempfile::tempdir().unwrap();
+    let dest = dest_dir.path().join("snapshots");
+    let photos_url = format!("{}Photos/", webdav.base_url());
+
+    ok(lifeboat_in(
+        config.path(),
+        &[
+            "profile",
+            "add",
+            "nightly",
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            USER,
+            "--photos-url",
+            &photos_url,
+            "--dest",
+            dest.to_str().unwrap(),
+            "--every",
+            "daily",
+            "--at",
+            "03:00",
+            "--keep-last",
+            "2",
+        ],
+    ));
+    let listed = ok(lifeboat_in(config.path(), &["profile", "list"]));
+    assert!(listed.contains("nightly: daily at 03:00"), "{listed}");
+
+    // First run: everything is downloaded.
+    ok(lifeboat_in(config.path(), &["run", "nightly"]));
+    let first = last_run(config.path(), "nightly");
+    assert_eq!(first.outcome, Outcome::Success);
+    assert_eq!((first.fetched_items, first.linked_items), (28, 0));
+    let first_snapshot = snapshot(&dest, &first);
+
+    // Nothing changed: no item bodies and no photo bytes, everything linked.
+    ok(lifeboat_in(config.path(), &["run", "nightly"]));
+    let unchanged = last_run(config.path(), "nightly");
+    assert_eq!(unchanged.outcome, Outcome::Success);
+    assert_eq!((unchanged.fetched_items, unchanged.fetched_bytes), (0, 0));
+    assert_eq!(unchanged.linked_items, 28);
+    let second_snapshot = snapshot(&dest, &unchanged);
+    println!("no-change run: {} requests", unchanged.requests);
+
+    // Change 10 contacts, add 2 photos, delete 1 event.
+    for i in 0..10 {
+        let url = format!("{book}c{i}.vcf");
+        let status = put(
+            &url,
+            vcard(&format!("uid-c{i}"), &format!("Person {i} renamed")),
+            "text/vcard",
+        )
+        .await;
+        assert!(status == 201 || status == 204, "{status}");
+    }
+    let new_photos = [
+        ("Photos/2025/new one.jpg", photo(40, 30_000)),
+        ("Photos/new two.jpg", photo(41, 31_000)),
+    ];
+    for (relative, bytes) in &new_photos {
+        let path = photo_root.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let (status, _) = request(
+        "DELETE",
+        &format!("{calendar}e4.ics"),
+        Vec::new(),
+        "text/plain",
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status}");
+
+    ok(lifeboat_in(config.path(), &["run", "nightly"]));
+    let changed = last_run(config.path(), "nightly");
+    assert_eq!(changed.outcome, Outcome::Success, "{}", changed.message);
+    assert_eq!(changed.fetched_items, 12, "10 contacts and 2 photos");
+    assert_eq!(changed.linked_items, 10 + 4 + 3);
+    let photo_bytes: u64 = new_photos.iter().map(|(_, b)| b.len() as u64).sum();
+    assert!(
+        changed.fetched_bytes > photo_bytes && changed.fetched_bytes < photo_bytes + 10 * 1024,
+        "only the changed items' bytes: {}",
+        changed.fetched_bytes
+    );
+    let third_snapshot = snapshot(&dest, &changed);
+    let verified = ok(lifeboat_in(
+        config.path(),
+        &["verify", third_snapshot.to_str().unwrap()],
+    ));
+    assert!(verified.contains("all checksums match"), "{verified}");
+    assert_eq!(count_kind(&third_snapshot, ItemKind::Contact), 20);
+    assert_eq!(count_kind(&third_snapshot, ItemKind::Event), 4);
+    assert_eq!(count_kind(&third_snapshot, ItemKind::Photo), 5);
+    let renamed = std::fs::read(archived_file(&third_snapshot, "c3.vcf").unwrap()).unwrap();
+    assert!(text(&renamed).contains("Person 3 renamed"));
+    // Unchanged photos and contacts are the same file (hard links), changed ones are not.
+    let inode = |snapshot: &Path, file: &str| {
+        std::fs::metadata(archived_file(snapshot, file).unwrap())
+            .unwrap()
+            .ino()
+    };
+    assert_eq!(
+        inode(&second_snapshot, "beach.jpg"),
+        inode(&third_snapshot, "beach.jpg")
+    );
+    assert_eq!(
+        inode(&second_snapshot, "c15.vcf"),
+        inode(&third_snapshot, "c15.vcf")
+    );
+    assert_ne!(
+        inode(&second_snapshot, "c3.vcf"),
+        inode(&third_snapshot, "c3.vcf")
+    );
+    // Append-only: the deleted event is still in the older snapshot.
+    assert!(archived_file(&third_snapshot, "e4.ics").is_none());
+    assert!(archived_file(&second_snapshot, "e4.ics").is_some());
+    // Retention (--keep-last 2) removed the first snapshot after this verified run.
+    assert_eq!(
+        changed.pruned,
+        vec![
+            first_snapshot
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        ]
+    );
+    assert!(!first_snapshot.exists());
+
+    // 30% of the contacts vanish: the run still snapshots, but flags it and prunes nothing.
+    for i in 10..16 {
+        let (status, _) = request(
+            "DELETE",
+            &format!("{book}c{i}.vcf"),
+            Vec::new(),
+            "text/plain",
+        )
+        .await;
+        assert!(status == 200 || status == 204, "{status}");
+    }
+    let output = lifeboat_in(config.path(), &["run", "nightly"]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("FLAGGED: Friends: 6 of 20 items are gone"),
+        "{}",
+        text(&output.stdout)
+    );
+    let flagged = last_run(config.path(), "nightly");
+    assert_eq!(flagged.outcome, Outcome::Flagged);
+    assert!(flagged.pruned.is_empty());
+    assert!(second_snapshot.exists() && third_snapshot.exists());
+    assert_eq!(
+        count_kind(&snapshot(&dest, &flagged), ItemKind::Contact),
+        14
+    );
+
+    // A run that fails (the server is unreachable) prunes nothing, even with keep-last 1.
+    let before = snapshots(&dest);
+    ok(lifeboat_in(
+        config.path(),
+        &[
+            "profile",
+            "add",
+            "broken",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--user",
+            USER,
+            "--dest",
+            dest.to_str().unwrap(),
+            "--every",
+            "hourly",
+            "--keep-last",
+            "1",
+        ],
+    ));
+    let output = lifeboat_in(config.path(), &["run", "broken"]);
+    assert!(!output.status.success());
+    assert_eq!(last_run(config.path(), "broken").outcome, Outcome::Failed);
+    assert_eq!(snapshots(&dest), before);
+
+    let status = ok(lifeboat_in(
+        config.path(),
+        &["schedule", "status", "--json"],
+    ));
+    let lines: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(lines[0]["profile"], "nightly");
+    assert_eq!(lines[0]["last_run"]["outcome"], "flagged");
+    assert_eq!(lines[1]["last_run"]["outcome"], "failed");
+    let log = std::fs::read_to_string(config.path().join("profiles/nightly.log")).unwrap();
+    assert_eq!(log.lines().count(), 4, "{log}");
+    // The config never holds the password.
+    let settings = std::fs::read_to_string(config.path().join("config.json")).unwrap();
+    assert!(!settings.contains(PASSWORD));
+}
+
+#[test]
+fn generated_systemd_units_pass_systemd_analyze() {
+    let analyze = Path::new("/usr/bin/systemd-analyze");
+    if !analyze.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs systemd for this test"
+        );
+        eprintln!("skipped: systemd-analyze is not installed");
+        return;
+    }
+    use lifeboat::schedule::install::systemd_units;
+    use lifeboat::schedule::policy::{Every, parse_time};
+    let exe = Path::new(env!("CARGO_BIN_EXE_lifeboat"));
+    for every in [
+        Every::Hourly,
+        Every::Daily {
+            at: parse_time("03:00").unwrap(),
+        },
+        Every::Weekly {
+            on: chrono::Weekday::Sat,
+            at: parse_time("23:59").unwrap(),
+        },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (name, text) in systemd_units("home_1", exe, &every) {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            paths.push(path);
+        }
+        let output = Command::new(analyze)
+            .arg("verify")
+            .args(&paths)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "{every:?}: {}",
+            text(&output.stderr)
+        );
+    }
+}
