@@ -399,7 +399,12 @@ mod tests {
             &weekly(),
             Path::new("/Users/a/Library/Logs/home & more.log"),
         );
-        let doc = roxmltree::Document::parse(&plist).unwrap();
+        // Apple's plists carry a DOCTYPE; roxmltree refuses DTDs unless told.
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..roxmltree::ParsingOptions::default()
+        };
+        let doc = roxmltree::Document::parse_with_options(&plist, options).unwrap();
         let strings = text_of(&doc, "string");
         assert_eq!(
             strings[..4],
