@@ -16,6 +16,8 @@ use crate::job::restore::{
 use crate::job::restore_report::{self, RestoreReport};
 use crate::model::CollectionKind;
 use crate::progress::{CancelToken, JobEvent, NoProgress, Progress};
+use crate::schedule::profile::Profile;
+use crate::schedule::status::{RunRecord, Status, StatusFiles};
 use crate::secrets::SecretStore;
 use crate::source::Source;
 use crate::source::http::{Credentials, HttpClient, HttpSettings};
@@ -57,8 +59,36 @@ pub enum Command {
         paths: Vec<String>,
         max_px: u32,
     },
+    /// Run one backup profile now (a snapshot into its destination).
+    RunProfile {
+        profile: Box<Profile>,
+        config_dir: PathBuf,
+    },
+    /// Run those of `profiles` that the schedule policy says are due, one after the other.
+    RunDueProfiles {
+        profiles: Vec<Profile>,
+        config_dir: PathBuf,
+    },
+    /// Read every profile's status file and whether the OS scheduler has it.
+    LoadSchedules {
+        profiles: Vec<String>,
+        config_dir: PathBuf,
+    },
+    /// Register a profile with the OS scheduler (`install: true`) or remove it.
+    SetOsSchedule {
+        profile: Box<Profile>,
+        config_dir: PathBuf,
+        install: bool,
+    },
     /// Stop the running job at its next step.
     Cancel,
+}
+
+/// What the schedules screen shows for one profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleInfo {
+    pub status: Status,
+    pub os_installed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +173,20 @@ pub enum Event {
     },
     RestorePlanned(Result<RestorePlan, Failure>),
     RestoreFinished(Result<RestoreSummary, Failure>),
+    /// A profile run started (scheduled or by hand).
+    ProfileStarted(String),
+    /// A profile run ended; the record is also in its status file.
+    ProfileFinished {
+        profile: String,
+        result: Result<RunRecord, Failure>,
+    },
+    /// No due profile was left to run.
+    DueProfilesDone,
+    Schedules(Vec<(String, ScheduleInfo)>),
+    OsScheduleChanged {
+        profile: String,
+        result: Result<String, Failure>,
+    },
     Thumbnail {
         archive: PathBuf,
         path: String,
@@ -282,6 +326,68 @@ impl Worker {
                         account_id: account.id,
                         result: result.map_err(|e| Failure::from(&e)),
                         keyring_failed,
+                    });
+                });
+            }
+            Command::RunProfile {
+                profile,
+                config_dir,
+            } => {
+                self.spawn_job(move || async move {
+                    run_one_profile(&shared, &profile, &config_dir).await;
+                    shared.send(Event::DueProfilesDone);
+                });
+            }
+            Command::RunDueProfiles {
+                profiles,
+                config_dir,
+            } => {
+                self.spawn_job(move || async move {
+                    // Read the status files off the UI thread; run the due ones in turn.
+                    let due: Vec<Profile> = crate::schedule::due_profiles(&profiles, &config_dir)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    for profile in &due {
+                        run_one_profile(&shared, profile, &config_dir).await;
+                    }
+                    shared.send(Event::DueProfilesDone);
+                });
+            }
+            Command::LoadSchedules {
+                profiles,
+                config_dir,
+            } => {
+                self.runtime.spawn_blocking(move || {
+                    let infos = profiles
+                        .into_iter()
+                        .map(|name| {
+                            let info = ScheduleInfo {
+                                status: StatusFiles::for_profile(&config_dir, &name).load(),
+                                os_installed: crate::schedule::install::is_installed(&name),
+                            };
+                            (name, info)
+                        })
+                        .collect();
+                    shared.send(Event::Schedules(infos));
+                });
+            }
+            Command::SetOsSchedule {
+                profile,
+                config_dir,
+                install,
+            } => {
+                self.runtime.spawn_blocking(move || {
+                    let result = if install {
+                        let log = StatusFiles::for_profile(&config_dir, &profile.name).log;
+                        crate::schedule::install::install(&profile.name, &profile.every, &log)
+                    } else {
+                        crate::schedule::install::remove(&profile.name)
+                            .map(|()| "removed".to_owned())
+                    };
+                    shared.send(Event::OsScheduleChanged {
+                        profile: profile.name.clone(),
+                        result: result.map_err(|e| Failure::from(&e)),
                     });
                 });
             }
@@ -446,6 +552,25 @@ async fn test_account(
             counts_files: account.kind() == AccountKind::Folder,
         })
         .collect())
+}
+
+/// Runs one profile as the current job, reporting its start and end.
+async fn run_one_profile(shared: &Arc<Shared>, profile: &Profile, config_dir: &std::path::Path) {
+    let cancel = shared.new_job();
+    shared.send(Event::ProfileStarted(profile.name.clone()));
+    let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
+    let result = crate::schedule::run_profile(
+        profile,
+        config_dir,
+        shared.secrets.as_ref(),
+        progress,
+        &cancel,
+    )
+    .await;
+    shared.send(Event::ProfileFinished {
+        profile: profile.name.clone(),
+        result: result.map_err(|e| Failure::from(&e)),
+    });
 }
 
 async fn backup(

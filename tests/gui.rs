@@ -323,3 +323,54 @@ fn runtime_seed(server: &Server) {
         .unwrap()
         .block_on(seed_radicale(server));
 }
+
+#[test]
+fn a_schedule_made_in_the_window_runs_and_shows_its_snapshot() {
+    let radicale = Server::radicale();
+    runtime_seed(&radicale);
+    let config_dir = tempfile::tempdir().unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::default());
+    let mut harness = open_window(config_dir.path(), secrets);
+    add_account(&mut harness, "Home server", &radicale.base_url(), USER);
+    click(&mut harness, "Back up");
+    fill(
+        &mut harness,
+        "Save backups in",
+        backups.path().to_str().unwrap(),
+    );
+    click(&mut harness, "Schedules");
+    harness.get_by_label("No schedules yet.");
+    fill(&mut harness, "Name", "nightly");
+    fill(&mut harness, "At (HH:MM)", "02:30");
+    click(&mut harness, "Create schedule");
+    wait_for_text(&mut harness, "daily at 02:30 into");
+    let profile = harness.state().state.config.profiles[0].clone();
+    assert_eq!(profile.destination, backups.path().join("nightly"));
+    // Saved at once: the CLI and the OS scheduler see the same profile.
+    let saved = lifeboat::config::Config::load(&config_dir.path().join("config.json")).unwrap();
+    assert_eq!(saved.profiles, vec![profile.clone()]);
+
+    // The open app runs a new profile at once (it never ran), or "Run now" does.
+    wait_for_text(&mut harness, "Last run");
+    wait_until(&mut harness, "the run to finish", |h| {
+        !h.state().state.busy()
+    });
+    harness.get_by_label_contains("12 items (12 downloaded, 0 unchanged and linked)");
+    let snapshots: Vec<_> = std::fs::read_dir(&profile.destination)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(snapshots.len(), 1);
+    assert_eq!(manifest_of(&snapshots[0].path()).items.len(), 12);
+
+    click(&mut harness, "Run now");
+    wait_for_text(
+        &mut harness,
+        "12 items (0 downloaded, 12 unchanged and linked)",
+    );
+    harness.get_by_label_contains("Next run:");
+    harness.step();
+    harness.check_accessibility();
+}

@@ -27,6 +27,16 @@ enum Pick {
     ArchiveFolder,
 }
 
+/// Tells the two OS-schedule commands apart after they share one match arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommandKind {
+    Install,
+    Other,
+}
+
+/// How often the open app asks whether a profile is due.
+const DUE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A path the user chose in a file dialog, and what for.
 type Picked = (Pick, PathBuf);
 
@@ -234,9 +244,63 @@ impl LifeboatApp {
     }
 
     fn run(&mut self, command: UiCommand) {
+        let command_kind = if matches!(command, UiCommand::InstallOsSchedule(_)) {
+            CommandKind::Install
+        } else {
+            CommandKind::Other
+        };
         let state = &mut self.state;
         match command {
-            UiCommand::Show(screen) => state.screen = screen,
+            UiCommand::Show(screen) => {
+                state.screen = screen;
+                if screen == Screen::Schedules {
+                    self.load_schedules();
+                }
+            }
+            UiCommand::CreateSchedule => self.create_schedule(),
+            UiCommand::RunProfileNow(name) => {
+                if let (Ok(profile), Some(config_dir)) =
+                    (state.config.profile(&name).cloned(), state.config_dir())
+                {
+                    state.job = Some(JobProgress::new(format!("Scheduled backup \"{name}\"")));
+                    self.worker.send(Command::RunProfile {
+                        profile: Box::new(profile),
+                        config_dir,
+                    });
+                }
+            }
+            UiCommand::InstallOsSchedule(name) | UiCommand::RemoveOsSchedule(name) => {
+                let install = matches!(command_kind, CommandKind::Install);
+                if let (Ok(profile), Some(config_dir)) =
+                    (state.config.profile(&name).cloned(), state.config_dir())
+                {
+                    self.worker.send(Command::SetOsSchedule {
+                        profile: Box::new(profile),
+                        config_dir,
+                        install,
+                    });
+                }
+            }
+            UiCommand::RemoveProfile(name) => {
+                if let (Ok(profile), Some(config_dir)) =
+                    (state.config.profile(&name).cloned(), state.config_dir())
+                {
+                    self.worker.send(Command::SetOsSchedule {
+                        profile: Box::new(profile),
+                        config_dir,
+                        install: false,
+                    });
+                }
+                state.config.profiles.retain(|p| p.name != name);
+                state.schedules.infos.remove(&name);
+                state.save_config();
+            }
+            UiCommand::SetProfileEnabled(name, enabled) => {
+                if let Some(profile) = state.config.profiles.iter_mut().find(|p| p.name == name) {
+                    profile.enabled = enabled;
+                }
+                state.save_config();
+            }
             UiCommand::NewAccount(preset) => {
                 state.account_form = Some(AccountForm {
                     preset: Some(preset),
@@ -374,10 +438,10 @@ impl LifeboatApp {
         });
     }
 
-    fn start_backup(&mut self) {
-        let state = &mut self.state;
-        let folder = PathBuf::from(state.backup.folder.trim());
-        let accounts: Vec<BackupAccount> = state
+    /// The accounts and collections chosen on the backup screen.
+    fn chosen_accounts(&self) -> Vec<BackupAccount> {
+        let state = &self.state;
+        state
             .config
             .accounts
             .iter()
@@ -411,7 +475,13 @@ impl LifeboatApp {
                     collections,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn start_backup(&mut self) {
+        let accounts = self.chosen_accounts();
+        let state = &mut self.state;
+        let folder = PathBuf::from(state.backup.folder.trim());
         let stamp = chrono::Local::now().format("%Y-%m-%d_%H%M%S");
         let name = if state.backup.as_zip {
             format!("lifeboat-{stamp}.zip")
@@ -427,6 +497,106 @@ impl LifeboatApp {
         self.worker.send(Command::Backup {
             accounts,
             destination: folder.join(name),
+        });
+    }
+
+    fn load_schedules(&mut self) {
+        if let Some(config_dir) = self.state.config_dir() {
+            self.worker.send(Command::LoadSchedules {
+                profiles: self
+                    .state
+                    .config
+                    .profiles
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect(),
+                config_dir,
+            });
+        }
+    }
+
+    /// A profile from the backup screen's choices: its folder holds one snapshot per run.
+    fn create_schedule(&mut self) {
+        use crate::schedule::policy::{Every, parse_time};
+        use crate::schedule::profile::{Profile, ProfileAccount, check_name};
+        let accounts: Vec<ProfileAccount> = self
+            .chosen_accounts()
+            .into_iter()
+            .map(|chosen| ProfileAccount {
+                account: chosen.account,
+                collections: chosen.collections,
+            })
+            .collect();
+        let state = &mut self.state;
+        let form = &mut state.schedules.form;
+        let name = form.name.trim().to_owned();
+        let checked = check_name(&name)
+            .map_err(|e| e.to_string())
+            .and_then(|()| parse_time(&form.at))
+            .and_then(|at| {
+                if state.config.profiles.iter().any(|p| p.name == name) {
+                    Err(format!("There is already a schedule named {name:?}."))
+                } else if accounts.is_empty() {
+                    Err("Choose at least one account on the Back up screen.".to_owned())
+                } else {
+                    Ok(at)
+                }
+            });
+        let at = match checked {
+            Ok(at) => at,
+            Err(error) => {
+                form.error = Some(error);
+                return;
+            }
+        };
+        let every = match form.every {
+            0 => Every::Hourly,
+            1 => Every::Daily { at },
+            _ => Every::Weekly {
+                on: form.weekday,
+                at,
+            },
+        };
+        let retention = crate::schedule::retention::Retention {
+            keep_last: form.keep_last,
+            ..crate::schedule::retention::Retention::default()
+        };
+        form.error = None;
+        let destination = PathBuf::from(state.backup.folder.trim()).join(&name);
+        state.config.profiles.push(Profile {
+            name,
+            accounts,
+            destination,
+            every,
+            retention,
+            drop_percent: crate::schedule::profile::DEFAULT_DROP_PERCENT,
+            enabled: true,
+        });
+        state.save_config();
+        self.load_schedules();
+    }
+
+    /// While the window is open, asks the worker once a minute to run due profiles.
+    fn check_due_profiles(&mut self, ctx: &egui::Context) {
+        let state = &mut self.state;
+        if !state.config.profiles.iter().any(|p| p.enabled) {
+            return;
+        }
+        ctx.request_repaint_after(DUE_CHECK_EVERY);
+        let checked_recently = state
+            .schedules
+            .last_due_check
+            .is_some_and(|at| at.elapsed() < DUE_CHECK_EVERY);
+        if checked_recently || state.busy() {
+            return;
+        }
+        let Some(config_dir) = state.config_dir() else {
+            return;
+        };
+        state.schedules.last_due_check = Some(std::time::Instant::now());
+        self.worker.send(Command::RunDueProfiles {
+            profiles: state.config.profiles.clone(),
+            config_dir,
         });
     }
 
@@ -479,6 +649,7 @@ impl LifeboatApp {
         for command in std::mem::take(&mut self.commands) {
             self.run(command);
         }
+        self.check_due_profiles(&ctx);
     }
 }
 

@@ -13,10 +13,17 @@ pub enum Screen {
     Backup,
     Restore,
     Browse,
+    Schedules,
 }
 
 impl Screen {
-    pub const ALL: [Self; 4] = [Self::Accounts, Self::Backup, Self::Restore, Self::Browse];
+    pub const ALL: [Self; 5] = [
+        Self::Accounts,
+        Self::Backup,
+        Self::Schedules,
+        Self::Restore,
+        Self::Browse,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -24,6 +31,7 @@ impl Screen {
             Self::Backup => "Back up",
             Self::Restore => "Restore",
             Self::Browse => "Browse",
+            Self::Schedules => "Schedules",
         }
     }
 }
@@ -49,6 +57,15 @@ pub enum UiCommand {
     RunRestore,
     CloseArchive,
     BrowseArchive,
+    /// Make a profile from the backup screen's choices and the schedule form.
+    CreateSchedule,
+    RunProfileNow(String),
+    /// Register the profile with the OS scheduler.
+    InstallOsSchedule(String),
+    RemoveOsSchedule(String),
+    RemoveProfile(String),
+    /// The open app's own scheduler is switched in the profile list; saved at once.
+    SetProfileEnabled(String, bool),
 }
 
 impl UiCommand {
@@ -73,6 +90,12 @@ impl UiCommand {
             Self::RunRestore => "Restore now",
             Self::CloseArchive => "Choose another archive",
             Self::BrowseArchive => "Browse this archive",
+            Self::CreateSchedule => "Create schedule",
+            Self::RunProfileNow(_) => "Run now",
+            Self::InstallOsSchedule(_) => "Also run while Lifeboat is closed",
+            Self::RemoveOsSchedule(_) => "Stop running while Lifeboat is closed",
+            Self::RemoveProfile(_) => "Remove schedule",
+            Self::SetProfileEnabled(_, _) => "Run while Lifeboat is open",
         }
     }
 
@@ -102,6 +125,18 @@ impl UiCommand {
             Self::CloseArchive => "Restore from a different archive",
             Self::BrowseArchive => {
                 "Look at the contacts, calendars, to-dos and photos in this archive"
+            }
+            Self::CreateSchedule => {
+                "Back up the accounts and collections chosen on the Back up screen on this schedule"
+            }
+            Self::RunProfileNow(_) => "Take a snapshot now; only what changed is downloaded",
+            Self::InstallOsSchedule(_) => {
+                "Register with the system scheduler (systemd, launchd, Task Scheduler); runs missed while the computer was off happen at the next start"
+            }
+            Self::RemoveOsSchedule(_) => "Unregister from the system scheduler",
+            Self::RemoveProfile(_) => "Forget this schedule; its snapshots stay on disk",
+            Self::SetProfileEnabled(_, _) => {
+                "While the window is open, run this schedule when it is due"
             }
         }
     }

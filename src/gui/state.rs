@@ -10,7 +10,8 @@ use crate::job::export::ExportSummary;
 use crate::job::restore::{ConflictPolicy, RestorePlan, RestoreSummary};
 use crate::model::Warning;
 use crate::progress::JobEvent;
-use crate::worker::{Event, Failure, FoundCollection};
+use crate::schedule::status::RunRecord;
+use crate::worker::{Event, Failure, FoundCollection, ScheduleInfo};
 
 use super::command::Screen;
 
@@ -177,6 +178,45 @@ pub struct BrowseState {
     pub full_photo: Option<String>,
 }
 
+/// The new-schedule form on the schedules screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleForm {
+    pub name: String,
+    /// 0 hourly, 1 daily, 2 weekly.
+    pub every: usize,
+    pub at: String,
+    pub weekday: chrono::Weekday,
+    pub keep_last: u32,
+    pub error: Option<String>,
+}
+
+impl Default for ScheduleForm {
+    fn default() -> Self {
+        Self {
+            name: "daily".to_owned(),
+            every: 1,
+            at: "03:00".to_owned(),
+            weekday: chrono::Weekday::Mon,
+            keep_last: crate::schedule::retention::Retention::default().keep_last,
+            error: None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct SchedulesState {
+    pub infos: HashMap<String, ScheduleInfo>,
+    pub form: ScheduleForm,
+    /// The profile running now.
+    pub running: Option<String>,
+    /// The last run finished in this session, per profile.
+    pub results: HashMap<String, Result<RunRecord, Failure>>,
+    /// What the OS scheduler said last, per profile.
+    pub os_messages: HashMap<String, Result<String, Failure>>,
+    /// When the open app last asked the worker to run due profiles.
+    pub last_due_check: Option<Instant>,
+}
+
 #[derive(Debug)]
 pub struct State {
     pub config: Config,
@@ -195,6 +235,7 @@ pub struct State {
     pub browse: BrowseState,
     pub job: Option<JobProgress>,
     pub warnings: Vec<Warning>,
+    pub schedules: SchedulesState,
 }
 
 impl State {
@@ -225,7 +266,16 @@ impl State {
             browse: BrowseState::default(),
             job: None,
             warnings: Vec::new(),
+            schedules: SchedulesState::default(),
         }
+    }
+
+    /// The folder of the config file, where profile status files live.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        self.config_path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(std::path::Path::to_path_buf)
     }
 
     pub fn busy(&self) -> bool {
@@ -306,6 +356,40 @@ impl State {
                 self.restore.running = false;
                 self.restore.summary = Some(result);
                 self.job = None;
+            }
+            Event::ProfileStarted(name) => {
+                self.warnings.clear();
+                self.job = Some(JobProgress::new(format!("Scheduled backup \"{name}\"")));
+                self.schedules.running = Some(name);
+            }
+            Event::ProfileFinished { profile, result } => {
+                if let Ok(record) = &result
+                    && let Some(info) = self.schedules.infos.get_mut(&profile)
+                {
+                    info.status.runs.push(record.clone());
+                }
+                self.schedules.results.insert(profile, result);
+                self.schedules.running = None;
+                self.job = None;
+            }
+            Event::DueProfilesDone => {
+                self.schedules.running = None;
+                if self
+                    .job
+                    .as_ref()
+                    .is_some_and(|j| j.title.starts_with("Scheduled backup"))
+                {
+                    self.job = None;
+                }
+            }
+            Event::Schedules(infos) => self.schedules.infos = infos.into_iter().collect(),
+            Event::OsScheduleChanged { profile, result } => {
+                if let Some(info) = self.schedules.infos.get_mut(&profile)
+                    && let Ok(message) = &result
+                {
+                    info.os_installed = message != "removed";
+                }
+                self.schedules.os_messages.insert(profile, result);
             }
             Event::Thumbnail { .. } => {}
         }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod backup;
 pub mod browse;
 pub mod restore;
+pub mod schedules;
 
 use eframe::egui;
 
@@ -135,6 +136,7 @@ pub fn frame_ui(app: &mut LifeboatApp, ui: &mut egui::Ui) {
         Screen::Accounts => accounts::accounts_ui(ui, &mut app.state, &mut app.commands),
         Screen::Backup => backup::backup_ui(ui, &mut app.state, &mut app.commands),
         Screen::Restore => restore::restore_ui(ui, &mut app.state, &mut app.commands),
+        Screen::Schedules => schedules::schedules_ui(ui, &mut app.state, &mut app.commands),
         Screen::Browse => {
             browse::browse_ui(ui, &mut app.state, &mut app.commands, &mut app.textures)
         }
