@@ -110,7 +110,7 @@ struct ExportArgs {
 enum ProfileCommand {
     /// Add a profile. The password comes from LIFEBOAT_PASSWORD or a prompt and is saved in
     /// the system keyring for the runs.
-    Add(ProfileAddArgs),
+    Add(Box<ProfileAddArgs>),
     /// List the profiles with their schedule and last run.
     List,
     /// Remove a profile (and its OS schedule and saved password). Its snapshots stay.

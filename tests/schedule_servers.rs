@@ -151,7 +151,13 @@ async fn scheduled_runs_download_only_changes_and_keep_history() {
     assert_eq!((unchanged.fetched_items, unchanged.fetched_bytes), (0, 0));
     assert_eq!(unchanged.linked_items, 28);
     let second_snapshot = snapshot(&dest, &unchanged);
-    println!("no-change run: {} requests", unchanged.requests);
+    // Discovery, then one sync-collection REPORT per collection and a PROPFIND per photo folder.
+    assert!(
+        unchanged.requests < first.requests && unchanged.requests <= 16,
+        "no-change run made {} requests (first run {})",
+        unchanged.requests,
+        first.requests
+    );
 
     // Change 10 contacts, add 2 photos, delete 1 event.
     for i in 0..10 {

@@ -59,6 +59,9 @@ pub struct Snapshot {
     pub verified: bool,
 }
 
+/// The calendar bucket (day, ISO week or month) a snapshot time falls into.
+type BucketOf = fn(&NaiveDateTime) -> (i32, u32);
+
 /// The ids of the snapshots to delete (module doc: the rules).
 pub fn to_forget(snapshots: &[Snapshot], policy: &Retention) -> Vec<String> {
     let nothing_kept = policy.keep_last == 0
@@ -80,7 +83,7 @@ pub fn to_forget(snapshots: &[Snapshot], policy: &Retention) -> Vec<String> {
             .take(policy.keep_last as usize)
             .map(|s| s.id.as_str()),
     );
-    let buckets: [(u32, fn(&NaiveDateTime) -> (i32, u32)); 3] = [
+    let buckets: [(u32, BucketOf); 3] = [
         (policy.keep_daily, |t| (t.year(), t.ordinal())),
         (policy.keep_weekly, |t| {
             let week = t.iso_week();
