@@ -10,7 +10,7 @@ WsgiDAV. Prints, measured in the same run:
   - rclone's no-change `copy` of the photos into a folder that already has them.
 
 Usage: python3 scripts/bench_schedule.py [--contacts N] [--events N] [--todos N] [--photos N]
-       [--photo-kib N] [--skip-vdirsyncer] [--skip-rclone]
+       [--photo-kib N] [--skip-vdirsyncer] [--skip-rclone] [--skip-build]
 """
 import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -82,9 +82,11 @@ def main():
     parser.add_argument("--photo-kib", type=int, default=1024)
     parser.add_argument("--skip-vdirsyncer", action="store_true")
     parser.add_argument("--skip-rclone", action="store_true")
+    parser.add_argument("--skip-build", action="store_true", help="use the existing release build")
     args = parser.parse_args()
     subprocess.run(["bash", ROOT / "scripts" / "setup-test-servers.sh"], check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not args.skip_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         radicale, base = be.start_radicale(tmp)
