@@ -195,3 +195,121 @@ pub fn href_key(href: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::archive::manifest::{FORMAT_NAME, FORMAT_VERSION};
+    use crate::model::{CollectionInfo, CollectionKind, ItemKind, Warning};
+    use crate::source::SourceInfo;
+
+    fn item(href: &str, etag: &str) -> ManifestItem {
+        ManifestItem {
+            path: format!("contacts/friends/{}", href.rsplit('/').next().unwrap()),
+            collection: "contacts/friends".into(),
+            kind: ItemKind::Contact,
+            uid: None,
+            href: href.into(),
+            etag: Some(etag.into()),
+            sha256: format!("sha-{href}"),
+            size: 10,
+        }
+    }
+
+    fn previous(warnings: Vec<Warning>) -> PreviousArchive {
+        let manifest = Manifest {
+            format: FORMAT_NAME.into(),
+            format_version: FORMAT_VERSION,
+            tool: "test".into(),
+            created: "2026-11-28T00:00:00Z".into(),
+            sources: vec![SourceInfo {
+                kind: "carddav+caldav".into(),
+                label: "alice".into(),
+                location: "https://dav.example/".into(),
+            }],
+            collections: vec![ManifestCollection {
+                path: "contacts/friends".into(),
+                source: 0,
+                info: CollectionInfo {
+                    kind: CollectionKind::Contacts,
+                    href: "/alice/friends/".into(),
+                    name: "friends".into(),
+                    display_name: None,
+                    description: None,
+                    color: None,
+                    components: Vec::new(),
+                    sync_token: Some("token-1".into()),
+                },
+                merged: None,
+            }],
+            items: vec![
+                item("/alice/friends/a.vcf", "\"1\""),
+                item("/alice/friends/b%20c.vcf", "\"1\""),
+                item("/alice/friends/d.vcf", "\"1\""),
+            ],
+            files: Vec::new(),
+            warnings,
+        };
+        PreviousArchive::new(PathBuf::from("/nowhere"), manifest)
+    }
+
+    #[test]
+    fn changes_apply_to_the_previous_item_list() {
+        let archive = previous(Vec::new());
+        let before = archive
+            .collection("https://dav.example/", "/alice/friends/")
+            .unwrap();
+        assert_eq!(before.complete_sync_token(), Some("token-1"));
+        let changes = Changes {
+            sync_token: "token-2".into(),
+            changed: vec![
+                ItemRef {
+                    href: "/alice/friends/a.vcf".into(),
+                    etag: Some("\"2\"".into()),
+                    size: None,
+                },
+                ItemRef {
+                    href: "/alice/friends/new.vcf".into(),
+                    etag: Some("\"1\"".into()),
+                    size: None,
+                },
+            ],
+            // Encoded differently from the archived href: still the same item.
+            deleted: vec!["/alice/friends/b c.vcf".into()],
+        };
+        let now = before.apply(&changes);
+        let hrefs: Vec<&str> = now.iter().map(|i| i.href.as_str()).collect();
+        assert_eq!(
+            hrefs,
+            [
+                "/alice/friends/d.vcf",
+                "/alice/friends/a.vcf",
+                "/alice/friends/new.vcf"
+            ]
+        );
+        // Only d is unchanged; a has a new ETag, new.vcf was never archived.
+        let unchanged: Vec<&str> = now
+            .iter()
+            .filter_map(|i| before.unchanged(i))
+            .map(|i| i.href.as_str())
+            .collect();
+        assert_eq!(unchanged, ["/alice/friends/d.vcf"]);
+        assert!(
+            archive
+                .collection("https://other/", "/alice/friends/")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_item_missing_last_time_forces_a_full_listing() {
+        let archive = previous(vec![
+            Warning::new("unavailable", "gone").at_href("/alice/friends/x.vcf"),
+        ]);
+        let before = archive
+            .collection("https://dav.example/", "/alice/friends/")
+            .unwrap();
+        assert_eq!(before.complete_sync_token(), None);
+    }
+}
