@@ -17,12 +17,13 @@ pub enum Screen {
 }
 
 impl Screen {
+    /// Schedules comes last so the older tabs keep their places (scripts/screenshots.sh).
     pub const ALL: [Self; 5] = [
         Self::Accounts,
         Self::Backup,
-        Self::Schedules,
         Self::Restore,
         Self::Browse,
+        Self::Schedules,
     ];
 
     pub fn label(self) -> &'static str {
