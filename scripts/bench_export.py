@@ -193,7 +193,8 @@ def run_rclone(photos_url, tmp):
     return wall
 
 
-def main():
+def dataset_arguments():
+    """The dataset and comparison options every benchmark here takes."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=10000)
     parser.add_argument("--events", type=int, default=10000)
@@ -202,6 +203,11 @@ def main():
     parser.add_argument("--photo-kib", type=int, default=1024)
     parser.add_argument("--skip-vdirsyncer", action="store_true")
     parser.add_argument("--skip-rclone", action="store_true")
+    return parser
+
+
+def main():
+    parser = dataset_arguments()
     args = parser.parse_args()
     subprocess.run(["bash", ROOT / "scripts" / "setup-test-servers.sh"], check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)

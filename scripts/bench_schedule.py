@@ -12,7 +12,7 @@ WsgiDAV. Prints, measured in the same run:
 Usage: python3 scripts/bench_schedule.py [--contacts N] [--events N] [--todos N] [--photos N]
        [--photo-kib N] [--skip-vdirsyncer] [--skip-rclone] [--skip-build]
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
+import json, os, re, subprocess, sys, tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -74,14 +74,7 @@ def rclone_no_change(photos_url, tmp):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=10000)
-    parser.add_argument("--events", type=int, default=10000)
-    parser.add_argument("--todos", type=int, default=2000)
-    parser.add_argument("--photos", type=int, default=300)
-    parser.add_argument("--photo-kib", type=int, default=1024)
-    parser.add_argument("--skip-vdirsyncer", action="store_true")
-    parser.add_argument("--skip-rclone", action="store_true")
+    parser = be.dataset_arguments()
     parser.add_argument("--skip-build", action="store_true", help="use the existing release build")
     args = parser.parse_args()
     subprocess.run(["bash", ROOT / "scripts" / "setup-test-servers.sh"], check=True)

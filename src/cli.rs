@@ -80,8 +80,9 @@ enum Command {
     },
 }
 
+/// Where the data comes from: shared by `export` and `profile add`.
 #[derive(Debug, Args)]
-struct ExportArgs {
+struct SourceArgs {
     /// CalDAV/CardDAV server URL, host or email address (repeatable).
     #[arg(long = "url", value_name = "URL")]
     urls: Vec<String>,
@@ -95,6 +96,18 @@ struct ExportArgs {
     /// A phone or folder on this computer (repeatable).
     #[arg(long = "device", value_name = "DIR")]
     devices: Vec<PathBuf>,
+}
+
+impl SourceArgs {
+    fn is_empty(&self) -> bool {
+        self.urls.is_empty() && self.photos_urls.is_empty() && self.devices.is_empty()
+    }
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    sources: SourceArgs,
     /// Where to write the archive: a new folder, or a file ending in .zip.
     #[arg(long)]
     out: PathBuf,
@@ -121,18 +134,8 @@ enum ProfileCommand {
 struct ProfileAddArgs {
     /// Letters, digits, - and _.
     name: String,
-    /// CalDAV/CardDAV server URL, host or email address (repeatable).
-    #[arg(long = "url", value_name = "URL")]
-    urls: Vec<String>,
-    /// User name for the accounts.
-    #[arg(long)]
-    user: Option<String>,
-    /// WebDAV folder holding photos (repeatable).
-    #[arg(long = "photos-url", value_name = "URL")]
-    photos_urls: Vec<String>,
-    /// A phone or folder on this computer (repeatable).
-    #[arg(long = "device", value_name = "DIR")]
-    devices: Vec<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
     /// The folder that will hold one dated snapshot per run.
     #[arg(long)]
     dest: PathBuf,
@@ -334,22 +337,22 @@ fn credentials(user: Option<&str>) -> Result<Credentials> {
 
 async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    if !args.urls.is_empty() || !args.photos_urls.is_empty() {
+    if !args.sources.urls.is_empty() || !args.sources.photos_urls.is_empty() {
         let settings = HttpSettings {
             ca_file: args.ca_file.clone(),
             ..HttpSettings::default()
         };
-        let credentials = credentials(args.user.as_deref())?;
-        for url in &args.urls {
+        let credentials = credentials(args.sources.user.as_deref())?;
+        for url in &args.sources.urls {
             let http = HttpClient::new(credentials.clone(), &settings)?;
             sources.push(Box::new(DavSource::connect(url, http).await?));
         }
-        for url in &args.photos_urls {
+        for url in &args.sources.photos_urls {
             let http = HttpClient::new(credentials.clone(), &settings)?;
             sources.push(Box::new(PhotoSource::new(url, http)?));
         }
     }
-    for device in &args.devices {
+    for device in &args.sources.devices {
         sources.push(Box::new(DeviceSource::new(device)?));
     }
     if sources.is_empty() {
@@ -879,8 +882,14 @@ fn profile_accounts(
     args: &ProfileAddArgs,
 ) -> Result<Vec<crate::schedule::profile::ProfileAccount>> {
     use crate::config::{Account, Preset};
+    if args.sources.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "nothing to back up: give --url, --photos-url or --device",
+        ));
+    }
     let mut accounts = Vec::new();
-    let user = args.user.clone().unwrap_or_default();
+    let user = args.sources.user.clone().unwrap_or_default();
     let mut add = |preset: Preset, address: String, user: String| {
         let id = format!("profile-{}-{}", args.name, accounts.len() + 1);
         accounts.push(crate::schedule::profile::ProfileAccount {
@@ -894,13 +903,13 @@ fn profile_accounts(
             collections: Vec::new(),
         });
     };
-    for url in &args.urls {
+    for url in &args.sources.urls {
         add(Preset::OtherDav, url.clone(), user.clone());
     }
-    for url in &args.photos_urls {
+    for url in &args.sources.photos_urls {
         add(Preset::WebdavPhotos, url.clone(), user.clone());
     }
-    for device in &args.devices {
+    for device in &args.sources.devices {
         let absolute =
             std::path::absolute(device).map_err(|e| Error::io("resolving", device, e))?;
         add(
@@ -908,12 +917,6 @@ fn profile_accounts(
             absolute.to_string_lossy().into_owned(),
             String::new(),
         );
-    }
-    if accounts.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "nothing to back up: give --url, --photos-url or --device",
-        ));
     }
     Ok(accounts)
 }
@@ -991,7 +994,7 @@ fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
                 .filter(|a| a.account.needs_password())
                 .collect();
             if !needs_password.is_empty() && std::env::var(crate::schedule::TOKEN_ENV).is_err() {
-                let credentials = credentials(args.user.as_deref())?;
+                let credentials = credentials(args.sources.user.as_deref())?;
                 if let crate::source::http::Credentials::Basic { password, .. } = credentials {
                     let secrets = crate::secrets::open_default();
                     for chosen in &needs_password {
@@ -1068,7 +1071,7 @@ struct ScheduleLine<'a> {
     installed: bool,
     enabled_in_app: bool,
     last_run: Option<&'a crate::schedule::status::RunRecord>,
-    next_run: Option<String>,
+    next_run: String,
 }
 
 fn run_schedule_command(command: ScheduleCommand) -> Result<ExitCode> {
@@ -1101,20 +1104,14 @@ fn run_schedule_command(command: ScheduleCommand) -> Result<ExitCode> {
                     installed: install::is_installed(&profile.name),
                     enabled_in_app: profile.enabled,
                     last_run: status.last(),
-                    next_run: Some(
-                        match policy::decide(&profile.every, &status.history(), now) {
-                            policy::Decision::Due => "due now".to_owned(),
-                            policy::Decision::Wait(at) => at.format("%Y-%m-%d %H:%M").to_string(),
-                        },
-                    ),
+                    next_run: policy::decide(&profile.every, &status.history(), now).describe(),
                 })
                 .collect();
             if json {
                 println!("{}", to_json(&lines));
             } else if lines.is_empty() {
                 println!("No profiles yet: `lifeboat profile add --help` shows how to add one.");
-            }
-            if !json {
+            } else {
                 for line in &lines {
                     println!(
                         "{}: {}, {}; last run: {}; next run: {}",
@@ -1136,7 +1133,7 @@ fn run_schedule_command(command: ScheduleCommand) -> Result<ExitCode> {
                                 r.message
                             )
                         ),
-                        line.next_run.as_deref().unwrap_or("-")
+                        line.next_run
                     );
                 }
             }

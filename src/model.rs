@@ -130,3 +130,12 @@ impl Warning {
         self
     }
 }
+
+/// Hrefs compared without regard to percent-encoding or a trailing slash, which servers apply
+/// inconsistently.
+pub fn href_key(href: &str) -> String {
+    percent_encoding::percent_decode_str(href)
+        .decode_utf8_lossy()
+        .trim_end_matches('/')
+        .to_owned()
+}

@@ -180,8 +180,6 @@ pub enum Event {
         profile: String,
         result: Result<RunRecord, Failure>,
     },
-    /// No due profile was left to run.
-    DueProfilesDone,
     Schedules(Vec<(String, ScheduleInfo)>),
     OsScheduleChanged {
         profile: String,
@@ -335,7 +333,6 @@ impl Worker {
             } => {
                 self.spawn_job(move || async move {
                     run_one_profile(&shared, &profile, &config_dir).await;
-                    shared.send(Event::DueProfilesDone);
                 });
             }
             Command::RunDueProfiles {
@@ -351,7 +348,6 @@ impl Worker {
                     for profile in &due {
                         run_one_profile(&shared, profile, &config_dir).await;
                     }
-                    shared.send(Event::DueProfilesDone);
                 });
             }
             Command::LoadSchedules {
@@ -587,12 +583,13 @@ async fn backup(
             .map_err(|e| Error::io("creating the backup folder", folder, e))?;
     }
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    let mut wanted: Vec<Vec<String>> = Vec::new();
     for chosen in accounts {
         let credentials = password_for(shared, &chosen.account, chosen.password).await?;
         for source in crate::source::for_account(&chosen.account, credentials).await? {
-            sources.push(source);
-            wanted.push(chosen.collections.clone());
+            sources.push(crate::source::only_collections(
+                source,
+                chosen.collections.clone(),
+            ));
         }
     }
     if sources.is_empty() {
@@ -601,18 +598,7 @@ async fn backup(
             "choose at least one account to back up",
         ));
     }
-    let mut plan = export::plan(&sources, progress.as_ref(), cancel).await?;
-    for (source_plan, wanted) in plan.sources.iter_mut().zip(&wanted) {
-        if !wanted.is_empty() {
-            source_plan
-                .collections
-                .retain(|c| wanted.contains(&c.info.href));
-        }
-    }
-    progress.event(JobEvent::Planned {
-        collections: plan.collection_count(),
-        items: plan.item_count(),
-    });
+    let plan = export::plan(&sources, progress.as_ref(), cancel).await?;
     export::execute(&sources, &plan, destination, progress, cancel).await
 }
 

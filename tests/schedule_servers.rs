@@ -151,6 +151,22 @@ async fn scheduled_runs_download_only_changes_and_keep_history() {
     assert_eq!((unchanged.fetched_items, unchanged.fetched_bytes), (0, 0));
     assert_eq!(unchanged.linked_items, 28);
     let second_snapshot = snapshot(&dest, &unchanged);
+    // The merged .vcf/.ics of unchanged collections are linked, not rebuilt, and still verify.
+    let verified = ok(lifeboat_in(
+        config.path(),
+        &["verify", second_snapshot.to_str().unwrap()],
+    ));
+    assert!(verified.contains("all checksums match"), "{verified}");
+    let merged = |snapshot: &Path| {
+        let manifest = manifest_of(snapshot);
+        let path = manifest
+            .collections
+            .iter()
+            .find_map(|c| c.merged.clone())
+            .unwrap();
+        std::fs::metadata(snapshot.join(path)).unwrap().ino()
+    };
+    assert_eq!(merged(&first_snapshot), merged(&second_snapshot));
     // Discovery, then one sync-collection REPORT per collection and a PROPFIND per photo folder.
     assert!(
         unchanged.requests < first.requests && unchanged.requests <= 16,

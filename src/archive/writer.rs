@@ -58,6 +58,74 @@ struct LinkFrom {
     root: PathBuf,
     /// SHA-256 → path inside `root`.
     by_checksum: HashMap<String, String>,
+    /// Merged files by (source location, collection href).
+    merged: HashMap<(String, String), EarlierMerged>,
+}
+
+/// A merged file of the earlier archive with the (path, SHA-256) of the items it was made
+/// from: the same members make the same merged file.
+#[derive(Debug)]
+struct EarlierMerged {
+    file: ManifestFile,
+    members: Vec<(String, String)>,
+}
+
+impl LinkFrom {
+    fn new(previous: &crate::job::incremental::PreviousArchive) -> Self {
+        let manifest = previous.manifest();
+        let mut merged = HashMap::new();
+        for collection in &manifest.collections {
+            let (Some(path), Some(source), Some((kinds, _))) = (
+                &collection.merged,
+                manifest.sources.get(collection.source),
+                merge_kinds(collection.info.kind),
+            ) else {
+                continue;
+            };
+            let Some(file) = manifest.files.iter().find(|f| &f.path == path) else {
+                continue;
+            };
+            let members = merge_members(&manifest.items, &collection.path, kinds);
+            merged.insert(
+                (source.location.clone(), collection.info.href.clone()),
+                EarlierMerged {
+                    file: file.clone(),
+                    members,
+                },
+            );
+        }
+        Self {
+            root: previous.root().to_path_buf(),
+            by_checksum: previous.paths_by_checksum(),
+            merged,
+        }
+    }
+}
+
+/// The item kinds a collection's merged file holds, and its extension; `None` for photos.
+fn merge_kinds(kind: CollectionKind) -> Option<(&'static [ItemKind], &'static str)> {
+    match kind {
+        CollectionKind::Contacts => Some((&[ItemKind::Contact], "vcf")),
+        CollectionKind::Calendar => {
+            Some((&[ItemKind::Event, ItemKind::Todo, ItemKind::Journal], "ics"))
+        }
+        CollectionKind::Photos => None,
+    }
+}
+
+/// (path, SHA-256) of a collection's items that go into its merged file, in merge order.
+fn merge_members(
+    items: &[ManifestItem],
+    collection: &str,
+    kinds: &[ItemKind],
+) -> Vec<(String, String)> {
+    let mut members: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| i.collection == collection && kinds.contains(&i.kind))
+        .map(|i| (i.path.clone(), i.sha256.clone()))
+        .collect();
+    members.sort();
+    members
 }
 
 /// What a finished archive holds, for summaries.
@@ -92,6 +160,11 @@ impl std::fmt::Debug for ArchiveWriter {
     }
 }
 
+fn is_zip(out: &Path) -> bool {
+    out.file_name()
+        .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".zip"))
+}
+
 fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
     let what = what.to_owned();
@@ -102,6 +175,14 @@ impl ArchiveWriter {
     /// Prepares an archive at `out` (a folder, or a zip when it ends in `.zip`). Fails if `out`
     /// already exists: an earlier backup is never overwritten.
     pub fn create(out: &Path, progress: Arc<dyn Progress>) -> Result<Arc<Self>> {
+        Self::prepare(out, progress, None).map(Arc::new)
+    }
+
+    fn prepare(
+        out: &Path,
+        progress: Arc<dyn Progress>,
+        link_from: Option<LinkFrom>,
+    ) -> Result<Self> {
         if out.exists() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -128,16 +209,15 @@ impl ArchiveWriter {
         remove_stale_partials(&parent, Some(&name));
         let staging = parent.join(format!(".{name}{PARTIAL_MARKER}{}", std::process::id()));
         std::fs::create_dir(&staging).map_err(io("creating a temporary folder", &staging))?;
-        let zip = name.to_ascii_lowercase().ends_with(".zip");
-        Ok(Arc::new(Self {
+        Ok(Self {
             final_path: out.to_path_buf(),
             staging,
-            zip,
+            zip: is_zip(out),
             state: Mutex::new(State::default()),
             progress,
             done: AtomicBool::new(false),
-            link_from: None,
-        }))
+            link_from,
+        })
     }
 
     /// Like [`ArchiveWriter::create`] for a folder archive whose files identical to ones in the
@@ -149,20 +229,13 @@ impl ArchiveWriter {
         progress: Arc<dyn Progress>,
         previous: &crate::job::incremental::PreviousArchive,
     ) -> Result<Arc<Self>> {
-        let writer = Self::create(out, progress)?;
-        let mut writer = Arc::try_unwrap(writer)
-            .map_err(|_| Error::new(ErrorKind::Io, "the archive writer was shared too early"))?;
-        if writer.zip {
+        if is_zip(out) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 "snapshots are folders, not .zip files",
             ));
         }
-        writer.link_from = Some(LinkFrom {
-            root: previous.root().to_path_buf(),
-            by_checksum: previous.paths_by_checksum(),
-        });
-        Ok(Arc::new(writer))
+        Self::prepare(out, progress, Some(LinkFrom::new(previous))).map(Arc::new)
     }
 
     /// Hard-links (or copies) `relative` of the previous archive to `relative_new` in staging.
@@ -195,20 +268,13 @@ impl ArchiveWriter {
 
     /// Replaces a freshly written staging file by a link to an identical earlier one.
     fn dedupe(&self, relative_new: &str, sha256: &str) {
-        let Some(earlier) = self
-            .link_from
-            .as_ref()
-            .and_then(|from| from.by_checksum.get(sha256))
-        else {
+        let Some(from) = &self.link_from else { return };
+        let Some(earlier) = from.by_checksum.get(sha256) else {
             return;
         };
+        let source = from.root.join(earlier);
         let target = self.staging.join(relative_new);
         let spare = self.staging.join(format!("{relative_new}.lifeboat-link"));
-        let source = self
-            .link_from
-            .as_ref()
-            .map(|from| from.root.join(earlier))
-            .unwrap_or_default();
         // Link beside, then rename over: the written copy stays until the link is in place.
         if std::fs::hard_link(&source, &spare).is_ok() && std::fs::rename(&spare, &target).is_err()
         {
@@ -282,7 +348,11 @@ impl ArchiveWriter {
         let mut extra_files = Vec::new();
         for index in 0..state.collections.len() {
             let collection = state.collections[index].clone();
-            if let Some(merged) = self.write_merged(&collection, &state.items)? {
+            let location = state
+                .sources
+                .get(collection.source)
+                .map_or("", |s| s.location.as_str());
+            if let Some(merged) = self.write_merged(&collection, location, &state.items)? {
                 extra_files.push(merged.clone());
                 state.collections[index].merged = Some(merged.path);
             }
@@ -379,14 +449,11 @@ impl ArchiveWriter {
     fn write_merged(
         &self,
         collection: &ManifestCollection,
+        location: &str,
         items: &[ManifestItem],
     ) -> Result<Option<ManifestFile>> {
-        let (wanted, extension): (&[ItemKind], &str) = match collection.info.kind {
-            CollectionKind::Contacts => (&[ItemKind::Contact], "vcf"),
-            CollectionKind::Calendar => {
-                (&[ItemKind::Event, ItemKind::Todo, ItemKind::Journal], "ics")
-            }
-            CollectionKind::Photos => return Ok(None),
+        let Some((wanted, extension)) = merge_kinds(collection.info.kind) else {
+            return Ok(None);
         };
         let mut members: Vec<&ManifestItem> = items
             .iter()
@@ -401,6 +468,23 @@ impl ArchiveWriter {
             "merged/{}/{slug}.{extension}",
             collection.info.kind.folder()
         );
+        // The same members as last time make the same file: link it instead of reading every
+        // item back to build it again.
+        if let Some(earlier) = self.link_from.as_ref().and_then(|from| {
+            from.merged
+                .get(&(location.to_owned(), collection.info.href.clone()))
+        }) && earlier
+            .members
+            .iter()
+            .map(|(path, sha)| (path.as_str(), sha.as_str()))
+            .eq(members.iter().map(|i| (i.path.as_str(), i.sha256.as_str())))
+        {
+            self.link_previous(&earlier.file.path, &relative)?;
+            return Ok(Some(ManifestFile {
+                path: relative,
+                ..earlier.file.clone()
+            }));
+        }
         let path = self.staging.join(&relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
@@ -671,7 +755,7 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 }
 
 /// The sink for one collection's items.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CollectionWriter {
     archive: Arc<ArchiveWriter>,
     path: String,
@@ -703,15 +787,29 @@ impl CollectionWriter {
         }
     }
 
-    /// Takes `item` over from the previous archive unchanged (hard link, else copy), with the
-    /// warnings that archive recorded for it.
-    pub async fn link(&self, item: &ManifestItem, warnings: Vec<Warning>) -> Result<()> {
+    /// Takes `items` over from the previous archive unchanged (hard links, else copies), each
+    /// with the warnings that archive recorded for it: all on one blocking task, since a
+    /// snapshot where little changed links thousands of files.
+    pub async fn link_all(
+        &self,
+        items: Vec<(ManifestItem, Vec<Warning>)>,
+        cancel: &crate::progress::CancelToken,
+    ) -> Result<()> {
+        let writer = self.clone();
+        let cancel = cancel.clone();
+        tokio::task::spawn_blocking(move || {
+            items.into_iter().try_for_each(|(item, warnings)| {
+                cancel.check()?;
+                writer.link(&item, warnings)
+            })
+        })
+        .await
+        .map_err(|e| Error::with_source(ErrorKind::Io, "linking files failed", e))?
+    }
+
+    fn link(&self, item: &ManifestItem, warnings: Vec<Warning>) -> Result<()> {
         let path = self.place(&item.href);
-        let archive = Arc::clone(&self.archive);
-        let (from, to) = (item.path.clone(), path.clone());
-        tokio::task::spawn_blocking(move || archive.link_previous(&from, &to))
-            .await
-            .map_err(|e| Error::with_source(ErrorKind::Io, "linking a file failed", e))??;
+        self.archive.link_previous(&item.path, &path)?;
         if let Some(uid) = &item.uid {
             let mut state = self.archive.state();
             state

@@ -27,13 +27,6 @@ enum Pick {
     ArchiveFolder,
 }
 
-/// Tells the two OS-schedule commands apart after they share one match arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CommandKind {
-    Install,
-    Other,
-}
-
 /// How often the open app asks whether a profile is due.
 const DUE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -244,11 +237,6 @@ impl LifeboatApp {
     }
 
     fn run(&mut self, command: UiCommand) {
-        let command_kind = if matches!(command, UiCommand::InstallOsSchedule(_)) {
-            CommandKind::Install
-        } else {
-            CommandKind::Other
-        };
         let state = &mut self.state;
         match command {
             UiCommand::Show(screen) => {
@@ -269,28 +257,11 @@ impl LifeboatApp {
                     });
                 }
             }
-            UiCommand::InstallOsSchedule(name) | UiCommand::RemoveOsSchedule(name) => {
-                let install = matches!(command_kind, CommandKind::Install);
-                if let (Ok(profile), Some(config_dir)) =
-                    (state.config.profile(&name).cloned(), state.config_dir())
-                {
-                    self.worker.send(Command::SetOsSchedule {
-                        profile: Box::new(profile),
-                        config_dir,
-                        install,
-                    });
-                }
-            }
+            UiCommand::InstallOsSchedule(name) => self.set_os_schedule(&name, true),
+            UiCommand::RemoveOsSchedule(name) => self.set_os_schedule(&name, false),
             UiCommand::RemoveProfile(name) => {
-                if let (Ok(profile), Some(config_dir)) =
-                    (state.config.profile(&name).cloned(), state.config_dir())
-                {
-                    self.worker.send(Command::SetOsSchedule {
-                        profile: Box::new(profile),
-                        config_dir,
-                        install: false,
-                    });
-                }
+                self.set_os_schedule(&name, false);
+                let state = &mut self.state;
                 state.config.profiles.retain(|p| p.name != name);
                 state.schedules.infos.remove(&name);
                 state.save_config();
@@ -498,6 +469,19 @@ impl LifeboatApp {
             accounts,
             destination: folder.join(name),
         });
+    }
+
+    /// Registers a profile with the OS scheduler, or removes it, on the worker.
+    fn set_os_schedule(&self, name: &str, install: bool) {
+        if let (Ok(profile), Some(config_dir)) =
+            (self.state.config.profile(name), self.state.config_dir())
+        {
+            self.worker.send(Command::SetOsSchedule {
+                profile: Box::new(profile.clone()),
+                config_dir,
+                install,
+            });
+        }
     }
 
     fn load_schedules(&mut self) {

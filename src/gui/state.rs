@@ -207,8 +207,6 @@ impl Default for ScheduleForm {
 pub struct SchedulesState {
     pub infos: HashMap<String, ScheduleInfo>,
     pub form: ScheduleForm,
-    /// The profile running now.
-    pub running: Option<String>,
     /// The last run finished in this session, per profile.
     pub results: HashMap<String, Result<RunRecord, Failure>>,
     /// What the OS scheduler said last, per profile.
@@ -360,7 +358,6 @@ impl State {
             Event::ProfileStarted(name) => {
                 self.warnings.clear();
                 self.job = Some(JobProgress::new(format!("Scheduled backup \"{name}\"")));
-                self.schedules.running = Some(name);
             }
             Event::ProfileFinished { profile, result } => {
                 if let Ok(record) = &result
@@ -369,18 +366,7 @@ impl State {
                     info.status.runs.push(record.clone());
                 }
                 self.schedules.results.insert(profile, result);
-                self.schedules.running = None;
                 self.job = None;
-            }
-            Event::DueProfilesDone => {
-                self.schedules.running = None;
-                if self
-                    .job
-                    .as_ref()
-                    .is_some_and(|j| j.title.starts_with("Scheduled backup"))
-                {
-                    self.job = None;
-                }
             }
             Event::Schedules(infos) => self.schedules.infos = infos.into_iter().collect(),
             Event::OsScheduleChanged { profile, result } => {

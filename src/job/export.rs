@@ -13,7 +13,7 @@ use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{Manifest, ManifestItem};
 use crate::error::Result;
 use crate::job::incremental::{PreviousArchive, PreviousCollection};
-use crate::model::{CollectionInfo, ItemKind, ItemRef, Warning};
+use crate::model::{CollectionInfo, ItemKind, ItemRef, Warning, href_key};
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::source::{ItemSink, Source, SourceInfo};
 
@@ -264,11 +264,12 @@ async fn fetch_all(
                 kind: collection.info.kind,
                 items: collection.item_count() as u64,
             });
-            for unchanged in &collection.unchanged {
-                cancel.check()?;
-                sink.link(&unchanged.archived, unchanged.warnings.clone())
-                    .await?;
-            }
+            let unchanged = collection
+                .unchanged
+                .iter()
+                .map(|u| (u.archived.clone(), u.warnings.clone()))
+                .collect();
+            sink.link_all(unchanged, cancel).await?;
             let tracked = Tracking::new(&sink);
             source
                 .fetch(&collection.info, &collection.items, &tracked, cancel)
@@ -299,9 +300,7 @@ impl<'a> Tracking<'a> {
 
     fn mark(&self, href: &str) {
         let base = href.split('#').next().unwrap_or(href);
-        let key = percent_encoding::percent_decode_str(base)
-            .decode_utf8_lossy()
-            .into_owned();
+        let key = href_key(base);
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -314,10 +313,7 @@ impl<'a> Tracking<'a> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for item in items {
-            let key = percent_encoding::percent_decode_str(&item.href)
-                .decode_utf8_lossy()
-                .into_owned();
-            if !seen.contains(&key) {
+            if !seen.contains(&href_key(&item.href)) {
                 self.inner.warn(
                     Warning::new("unavailable", "listed, but never delivered by the source")
                         .at_href(&item.href),

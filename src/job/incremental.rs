@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::Manifest;
 use crate::archive::manifest::{MANIFEST_FILE, ManifestCollection, ManifestItem};
 use crate::error::{Error, Result};
-use crate::model::ItemRef;
+use crate::model::{ItemRef, href_key};
 use crate::source::Changes;
 
 /// An earlier, complete archive folder and its manifest.
@@ -103,6 +103,11 @@ impl PreviousArchive {
         })
     }
 
+    /// How many items the collection at archive `path` holds.
+    pub fn item_count(&self, path: &str) -> usize {
+        self.items.get(path).map_or(0, Vec::len)
+    }
+
     /// Every archived file by its checksum, for linking identical bytes.
     pub fn paths_by_checksum(&self) -> HashMap<String, String> {
         self.manifest
@@ -121,13 +126,6 @@ impl<'a> PreviousCollection<'a> {
             .into_iter()
             .flatten()
             .map(move |&index| &archive.manifest.items[index])
-    }
-
-    pub fn item_count(&self) -> usize {
-        self.archive
-            .items
-            .get(&self.collection.path)
-            .map_or(0, Vec::len)
     }
 
     /// The sync token to ask for changes with, if the archive holds the collection whole.
@@ -187,13 +185,6 @@ impl<'a> PreviousCollection<'a> {
             .copied()
             .filter(|archived| archived.etag.as_deref() == Some(etag))
     }
-}
-
-/// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
-pub fn href_key(href: &str) -> String {
-    percent_encoding::percent_decode_str(href)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[cfg(test)]

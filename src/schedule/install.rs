@@ -315,9 +315,10 @@ pub fn remove(profile: &str) -> Result<()> {
     } else {
         let dir = systemd_user_dir()?;
         let timer = format!("{}.timer", job_name(profile));
-        if dir.join(&timer).exists() {
-            let _ = run_tool("systemctl", &["--user", "disable", "--now", &timer]);
+        if !dir.join(&timer).exists() {
+            return Ok(());
         }
+        let _ = run_tool("systemctl", &["--user", "disable", "--now", &timer]);
         for name in [timer, format!("{}.service", job_name(profile))] {
             let path = dir.join(name);
             if path.exists() {

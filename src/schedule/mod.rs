@@ -19,8 +19,8 @@ use chrono::{Local, Utc};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secrets::SecretStore;
+use crate::source::Source;
 use crate::source::http::Credentials;
-use crate::source::{OnlyCollections, Source};
 use profile::{Profile, ProfileAccount};
 use status::{Outcome, RunRecord, StatusFiles};
 
@@ -66,14 +66,10 @@ async fn connect(
     for chosen in accounts {
         let credentials = credentials_for(&chosen.account, secrets)?;
         for source in crate::source::for_account(&chosen.account, credentials).await? {
-            if chosen.collections.is_empty() {
-                sources.push(source);
-            } else {
-                sources.push(Box::new(OnlyCollections {
-                    inner: source,
-                    hrefs: chosen.collections.clone(),
-                }));
-            }
+            sources.push(crate::source::only_collections(
+                source,
+                chosen.collections.clone(),
+            ));
         }
     }
     if sources.is_empty() {
@@ -99,6 +95,7 @@ pub async fn run_profile(
     let result = async {
         let sources = connect(&profile.accounts, secrets).await?;
         let settings = snapshot::RunSettings {
+            owner: &profile.name,
             destination: &profile.destination,
             retention: &profile.retention,
             drop_percent: profile.drop_percent,

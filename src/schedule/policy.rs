@@ -98,6 +98,16 @@ pub enum Decision {
     Wait(NaiveDateTime),
 }
 
+impl Decision {
+    /// "due now" or the local time it will be due, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Due => "due now".to_owned(),
+            Self::Wait(at) => at.format("%Y-%m-%d %H:%M").to_string(),
+        }
+    }
+}
+
 /// Whether a profile with `every` and `history` should run at `now` (module doc: the rules).
 pub fn decide(every: &Every, history: &History, now: NaiveDateTime) -> Decision {
     if history.last_success.is_none() && history.last_attempt.is_none() {

@@ -22,6 +22,9 @@ use crate::source::Source;
 
 /// The lock file inside a destination; held (an OS file lock) for the whole run.
 pub const LOCK_FILE: &str = ".lifeboat.lock";
+/// Names the profile whose snapshots a destination holds: retention deletes snapshots, so two
+/// profiles must never share one.
+pub const OWNER_FILE: &str = ".lifeboat-profile";
 /// Snapshot folder names: UTC, without `:` (which Windows forbids).
 const SNAPSHOT_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
 
@@ -41,6 +44,8 @@ pub struct SnapshotRun {
 /// Settings of one run.
 #[derive(Debug, Clone, Copy)]
 pub struct RunSettings<'a> {
+    /// The profile's name, recorded in the destination on its first run.
+    pub owner: &'a str,
     pub destination: &'a Path,
     pub retention: &'a Retention,
     /// A collection that lost more than this share (percent) of its items is flagged.
@@ -75,6 +80,27 @@ pub fn lock_destination(destination: &Path) -> Result<DestinationLock> {
             ),
         )),
         Err(TryLockError::Error(e)) => Err(Error::io("locking", &path, e)),
+    }
+}
+
+/// Records `owner` in a destination that has no owner yet; refuses one that belongs to another
+/// profile, whose snapshots this profile's retention would otherwise delete.
+fn claim_destination(destination: &Path, owner: &str) -> Result<()> {
+    let path = destination.join(OWNER_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(found) if found.trim() == owner => Ok(()),
+        Ok(found) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "this folder holds the snapshots of the profile {:?}; give each profile its own folder: {}",
+                found.trim(),
+                destination.display()
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&path, format!("{owner}\n")).map_err(|e| Error::io("writing", &path, e))
+        }
+        Err(e) => Err(Error::io("reading", &path, e)),
     }
 }
 
@@ -141,6 +167,7 @@ pub async fn run(
 ) -> Result<SnapshotRun> {
     let destination = settings.destination;
     let _lock = lock_destination(destination)?;
+    claim_destination(destination, settings.owner)?;
     remove_stale_partials(destination, None);
     let previous = list_snapshots(destination)
         .iter()
@@ -203,9 +230,7 @@ pub fn sudden_drops(plan: &ExportPlan, previous: &PreviousArchive, percent: u32)
                 .display_name
                 .clone()
                 .unwrap_or_else(|| before.info.name.clone());
-            let had = previous
-                .collection(&source_plan.info.location, &before.info.href)
-                .map_or(0, |c| c.item_count());
+            let had = previous.item_count(&before.path);
             let now = source_plan
                 .collections
                 .iter()
@@ -276,6 +301,15 @@ mod tests {
         ] {
             assert_eq!(snapshot_time(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn a_destination_belongs_to_the_profile_that_ran_there_first() {
+        let dir = tempfile::tempdir().unwrap();
+        claim_destination(dir.path(), "nightly").unwrap();
+        claim_destination(dir.path(), "nightly").unwrap();
+        let refused = claim_destination(dir.path(), "hourly").unwrap_err();
+        assert!(refused.to_string().contains("\"nightly\""), "{refused}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use libdav::sd::DiscoverableService;
 use libdav::{CalDavClient, CardDavClient, PropertyName};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
 use crate::source::http::{HttpClient, HttpError, status_error};
 use crate::source::{Changes, ItemSink, Source, SourceInfo, last_segment};
@@ -519,11 +519,4 @@ impl DavSource {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .contains(&collection.href)
     }
-}
-
-/// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
-fn href_key(href: &str) -> String {
-    percent_encoding::percent_decode_str(href)
-        .decode_utf8_lossy()
-        .into_owned()
 }

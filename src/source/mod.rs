@@ -142,6 +142,18 @@ pub async fn for_account(
     })
 }
 
+/// `source` narrowed to the collections with these hrefs; all of them when `hrefs` is empty.
+pub fn only_collections(source: Box<dyn Source>, hrefs: Vec<String>) -> Box<dyn Source> {
+    if hrefs.is_empty() {
+        source
+    } else {
+        Box::new(OnlyCollections {
+            inner: source,
+            hrefs,
+        })
+    }
+}
+
 /// A source narrowed to some of its collections (by href); everything else passes through.
 #[derive(Debug)]
 pub struct OnlyCollections {

@@ -149,13 +149,7 @@ pub(crate) async fn fetch_from(
         .collect())
 }
 
-/// Hrefs compared without regard to percent-encoding, which servers apply inconsistently.
-pub fn href_key(href: &str) -> String {
-    percent_encoding::percent_decode_str(href)
-        .decode_utf8_lossy()
-        .trim_end_matches('/')
-        .to_owned()
-}
+pub use crate::model::href_key;
 
 fn content_type(kind: CollectionKind, href: &str) -> &'static str {
     match kind {

@@ -8,7 +8,7 @@ use eframe::egui;
 use super::{command_button, command_button_enabled, failure_ui, human_bytes, labelled_text};
 use crate::gui::command::{Screen, UiCommand};
 use crate::gui::state::State;
-use crate::schedule::policy::{self, Decision};
+use crate::schedule::policy;
 use crate::schedule::status::Outcome;
 
 pub fn schedules_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
@@ -79,14 +79,12 @@ fn profile_ui(
         None => {}
     }
     if let Some(info) = info {
-        let next = match policy::decide(
+        let next = policy::decide(
             &profile.every,
             &info.status.history(),
             chrono::Local::now().naive_local(),
-        ) {
-            Decision::Due => "due now".to_owned(),
-            Decision::Wait(at) => at.format("%Y-%m-%d %H:%M").to_string(),
-        };
+        )
+        .describe();
         ui.label(format!("Next run: {next}"));
     }
     if let Some(Err(failure)) = state.schedules.results.get(&profile.name) {
