@@ -206,7 +206,7 @@ impl ArchiveWriter {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(io("creating the destination folder", &parent))?;
-        remove_stale_partials(&parent, Some(&name));
+        remove_stale_partials(&parent);
         let staging = parent.join(format!(".{name}{PARTIAL_MARKER}{}", std::process::id()));
         std::fs::create_dir(&staging).map_err(io("creating a temporary folder", &staging))?;
         Ok(Self {
@@ -622,22 +622,19 @@ fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
     }
 }
 
-/// Removes staging folders that earlier, killed runs left in `parent`: for the archive `name`,
-/// or for any archive when `name` is `None` (snapshot folders have a new name each run).
-pub fn remove_stale_partials(parent: &Path, name: Option<&str>) {
+/// Removes the staging folders and partial zips that earlier, killed runs left in `parent`
+/// (any archive's: a killed export to another name, or a snapshot, has a name of its own).
+pub fn remove_stale_partials(parent: &Path) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let rest = match name {
-            Some(name) => file_name.strip_prefix(&format!(".{name}{PARTIAL_MARKER}")),
-            None => file_name
-                .starts_with('.')
-                .then(|| file_name.split_once(PARTIAL_MARKER).map(|(_, rest)| rest))
-                .flatten(),
-        };
-        let Some(rest) = rest else {
+        let Some((_, rest)) = file_name
+            .starts_with('.')
+            .then(|| file_name.split_once(PARTIAL_MARKER))
+            .flatten()
+        else {
             continue;
         };
         let pid = rest.trim_end_matches(".zip");

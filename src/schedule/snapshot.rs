@@ -168,7 +168,7 @@ pub async fn run(
     let destination = settings.destination;
     let _lock = lock_destination(destination)?;
     claim_destination(destination, settings.owner)?;
-    remove_stale_partials(destination, None);
+    remove_stale_partials(destination);
     let previous = list_snapshots(destination)
         .iter()
         .rev()

@@ -116,16 +116,17 @@ impl DavSource {
             })?
             .map_or_else(|| base.path().to_owned(), |uri| uri.path().to_owned());
 
+        let principal_url = crate::source::http::url_for_href(&base, &principal);
         let contact_homes = dav
             .request(libdav::carddav::FindAddressBookHomeSet::new(&principal))
             .await
             .map(|r| r.home_sets.iter().map(|u| u.path().to_owned()).collect())
-            .or_else(|e| tolerate_missing(e, &principal, user.as_deref()))?;
+            .or_else(|e| tolerate_missing(e, &principal_url, user.as_deref()))?;
         let calendar_homes = dav
             .request(libdav::caldav::FindCalendarHomeSet::new(&principal))
             .await
             .map(|r| r.home_sets.iter().map(|u| u.path().to_owned()).collect())
-            .or_else(|e| tolerate_missing(e, &principal, user.as_deref()))?;
+            .or_else(|e| tolerate_missing(e, &principal_url, user.as_deref()))?;
         if contact_homes.is_empty() && calendar_homes.is_empty() {
             return Err(Error::new(
                 ErrorKind::NotDav,

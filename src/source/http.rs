@@ -57,12 +57,29 @@ impl Credentials {
 }
 
 /// Settings shared by every connection of one account.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// A PEM file with a CA certificate to trust in addition to the system's roots.
     pub ca_file: Option<std::path::PathBuf>,
     /// The longest `Retry-After` we honour before giving up.
     pub max_retry_wait_secs: Option<u64>,
+    /// How long a server may stay silent before the request counts as failed (and is retried
+    /// when that is safe); two minutes unless set.
+    pub timeout_secs: Option<u64>,
+}
+
+impl Default for HttpSettings {
+    /// No extra CA; the timeout from `LIFEBOAT_TIMEOUT` (seconds) when set, so that scheduled
+    /// runs and the window can be given a shorter one too.
+    fn default() -> Self {
+        Self {
+            ca_file: None,
+            max_retry_wait_secs: None,
+            timeout_secs: std::env::var("LIFEBOAT_TIMEOUT")
+                .ok()
+                .and_then(|v| v.trim().parse().ok()),
+        }
+    }
 }
 
 /// Counts what went over the wire, for summaries and benchmarks.
@@ -100,7 +117,9 @@ impl HttpClient {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(20))
-            .read_timeout(Duration::from_secs(120))
+            .read_timeout(Duration::from_secs(
+                settings.timeout_secs.unwrap_or(120).max(1),
+            ))
             // libdav follows redirects itself where the protocol asks for it (.well-known).
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &settings.ca_file {
@@ -134,49 +153,128 @@ impl HttpClient {
     }
 
     /// Sends a request, retrying idempotent ones on 429, 5xx and broken connections.
-    /// Non-idempotent requests (PUT, MKCOL, ...) are sent once.
+    /// Non-idempotent requests (PUT, MKCOL, ...) are sent once unless their callers can check
+    /// the outcome: they use [`HttpClient::send_retrying`].
     pub async fn send<B>(&self, request: http::Request<B>) -> Result<reqwest::Response, HttpError>
     where
         B: Clone + Into<reqwest::Body>,
     {
-        let idempotent = matches!(
-            request.method().as_str(),
-            "GET" | "HEAD" | "OPTIONS" | "PROPFIND" | "REPORT"
-        );
+        let idempotent = is_idempotent(request.method());
+        self.send_retrying(&request, idempotent)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// Sends `request`, retrying on 429/503 and, when `retryable`, on other 5xx and broken
+    /// connections; also returns how many attempts it took.
+    pub async fn send_retrying<B>(
+        &self,
+        request: &http::Request<B>,
+        retryable: bool,
+    ) -> Result<(reqwest::Response, u32), HttpError>
+    where
+        B: Clone + Into<reqwest::Body>,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut outgoing = reqwest::Request::try_from(clone_request(&request))
-                .map_err(HttpError::Transport)?;
-            if let Some(header) = self.credentials.header() {
-                outgoing
-                    .headers_mut()
-                    .insert(http::header::AUTHORIZATION, header);
-            }
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let result = self.client.execute(outgoing).await;
-            let wait = match &result {
-                Ok(response)
-                    if response.status() == StatusCode::TOO_MANY_REQUESTS
-                        || response.status() == StatusCode::SERVICE_UNAVAILABLE =>
-                {
-                    retry_after(response).unwrap_or_else(|| backoff(attempt))
-                }
-                Ok(response) if idempotent && response.status().is_server_error() => {
-                    backoff(attempt)
-                }
-                Err(error) if idempotent && !error.is_builder() && !is_tls(error) => {
-                    backoff(attempt)
-                }
-                _ => return result.map_err(HttpError::Transport),
+            let result = self.send_once(request).await;
+            let Some(wait) = self.retry_wait(attempt, retryable, &result) else {
+                return result
+                    .map(|response| (response, attempt))
+                    .map_err(HttpError::Transport);
             };
-            if attempt >= ATTEMPTS || wait > self.max_retry_wait {
-                return result.map_err(HttpError::Transport);
-            }
-            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(attempt, ?wait, uri = %request.uri(), "retrying");
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Like [`HttpClient::send`] for an idempotent request whose whole answer is wanted: the
+    /// body is read inside the retry loop, so a connection that breaks mid-body is retried too.
+    pub async fn send_buffered<B>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<http::Response<bytes::Bytes>, HttpError>
+    where
+        B: Clone + Into<reqwest::Body>,
+    {
+        let idempotent = is_idempotent(request.method());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self.send(clone_request(&request)).await?;
+            let status = response.status();
+            let mut head = http::Response::builder()
+                .status(status)
+                .version(response.version());
+            if let Some(headers) = head.headers_mut() {
+                *headers = response.headers().clone();
+            }
+            match response.bytes().await {
+                Ok(body) if idempotent && attempt < ATTEMPTS && cut_short(status, &body) => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, uri = %request.uri(), "multistatus cut short; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Ok(body) => {
+                    return head.body(body).map_err(|_| {
+                        // Unreachable: status, version and headers came from a valid response.
+                        HttpError::Invalid(request.uri().to_string())
+                    });
+                }
+                Err(error) if idempotent && attempt < ATTEMPTS => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, %error, uri = %request.uri(), "body broke off; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(error) => return Err(HttpError::Transport(error)),
+            }
+        }
+    }
+
+    /// One attempt, with credentials, counted.
+    async fn send_once<B>(
+        &self,
+        request: &http::Request<B>,
+    ) -> Result<reqwest::Response, reqwest::Error>
+    where
+        B: Clone + Into<reqwest::Body>,
+    {
+        let mut outgoing = reqwest::Request::try_from(clone_request(request))?;
+        if let Some(header) = self.credentials.header() {
+            outgoing
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, header);
+        }
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        self.client.execute(outgoing).await
+    }
+
+    /// How long to wait before attempt `attempt + 1`, or `None` to stop and use `result`:
+    /// 429/503 are retried (honouring `Retry-After` up to the cap), other 5xx and broken
+    /// connections only for `retryable` requests; never TLS failures, never past [`ATTEMPTS`].
+    fn retry_wait(
+        &self,
+        attempt: u32,
+        retryable: bool,
+        result: &Result<reqwest::Response, reqwest::Error>,
+    ) -> Option<Duration> {
+        let wait = match result {
+            Ok(response)
+                if response.status() == StatusCode::TOO_MANY_REQUESTS
+                    || response.status() == StatusCode::SERVICE_UNAVAILABLE =>
+            {
+                retry_after(response).unwrap_or_else(|| backoff(attempt))
+            }
+            Ok(response) if retryable && response.status().is_server_error() => backoff(attempt),
+            Err(error) if retryable && !error.is_builder() && !is_tls(error) => backoff(attempt),
+            _ => return None,
+        };
+        if attempt >= ATTEMPTS || wait > self.max_retry_wait {
+            return None;
+        }
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        Some(wait)
     }
 
     /// A GET whose body the caller streams; fails on any non-success status.
@@ -197,10 +295,126 @@ impl HttpClient {
         Ok(response)
     }
 
+    /// A GET whose body survives broken connections: when the body breaks off, the rest is
+    /// asked for with `Range` (or, from a server without ranges, the whole file again with the
+    /// part already delivered skipped), so a large photo is not lost to one reset. The stream
+    /// fails only after [`ATTEMPTS`] breaks, or when the file changed in between (new ETag).
+    pub async fn get_resuming(&self, uri: &str) -> Result<crate::source::ByteStream> {
+        use futures_util::StreamExt as _;
+        let response = self.get(uri).await?;
+        let state = Resume {
+            etag: header_text(&response, http::header::ETAG),
+            body: response.bytes_stream().boxed(),
+            http: self.clone(),
+            uri: uri.to_owned(),
+            delivered: 0,
+            skip: 0,
+            breaks: 0,
+        };
+        Ok(futures_util::stream::unfold(Some(state), |state| async move {
+            let mut state = state?;
+            loop {
+                match state.body.next().await {
+                    None => return None,
+                    Some(Ok(mut chunk)) => {
+                        let skipped = state.skip.min(chunk.len() as u64);
+                        state.skip -= skipped;
+                        chunk = chunk.slice(usize::try_from(skipped).unwrap_or(chunk.len())..);
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                        state.delivered += chunk.len() as u64;
+                        return Some((Ok(chunk), Some(state)));
+                    }
+                    Some(Err(error)) => {
+                        state.breaks += 1;
+                        if state.breaks >= ATTEMPTS {
+                            return Some((Err(std::io::Error::other(error)), None));
+                        }
+                        tracing::debug!(uri = %state.uri, delivered = state.delivered, %error, "download broke off; resuming");
+                        tokio::time::sleep(backoff(state.breaks)).await;
+                        if let Err(error) = state.reopen().await {
+                            return Some((Err(std::io::Error::other(error)), None));
+                        }
+                    }
+                }
+            }
+        })
+        .boxed())
+    }
+
     /// The adapter libdav sends its requests through.
     pub fn dav_service(&self) -> DavService {
         DavService { http: self.clone() }
     }
+}
+
+/// Where a resuming download stands.
+struct Resume {
+    http: HttpClient,
+    uri: String,
+    etag: Option<String>,
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    /// Bytes handed on so far.
+    delivered: u64,
+    /// Bytes of the current body to drop, because they were handed on before.
+    skip: u64,
+    breaks: u32,
+}
+
+impl Resume {
+    async fn reopen(&mut self) -> Result<()> {
+        use futures_util::StreamExt as _;
+        let mut request = http::Request::builder()
+            .method(Method::GET)
+            .uri(&self.uri)
+            .header(http::header::RANGE, format!("bytes={}-", self.delivered));
+        if let Some(etag) = &self.etag {
+            request = request.header(http::header::IF_RANGE, etag);
+        }
+        let request = request
+            .body(String::new())
+            .map_err(|e| Error::with_source(ErrorKind::InvalidInput, "bad URL", e))?;
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| e.into_error(&self.uri))?;
+        let etag = header_text(&response, http::header::ETAG);
+        if self.etag.is_some() && etag.is_some() && etag != self.etag {
+            return Err(Error::new(
+                ErrorKind::Server,
+                format!("the file changed while it was being copied: {}", self.uri),
+            ));
+        }
+        let expected_range = format!("bytes {}-", self.delivered);
+        self.skip = match response.status() {
+            StatusCode::PARTIAL_CONTENT
+                if header_text(&response, http::header::CONTENT_RANGE)
+                    .is_some_and(|range| range.starts_with(&expected_range)) =>
+            {
+                0
+            }
+            StatusCode::OK => self.delivered,
+            status => {
+                return Err(status_error(
+                    status,
+                    &self.uri,
+                    self.http.credentials.user(),
+                ));
+            }
+        };
+        self.body = response.bytes_stream().boxed();
+        Ok(())
+    }
+}
+
+fn header_text(response: &reqwest::Response, name: http::header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Characters a URL path may not carry raw; `%` stays, because libdav hrefs keep reserved
@@ -227,6 +441,20 @@ pub fn url_for_href(base: &http::Uri, href: &str) -> String {
     )
 }
 
+/// A 207 Multi-Status whose XML does not end with its closing tag: a connection or proxy cut
+/// it short with a plausible length. Checking the end costs nothing; a body malformed in the
+/// middle is left to the XML parser, which reports it.
+fn cut_short(status: StatusCode, body: &[u8]) -> bool {
+    status == StatusCode::MULTI_STATUS && !body.trim_ascii_end().ends_with(b"multistatus>")
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        method.as_str(),
+        "GET" | "HEAD" | "OPTIONS" | "PROPFIND" | "REPORT"
+    )
+}
+
 fn clone_request<B: Clone>(request: &http::Request<B>) -> http::Request<B> {
     let mut copy = http::Request::new(request.body().clone());
     *copy.method_mut() = request.method().clone();
@@ -235,7 +463,7 @@ fn clone_request<B: Clone>(request: &http::Request<B>) -> http::Request<B> {
     copy
 }
 
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     // 0.5 s, 1 s, 2 s, 4 s, with up to 25% jitter so that parallel workers spread out.
     let base = Duration::from_millis(500) * 2u32.pow(attempt.saturating_sub(1).min(6));
     let nanos = std::time::SystemTime::now()
@@ -316,11 +544,22 @@ pub fn status_error(status: StatusCode, url: &str, user: Option<&str>) -> Error 
 pub enum HttpError {
     #[error(transparent)]
     Transport(#[from] reqwest::Error),
+    #[error("could not rebuild the answer from {0}")]
+    Invalid(String),
 }
 
 impl HttpError {
     pub fn into_error(self, url: &str) -> Error {
-        let Self::Transport(error) = self;
+        let error = match self {
+            Self::Transport(error) => error,
+            Self::Invalid(_) => {
+                return Error::with_source(
+                    ErrorKind::InvalidData,
+                    format!("the server sent an answer we cannot read: {url}"),
+                    self,
+                );
+            }
+        };
         if is_tls(&error) {
             return Error::with_source(
                 ErrorKind::Tls,
@@ -360,8 +599,8 @@ impl tower_service::Service<http::Request<String>> for DavService {
     fn call(&mut self, request: http::Request<String>) -> Self::Future {
         let http = self.http.clone();
         Box::pin(async move {
-            let response = http.send(request).await?;
-            Ok(http::Response::from(response))
+            let response = http.send_buffered(request).await?;
+            Ok(response.map(reqwest::Body::from))
         })
     }
 }

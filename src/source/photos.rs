@@ -94,12 +94,8 @@ impl PhotoSource {
     ) -> Result<()> {
         cancel.check()?;
         let url = self.url_of(&item.href);
-        match self.http.get(&url).await {
-            Ok(response) => {
-                let body = response
-                    .bytes_stream()
-                    .map_err(std::io::Error::other)
-                    .boxed();
+        match self.http.get_resuming(&url).await {
+            Ok(body) => {
                 sink.stream(item.href.clone(), item.etag.clone(), body)
                     .await
             }

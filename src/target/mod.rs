@@ -186,10 +186,16 @@ pub(crate) async fn http_put(
         PutMode::Replace { etag: Some(etag) } => request.header(http::header::IF_MATCH, etag),
         PutMode::Replace { etag: None } => request,
     };
+    let bytes = bytes::Bytes::from(bytes);
     let request = request
-        .body(bytes::Bytes::from(bytes))
+        .body(bytes.clone())
         .map_err(|e| Error::with_source(ErrorKind::InvalidInput, format!("bad URL: {url}"), e))?;
-    let response = http.send(request).await.map_err(|e| e.into_error(url))?;
+    // A PUT is retried after a broken connection or a 5xx: `If-None-Match`/`If-Match` make a
+    // second attempt harmless, and a 412 on a later attempt is checked by reading back.
+    let (response, attempts) = http
+        .send_retrying(&request, true)
+        .await
+        .map_err(|e| e.into_error(url))?;
     let status = response.status();
     let etag = response
         .headers()
@@ -198,6 +204,12 @@ pub(crate) async fn http_put(
         .map(str::to_owned);
     if status.is_success() {
         return Ok(PutOutcome::Stored { etag });
+    }
+    if status == StatusCode::PRECONDITION_FAILED
+        && attempts > 1
+        && earlier_attempt_landed(http, url, kind, &bytes).await
+    {
+        return Ok(PutOutcome::Stored { etag: None });
     }
     let body = response.text().await.unwrap_or_default();
     let reason = server_reason(&body);
@@ -219,6 +231,29 @@ pub(crate) async fn http_put(
             reason,
         }),
         other => Err(status_error(other, url, http.credentials().user())),
+    }
+}
+
+/// Whether what is at `url` now is what an earlier, unanswered attempt sent: the same bytes
+/// for a photo, the same UID for a contact or event (DAV servers may re-serialize them).
+async fn earlier_attempt_landed(
+    http: &HttpClient,
+    url: &str,
+    kind: CollectionKind,
+    sent: &[u8],
+) -> bool {
+    let Ok(response) = http.get(url).await else {
+        return false;
+    };
+    let Ok(stored) = response.bytes().await else {
+        return false;
+    };
+    match kind {
+        CollectionKind::Photos => stored.as_ref() == sent,
+        _ => {
+            let ours = crate::vobject::uid_of(sent);
+            ours.is_some() && crate::vobject::uid_of(&stored) == ours
+        }
     }
 }
 
@@ -258,7 +293,11 @@ pub(crate) async fn http_mkcol(http: &HttpClient, url: &str) -> Result<()> {
         .uri(url)
         .body(String::new())
         .map_err(|e| Error::with_source(ErrorKind::InvalidInput, format!("bad URL: {url}"), e))?;
-    let response = http.send(request).await.map_err(|e| e.into_error(url))?;
+    // Retried like a PUT: a second MKCOL after one that landed finds the folder (405).
+    let (response, _) = http
+        .send_retrying(&request, true)
+        .await
+        .map_err(|e| e.into_error(url))?;
     match response.status() {
         // 405: something is there already (RFC 4918 §9.3.1).
         status if status.is_success() || status == StatusCode::METHOD_NOT_ALLOWED => Ok(()),

@@ -524,3 +524,4 @@ pub fn broken_server(status: &'static str, body: &'static str) -> u16 {
     });
     port
 }
+pub mod faults;
