@@ -20,6 +20,8 @@
 //! - [`cli`]: the command-line front; [`gui`]: the desktop window. Both are thin fronts over
 //!   the same jobs and progress events.
 //!
+//! - [`fuzzing`]: hostile-input entry points shared by the fuzz targets and property tests.
+//!
 //! Only [`gui`] imports egui; the engine never depends on a GUI toolkit.
 
 pub mod archive;
@@ -27,6 +29,7 @@ pub mod browse;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fuzzing;
 pub mod gui;
 pub mod job;
 pub mod model;

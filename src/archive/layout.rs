@@ -5,7 +5,7 @@ use std::collections::HashSet;
 /// Longest file name we produce (bytes), well under every file system's limit.
 const MAX_NAME: usize = 100;
 
-const WINDOWS_RESERVED: &[&str] = &[
+pub(crate) const WINDOWS_RESERVED: &[&str] = &[
     "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
     "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];

@@ -52,6 +52,19 @@ pub fn unsafe_name(name: &str) -> Option<String> {
     if name.contains('\0') {
         return Some("NUL in name".to_owned());
     }
+    for part in name.split(['/', '\\']) {
+        if part.contains(':') {
+            // `a:b` is a drive-relative path or an alternate data stream on Windows.
+            return Some("`:` in a name".to_owned());
+        }
+        let stem = part.split('.').next().unwrap_or("").trim_end();
+        if crate::archive::layout::WINDOWS_RESERVED
+            .iter()
+            .any(|reserved| stem.eq_ignore_ascii_case(reserved))
+        {
+            return Some(format!("reserved device name on Windows: {part}"));
+        }
+    }
     None
 }
 

@@ -180,50 +180,68 @@ impl DavSource {
             )
             .await
             .map_err(|e| dav_error(e, &url, self.user()))?;
-        let document = response.xml_tree().map_err(|e| {
+        let found = collections_in(&response).map_err(|e| {
             Error::with_source(
                 ErrorKind::InvalidData,
                 format!("the server sent malformed XML: {url}"),
                 e,
             )
         })?;
-        let mut found = Vec::new();
-        for entry in document
-            .descendants()
-            .filter(|n| n.tag_name() == names::RESPONSE)
-        {
-            let first =
-                |name: &PropertyName<'_, '_>| entry.descendants().find(|n| n.tag_name() == *name);
-            let text = |name: &PropertyName<'_, '_>| {
-                first(name)
-                    .and_then(|n| n.text())
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned)
-            };
-            let has = |outer: &PropertyName<'_, '_>, inner: &PropertyName<'_, '_>| {
-                first(outer).is_some_and(|n| n.descendants().any(|d| d.tag_name() == *inner))
-            };
-            let kind = if has(&names::RESOURCETYPE, &names::ADDRESSBOOK) {
-                CollectionKind::Contacts
-            } else if has(&names::RESOURCETYPE, &names::CALENDAR) {
-                CollectionKind::Calendar
-            } else {
-                continue;
-            };
-            let Some(raw_href) = text(&names::HREF) else {
-                continue;
-            };
-            let href = libdav::encoding::normalise_percent_encoded(&raw_href)
-                .map_or_else(|_| raw_href.clone(), std::borrow::Cow::into_owned);
-            if has(&names::SUPPORTED_REPORT_SET, &names::SYNC_COLLECTION) {
-                self.syncable
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(href.clone());
-            }
-            let contacts = kind == CollectionKind::Contacts;
-            found.push(CollectionInfo {
+        let mut syncable = self
+            .syncable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(found
+            .into_iter()
+            .map(|(collection, supports_sync)| {
+                if supports_sync {
+                    syncable.insert(collection.href.clone());
+                }
+                collection
+            })
+            .collect())
+    }
+}
+
+/// The address books and calendars in a home's PROPFIND answer, each with whether it offers
+/// sync-collection. Entries that are neither, or have no href, are skipped.
+pub fn collections_in(
+    response: &libdav::dav::PropfindResponse,
+) -> std::result::Result<Vec<(CollectionInfo, bool)>, libdav::requests::ParseResponseError> {
+    let document = response.xml_tree()?;
+    let mut found = Vec::new();
+    for entry in document
+        .descendants()
+        .filter(|n| n.tag_name() == names::RESPONSE)
+    {
+        let first =
+            |name: &PropertyName<'_, '_>| entry.descendants().find(|n| n.tag_name() == *name);
+        let text = |name: &PropertyName<'_, '_>| {
+            first(name)
+                .and_then(|n| n.text())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let has = |outer: &PropertyName<'_, '_>, inner: &PropertyName<'_, '_>| {
+            first(outer).is_some_and(|n| n.descendants().any(|d| d.tag_name() == *inner))
+        };
+        let kind = if has(&names::RESOURCETYPE, &names::ADDRESSBOOK) {
+            CollectionKind::Contacts
+        } else if has(&names::RESOURCETYPE, &names::CALENDAR) {
+            CollectionKind::Calendar
+        } else {
+            continue;
+        };
+        let Some(raw_href) = text(&names::HREF) else {
+            continue;
+        };
+        let href = libdav::encoding::normalise_percent_encoded(&raw_href)
+            .map_or_else(|_| raw_href.clone(), std::borrow::Cow::into_owned);
+        let supports_sync = has(&names::SUPPORTED_REPORT_SET, &names::SYNC_COLLECTION);
+        let contacts = kind == CollectionKind::Contacts;
+        found.push((
+            CollectionInfo {
                 kind,
                 name: last_segment(&href),
                 display_name: text(&names::DISPLAY_NAME),
@@ -248,10 +266,11 @@ impl DavSource {
                     .unwrap_or_default(),
                 sync_token: None,
                 href,
-            });
-        }
-        Ok(found)
+            },
+            supports_sync,
+        ));
     }
+    Ok(found)
 }
 
 /// Some servers answer 404 for a home-set property they do not have: that service is absent.

@@ -81,6 +81,20 @@ impl Server {
 
     /// Radicale 3 with htpasswd users alice and bob, owner-only rights.
     pub fn radicale() -> Self {
+        Self::radicale_with("")
+    }
+
+    /// [`Server::radicale`] serving HTTPS with this certificate and key (PEM files).
+    pub fn radicale_tls(certificate: &Path, key: &Path) -> Self {
+        Self::radicale_with(&format!(
+            "ssl = True\ncertificate = {}\nkey = {}\n",
+            certificate.display(),
+            key.display()
+        ))
+    }
+
+    /// Radicale with extra lines for its `[server]` section.
+    fn radicale_with(server_extra: &str) -> Self {
         let binary = venv_bin("radicale");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -90,7 +104,7 @@ impl Server {
         )
         .unwrap();
         let config = format!(
-            "[server]\nhosts = 127.0.0.1:{port}\nmax_content_length = 1000000000\n\
+            "[server]\nhosts = 127.0.0.1:{port}\nmax_content_length = 1000000000\n{server_extra}\
              [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\n\
              [rights]\ntype = owner_only\n\
              [storage]\nfilesystem_folder = {storage}\n\

@@ -1,0 +1,304 @@
+//! Secrets stay secret: after a full export, restore and scheduled run with a known password
+//! (and trace logging on), nothing Lifeboat wrote or printed holds it; and TLS to a server
+//! whose certificate is not trusted is refused unless the user trusts its CA.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use base64::Engine as _;
+use support::*;
+
+fn lifeboat_in(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .env("LIFEBOAT_CONFIG_DIR", config)
+        .env("LIFEBOAT_PASSWORD", PASSWORD)
+        .env("LIFEBOAT_LOG", "trace")
+        .env_remove("LIFEBOAT_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running lifeboat")
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+/// The forms a password can leak in: as is, in a Basic header, percent-encoded in a URL.
+fn leaked_forms() -> Vec<Vec<u8>> {
+    let mut forms = vec![PASSWORD.as_bytes().to_vec()];
+    for user in [USER, OTHER_USER] {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PASSWORD}"));
+        forms.push(basic.into_bytes());
+    }
+    forms.push(PASSWORD.replace(' ', "%20").into_bytes());
+    forms
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn nothing_lifeboat_writes_or_prints_holds_the_password() {
+    let radicale = Server::radicale();
+    seed_radicale(&radicale).await;
+    let photo_root = tempfile::tempdir().unwrap();
+    seed_photos(photo_root.path());
+    let webdav = Server::webdav(photo_root.path());
+    let photos_to = tempfile::tempdir().unwrap();
+    let webdav_to = Server::webdav(photos_to.path());
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    let photos_url = format!("{}Photos/", webdav.base_url());
+    let folder = work.path().join("archive");
+    let zip = work.path().join("archive.zip");
+    let dest = work.path().join("snapshots");
+
+    let mut outputs = Vec::new();
+    for args in [
+        vec![
+            "export",
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            USER,
+            "--photos-url",
+            &photos_url,
+            "--out",
+            folder.to_str().unwrap(),
+        ],
+        vec![
+            "export",
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            USER,
+            "--photos-url",
+            &photos_url,
+            "--out",
+            zip.to_str().unwrap(),
+        ],
+        vec![
+            "restore",
+            zip.to_str().unwrap(),
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            OTHER_USER,
+            "--photos-url",
+            &webdav_to.base_url(),
+            "--json",
+        ],
+        vec!["verify", folder.to_str().unwrap(), "--json"],
+        vec!["ls", zip.to_str().unwrap(), "--json"],
+        vec![
+            "profile",
+            "add",
+            "nightly",
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            USER,
+            "--photos-url",
+            &photos_url,
+            "--dest",
+            dest.to_str().unwrap(),
+            "--every",
+            "daily",
+        ],
+        vec!["run", "nightly"],
+        vec!["profile", "list"],
+        vec!["schedule", "status", "--json"],
+    ] {
+        let output = lifeboat_in(&config, &args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        outputs.push((args.join(" "), output));
+    }
+    // The command lines the OS scheduler would run.
+    let every = lifeboat::schedule::policy::Every::Hourly;
+    let exe = Path::new(env!("CARGO_BIN_EXE_lifeboat"));
+    let mut scheduled: Vec<(String, String)> =
+        lifeboat::schedule::install::systemd_units("nightly", exe, &every).to_vec();
+    scheduled.push((
+        "launchd".to_owned(),
+        lifeboat::schedule::install::launchd_plist("nightly", exe, &every, &config.join("log")),
+    ));
+    scheduled.push((
+        "task scheduler".to_owned(),
+        lifeboat::schedule::install::task_scheduler_xml("nightly", exe, &every),
+    ));
+
+    let mut looked_at = 0;
+    let mut leaks = Vec::new();
+    let mut check = |what: String, bytes: &[u8]| {
+        looked_at += 1;
+        for form in leaked_forms() {
+            if holds(bytes, &form) {
+                leaks.push(what.clone());
+            }
+        }
+    };
+    for path in files_under(work.path()) {
+        check(path.display().to_string(), &std::fs::read(&path).unwrap());
+    }
+    for (command, output) in &outputs {
+        check(format!("stdout of {command}"), &output.stdout);
+        check(format!("stderr of {command}"), &output.stderr);
+    }
+    for (name, text) in &scheduled {
+        check(name.clone(), text.as_bytes());
+    }
+    // The trace log did record the requests, so a leak would have been seen.
+    assert!(
+        outputs.iter().any(|(_, o)| text(&o.stderr)
+            .to_ascii_lowercase()
+            .contains("authorization")
+            || text(&o.stderr).contains("PROPFIND")),
+        "the trace log shows no requests; the check would prove nothing"
+    );
+    assert!(
+        looked_at > 40,
+        "only {looked_at} files and outputs were checked"
+    );
+    assert!(leaks.is_empty(), "the password leaked into: {leaks:?}");
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made with openssl.
+fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = dir.join(format!("{name}-ca.key"));
+    let ca = dir.join(format!("{name}-ca.pem"));
+    let key = dir.join(format!("{name}-server.key"));
+    let csr = dir.join(format!("{name}-server.csr"));
+    let certificate = dir.join(format!("{name}-server.pem"));
+    let extensions = dir.join(format!("{name}-ext.cnf"));
+    std::fs::write(
+        &extensions,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("running openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let p = |path: &PathBuf| path.to_str().unwrap().to_owned();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        &format!("/CN={name} test CA"),
+        "-keyout",
+        &p(&ca_key),
+        "-out",
+        &p(&ca),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &p(&key),
+        "-out",
+        &p(&csr),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p(&csr),
+        "-CA",
+        &p(&ca),
+        "-CAkey",
+        &p(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p(&extensions),
+        "-out",
+        &p(&certificate),
+    ]);
+    (ca, certificate, key)
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused_unless_its_ca_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, certificate, key) = make_certificates(dir.path(), "ours");
+    let (other_ca, _, _) = make_certificates(dir.path(), "other");
+    let radicale = Server::radicale_tls(&certificate, &key);
+    let url = format!("https://127.0.0.1:{}/", radicale.port);
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    let export = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "export",
+            "--url",
+            &url,
+            "--user",
+            USER,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        (lifeboat_in(&config, &args), out)
+    };
+
+    for (name, extra) in [
+        ("untrusted", vec![]),
+        ("other-ca", vec!["--ca-file", other_ca.to_str().unwrap()]),
+    ] {
+        let (output, out) = export(name, &extra);
+        let stderr = text(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{name}: an untrusted certificate was accepted"
+        );
+        assert!(
+            stderr.contains("the secure connection failed"),
+            "{name}: {stderr}"
+        );
+        assert!(!out.exists());
+    }
+    let (output, out) = export("trusted", &["--ca-file", ca.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        lifeboat_in(&config, &["verify", out.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
