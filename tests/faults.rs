@@ -284,6 +284,12 @@ fn scenarios() -> Vec<Scenario> {
             expect_error: false,
         },
         Scenario {
+            name: "random mix (seed 11, 30%)",
+            rules: |_| Vec::new(),
+            random: Some((11, 300)),
+            expect_error: false,
+        },
+        Scenario {
             name: "malformed XML, always",
             rules: |_| vec![rule(&["REPORT"], 0, usize::MAX, Fault::MalformedXml)],
             random: None,

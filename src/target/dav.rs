@@ -9,9 +9,11 @@ use crate::archive::layout::safe_segment;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::dav::{DavSource, dav_error};
-use crate::source::http::{HttpClient, url_for_href};
+use crate::source::http::{HttpClient, backoff, url_for_href};
 use crate::source::{Source, SourceInfo};
-use crate::target::{PutMode, PutOutcome, StoredItem, Target, fetch_from, http_put};
+use crate::target::{
+    PutMode, PutOutcome, StoredItem, Target, fetch_from, http_put, http_put_retried,
+};
 
 /// Radicale names itself with this property; no header says which server answers.
 const RADICALE_VERSION: PropertyName = PropertyName::new("http://radicale.org/ns/", "version");
@@ -188,53 +190,25 @@ impl Target for DavTarget {
     }
 
     async fn create_collection(&self, href: &str, info: &CollectionInfo) -> Result<()> {
-        let user = self.account.user();
-        let url = self.url_of(href);
-        match info.kind {
-            CollectionKind::Contacts => {
-                let mut request = libdav::carddav::CreateAddressBook::new(href);
-                if let Some(name) = &info.display_name {
-                    request = request.with_display_name(name);
+        // MKCOL/MKCALENDAR are not idempotent: after a broken connection or a 5xx, look
+        // whether the first attempt made the collection before sending another.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.make_collection(href, info).await {
+                Err(error)
+                    if attempt < 3
+                        && matches!(error.kind(), ErrorKind::Network | ErrorKind::Server) =>
+                {
+                    tracing::debug!(%href, %error, "creating the collection failed; checking");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    if self.collection_exists(href).await {
+                        return Ok(());
+                    }
                 }
-                if let Some(description) = &info.description {
-                    request = request.with_description(description);
-                }
-                self.account
-                    .dav
-                    .request(request)
-                    .await
-                    .map_err(|e| dav_error(e, &url, user))?;
-            }
-            CollectionKind::Calendar => {
-                let components = calendar_components(info);
-                let mut request = libdav::caldav::CreateCalendar::new(href);
-                if let Some(name) = &info.display_name {
-                    request = request.with_display_name(name);
-                }
-                if let Some(color) = &info.color {
-                    request = request.with_colour(color);
-                }
-                if !components.is_empty() {
-                    request = request.with_components(&components);
-                }
-                self.account
-                    .dav
-                    .request(request)
-                    .await
-                    .map_err(|e| dav_error(e, &url, user))?;
-                if let Some(description) = &info.description {
-                    self.set_property(href, &names::CALENDAR_DESCRIPTION, description)
-                        .await;
-                }
-            }
-            CollectionKind::Photos => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    "photos go to a WebDAV folder (--photos-url), not to a CalDAV/CardDAV account",
-                ));
+                other => return other,
             }
         }
-        Ok(())
     }
 
     async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
@@ -302,7 +276,7 @@ impl Target for DavTarget {
             CollectionKind::Photos => return Ok(false),
         }
         // If-None-Match: a PUT on an existing collection would replace all of it.
-        let outcome = http_put(
+        let (outcome, retried) = http_put_retried(
             &self.account.http,
             &self.url_of(href),
             info.kind,
@@ -311,6 +285,12 @@ impl Target for DavTarget {
         )
         .await?;
         match outcome {
+            // After a lost answer, a 412 is our own first attempt: the collection is there now
+            // (the plan found the href free), and the job finds its items by UID as usual.
+            PutOutcome::Stored { .. } | PutOutcome::AlreadyExists if retried => {
+                self.set_collection_properties(href, info).await;
+                Ok(true)
+            }
             PutOutcome::Stored { .. } => {
                 // The upload creates a bare collection: name, colour, description and the
                 // component set follow in one PROPPATCH.
@@ -326,5 +306,65 @@ impl Target for DavTarget {
 
     fn requests_made(&self) -> u64 {
         self.account.requests_made()
+    }
+}
+
+impl DavTarget {
+    async fn collection_exists(&self, href: &str) -> bool {
+        self.account
+            .dav
+            .request(libdav::dav::GetProperty::new(href, &names::RESOURCETYPE))
+            .await
+            .is_ok()
+    }
+
+    async fn make_collection(&self, href: &str, info: &CollectionInfo) -> Result<()> {
+        let user = self.account.user();
+        let url = self.url_of(href);
+        match info.kind {
+            CollectionKind::Contacts => {
+                let mut request = libdav::carddav::CreateAddressBook::new(href);
+                if let Some(name) = &info.display_name {
+                    request = request.with_display_name(name);
+                }
+                if let Some(description) = &info.description {
+                    request = request.with_description(description);
+                }
+                self.account
+                    .dav
+                    .request(request)
+                    .await
+                    .map_err(|e| dav_error(e, &url, user))?;
+            }
+            CollectionKind::Calendar => {
+                let components = calendar_components(info);
+                let mut request = libdav::caldav::CreateCalendar::new(href);
+                if let Some(name) = &info.display_name {
+                    request = request.with_display_name(name);
+                }
+                if let Some(color) = &info.color {
+                    request = request.with_colour(color);
+                }
+                if !components.is_empty() {
+                    request = request.with_components(&components);
+                }
+                self.account
+                    .dav
+                    .request(request)
+                    .await
+                    .map_err(|e| dav_error(e, &url, user))?;
+                if let Some(description) = &info.description {
+                    self.set_property(href, &names::CALENDAR_DESCRIPTION, description)
+                        .await;
+                }
+            }
+            CollectionKind::Photos => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "photos go to a WebDAV folder (--photos-url), not to a CalDAV/CardDAV account",
+                ));
+            }
+        }
+        Ok(())
     }
 }

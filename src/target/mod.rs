@@ -177,6 +177,20 @@ pub(crate) async fn http_put(
     bytes: Vec<u8>,
     mode: &PutMode,
 ) -> Result<PutOutcome> {
+    http_put_retried(http, url, kind, bytes, mode)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// [`http_put`], also telling whether it took more than one attempt (so that an
+/// `AlreadyExists` may be our own earlier attempt, whose answer was lost).
+pub(crate) async fn http_put_retried(
+    http: &HttpClient,
+    url: &str,
+    kind: CollectionKind,
+    bytes: Vec<u8>,
+    mode: &PutMode,
+) -> Result<(PutOutcome, bool)> {
     let mut request = http::Request::builder()
         .method(Method::PUT)
         .uri(url)
@@ -203,35 +217,36 @@ pub(crate) async fn http_put(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if status.is_success() {
-        return Ok(PutOutcome::Stored { etag });
+        return Ok((PutOutcome::Stored { etag }, attempts > 1));
     }
     if status == StatusCode::PRECONDITION_FAILED
         && attempts > 1
         && earlier_attempt_landed(http, url, kind, &bytes).await
     {
-        return Ok(PutOutcome::Stored { etag: None });
+        return Ok((PutOutcome::Stored { etag: None }, true));
     }
     let body = response.text().await.unwrap_or_default();
     let reason = server_reason(&body);
-    match status {
-        StatusCode::PRECONDITION_FAILED => Ok(PutOutcome::AlreadyExists),
+    let outcome = match status {
+        StatusCode::PRECONDITION_FAILED => PutOutcome::AlreadyExists,
         StatusCode::FORBIDDEN if body.contains("urn:ietf:params:xml:ns:") => {
             // A CalDAV/CardDAV precondition (RFC 4791 §5.3.2.1): about this item, not the login.
-            Ok(PutOutcome::Refused {
+            PutOutcome::Refused {
                 status: status.as_u16(),
                 reason,
-            })
+            }
         }
         StatusCode::BAD_REQUEST
         | StatusCode::CONFLICT
         | StatusCode::UNSUPPORTED_MEDIA_TYPE
         | StatusCode::PAYLOAD_TOO_LARGE
-        | StatusCode::UNPROCESSABLE_ENTITY => Ok(PutOutcome::Refused {
+        | StatusCode::UNPROCESSABLE_ENTITY => PutOutcome::Refused {
             status: status.as_u16(),
             reason,
-        }),
-        other => Err(status_error(other, url, http.credentials().user())),
-    }
+        },
+        other => return Err(status_error(other, url, http.credentials().user())),
+    };
+    Ok((outcome, attempts > 1))
 }
 
 /// Whether what is at `url` now is what an earlier, unanswered attempt sent: the same bytes
