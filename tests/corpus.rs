@@ -178,14 +178,7 @@ fn restore_every_corpus_item(archive: &Path, manifest: &lifeboat::archive::Manif
     // 2: finished, with items the server refused (vCard 2.1, broken files) reported.
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let total = |field: &str| -> u64 {
-        summary["summary"]["collections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c[field].as_u64().unwrap())
-            .sum()
-    };
+    let total = |field: &str| restore_total(&summary, field);
     // `uploaded` includes the items of one-request uploads.
     let accounted =
         total("uploaded") + total("kept_both") + total("refused") + total("already_there");

@@ -18,23 +18,38 @@ const TIMEOUT_SECS: u64 = 3;
 const READS: &[&str] = &["PROPFIND", "REPORT", "GET"];
 const WRITES: &[&str] = &["PUT", "MKCOL", "MKCALENDAR"];
 
-/// Runs `lifeboat` with the test password, a short timeout and its own config folder.
+/// Runs `lifeboat` with its own config folder, the test password and a short timeout.
 fn lifeboat_in(config: &Path, args: &[&str]) -> Output {
     command(config, args).output().expect("running lifeboat")
 }
 
 fn command(config: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
-    command
-        .args(args)
-        .env("LIFEBOAT_CONFIG_DIR", config)
-        .env("LIFEBOAT_PASSWORD", PASSWORD)
-        .env("LIFEBOAT_TIMEOUT", TIMEOUT_SECS.to_string())
-        .env_remove("LIFEBOAT_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
+    lifeboat_command(
+        config,
+        args,
+        &[("LIFEBOAT_TIMEOUT", &TIMEOUT_SECS.to_string())],
+    )
+}
+
+/// `export --url DAV --user alice [--photos-url PHOTOS] --out OUT`.
+fn export_args(dav: &str, photos: Option<&str>, out: &Path) -> Vec<String> {
+    let mut args = vec![
+        "export",
+        "--url",
+        dav,
+        "--user",
+        USER,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(photos) = photos {
+        args.extend(["--photos-url", photos]);
+    }
+    args.into_iter().map(str::to_owned).collect()
+}
+
+fn run(config: &Path, args: &[String]) -> Output {
+    lifeboat_in(config, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// What the source account holds: (collection, UID or photo path) → bytes the server serves.
@@ -114,8 +129,8 @@ impl Account {
     }
 }
 
-/// Items of `expected` missing from (or different in) the archive, and items found twice.
-fn lost_and_duplicated(archive: &Path, expected: &Expected) -> (usize, usize) {
+/// An archive's items by (collection name, UID or photo path), with every copy's bytes.
+fn archived_copies(archive: &Path) -> BTreeMap<(String, String), Vec<Vec<u8>>> {
     let manifest = manifest_of(archive);
     let mut found: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
     for item in &manifest.items {
@@ -133,6 +148,12 @@ fn lost_and_duplicated(archive: &Path, expected: &Expected) -> (usize, usize) {
             .or_default()
             .push(std::fs::read(archive.join(&item.path)).unwrap());
     }
+    found
+}
+
+/// Items of `expected` missing from (or different in) the archive, and items found twice.
+fn lost_and_duplicated(archive: &Path, expected: &Expected) -> (usize, usize) {
+    let found = archived_copies(archive);
     let lost = expected
         .iter()
         .filter(|(key, bytes)| !found.get(key).is_some_and(|copies| copies.contains(bytes)))
@@ -142,42 +163,22 @@ fn lost_and_duplicated(archive: &Path, expected: &Expected) -> (usize, usize) {
 }
 
 /// UIDs (or photo paths) a target holds more than once, and expected ones it lacks: read by
-/// exporting the target directly, without the proxy.
+/// exporting the target directly, without the proxy. (The server may store items re-serialized,
+/// so only identities are compared.)
 fn target_lost_and_duplicated(target: &Target, expected: &Expected, work: &Path) -> (usize, usize) {
     let out = work.join(format!("target-{}", rand_suffix()));
-    let output = lifeboat_in(
+    let output = run(
         work,
-        &[
-            "export",
-            "--url",
+        &export_args(
             &target.radicale.base_url(),
-            "--user",
-            USER,
-            "--photos-url",
-            &format!("{}Photos/", target.webdav.base_url()),
-            "--out",
-            out.to_str().unwrap(),
-        ],
+            Some(&format!("{}Photos/", target.webdav.base_url())),
+            &out,
+        ),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let manifest = manifest_of(&out);
-    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for item in &manifest.items {
-        let collection = manifest
-            .collections
-            .iter()
-            .find(|c| c.path == item.collection)
-            .unwrap();
-        let key = item
-            .uid
-            .clone()
-            .unwrap_or_else(|| item.href.split("/Photos/").last().unwrap().to_owned());
-        *counts
-            .entry((collection.info.name.clone(), key))
-            .or_default() += 1;
-    }
-    let lost = expected.keys().filter(|k| !counts.contains_key(*k)).count();
-    let duplicated = counts.values().map(|n| n - 1).sum();
+    let found = archived_copies(&out);
+    let lost = expected.keys().filter(|k| !found.contains_key(*k)).count();
+    let duplicated = found.values().map(|copies| copies.len() - 1).sum();
     (lost, duplicated)
 }
 
@@ -368,20 +369,7 @@ async fn fault_matrix_loses_and_duplicates_nothing() {
 
     // A clean archive to restore from, made without faults.
     let clean = work.path().join("clean");
-    let output = lifeboat_in(
-        &config,
-        &[
-            "export",
-            "--url",
-            &dav_url,
-            "--user",
-            USER,
-            "--photos-url",
-            &photos_url,
-            "--out",
-            clean.to_str().unwrap(),
-        ],
-    );
+    let output = run(&config, &export_args(&dav_url, Some(&photos_url), &clean));
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(lost_and_duplicated(&clean, &account.expected), (0, 0));
     let restore_expected = account.expected.clone();
@@ -415,20 +403,7 @@ async fn fault_matrix_loses_and_duplicates_nothing() {
         // Export.
         arm(&[&dav_proxy, &photo_proxy], scenario, READS);
         let out = work.path().join(format!("export-{index}"));
-        let output = lifeboat_in(
-            &config,
-            &[
-                "export",
-                "--url",
-                &dav_url,
-                "--user",
-                USER,
-                "--photos-url",
-                &photos_url,
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
+        let output = run(&config, &export_args(&dav_url, Some(&photos_url), &out));
         let injected = dav_proxy.injected().len() + photo_proxy.injected().len();
         cells.push(if output.status.success() {
             let (lost, duplicated) = lost_and_duplicated(&out, &account.expected);
@@ -578,17 +553,6 @@ async fn fault_matrix_loses_and_duplicates_nothing() {
     assert!(cells.iter().all(|c| c.ok), "{table}");
 }
 
-fn snapshot_names(dest: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dest)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
-}
-
 /// Starts `lifeboat` and kills it with SIGKILL after `delay` (unless it finished first).
 fn run_and_kill(config: &Path, args: &[&str], delay: Duration) -> bool {
     let mut child = command(config, args).spawn().unwrap();
@@ -630,25 +594,13 @@ async fn export_killed_at_random_points_leaves_no_complete_looking_archive() {
     let config = work.path().join("config");
     std::fs::create_dir(&config).unwrap();
     let archives = work.path().join("archives");
-    let export = |out: &Path| {
-        vec![
-            "export".to_owned(),
-            "--url".to_owned(),
-            dav_proxy.base_url(),
-            "--user".to_owned(),
-            USER.to_owned(),
-            "--photos-url".to_owned(),
-            format!("{}Photos/", photo_proxy.base_url()),
-            "--out".to_owned(),
-            out.to_str().unwrap().to_owned(),
-        ]
-    };
-    let earlier = archives.join("earlier.zip");
-    let args = export(&earlier);
-    let output = lifeboat_in(
-        &config,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    let (dav_url, photos_url) = (
+        dav_proxy.base_url(),
+        format!("{}Photos/", photo_proxy.base_url()),
     );
+    let export = |out: &Path| export_args(&dav_url, Some(&photos_url), out);
+    let earlier = archives.join("earlier.zip");
+    let output = run(&config, &export(&earlier));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let earlier_bytes = std::fs::read(&earlier).unwrap();
 
@@ -694,11 +646,7 @@ async fn export_killed_at_random_points_leaves_no_complete_looking_archive() {
     dav_proxy.clear();
     photo_proxy.clear();
     let after = archives.join("after");
-    let args = export(&after);
-    let output = lifeboat_in(
-        &config,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let output = run(&config, &export(&after));
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(no_partials(&archives), "stray temporary files remain");
     assert_eq!(lost_and_duplicated(&after, &account.expected), (0, 0));
@@ -711,19 +659,13 @@ async fn restore_killed_at_random_points_then_run_again_is_complete_without_dupl
     let config = work.path().join("config");
     std::fs::create_dir(&config).unwrap();
     let archive = work.path().join("alice.zip");
-    let output = lifeboat_in(
+    let output = run(
         &config,
-        &[
-            "export",
-            "--url",
+        &export_args(
             &account.radicale.base_url(),
-            "--user",
-            USER,
-            "--photos-url",
-            &format!("{}Photos/", account.webdav.base_url()),
-            "--out",
-            archive.to_str().unwrap(),
-        ],
+            Some(&format!("{}Photos/", account.webdav.base_url())),
+            &archive,
+        ),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
 
@@ -818,36 +760,12 @@ async fn a_full_disk_gives_a_clear_error_and_removes_the_partial_archive() {
     let photos_url = format!("{}Photos/", account.webdav.base_url());
     // An earlier, small archive (contacts and calendars only) that fits.
     let earlier = disk.path().join("earlier");
-    let output = lifeboat_in(
-        &config,
-        &[
-            "export",
-            "--url",
-            &dav_url,
-            "--user",
-            USER,
-            "--out",
-            earlier.to_str().unwrap(),
-        ],
-    );
+    let output = run(&config, &export_args(&dav_url, None, &earlier));
     assert!(output.status.success(), "{}", text(&output.stderr));
 
     for name in ["full", "full.zip"] {
         let out = disk.path().join(name);
-        let output = lifeboat_in(
-            &config,
-            &[
-                "export",
-                "--url",
-                &dav_url,
-                "--user",
-                USER,
-                "--photos-url",
-                &photos_url,
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
+        let output = run(&config, &export_args(&dav_url, Some(&photos_url), &out));
         let stderr = text(&output.stderr);
         assert!(
             !output.status.success(),

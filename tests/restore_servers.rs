@@ -20,16 +20,6 @@ fn json_of(output: &std::process::Output) -> serde_json::Value {
     })
 }
 
-/// Sum of one counter over every collection of a restore summary.
-fn total(summary: &serde_json::Value, field: &str) -> u64 {
-    summary["summary"]["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c[field].as_u64().unwrap())
-        .sum()
-}
-
 #[tokio::test]
 async fn round_trip_into_an_empty_account_keeps_every_item_and_a_rerun_changes_nothing() {
     let radicale = Server::radicale();
@@ -64,12 +54,12 @@ async fn round_trip_into_an_empty_account_keeps_every_item_and_a_rerun_changes_n
     );
     assert!(restored.status.success(), "{}", text(&restored.stderr));
     let summary = json_of(&restored);
-    assert_eq!(total(&summary, "uploaded"), 5 + 4 + 3 + 3);
-    assert_eq!(total(&summary, "verify_failed"), 0);
-    assert_eq!(total(&summary, "refused"), 0);
+    assert_eq!(restore_total(&summary, "uploaded"), 5 + 4 + 3 + 3);
+    assert_eq!(restore_total(&summary, "verify_failed"), 0);
+    assert_eq!(restore_total(&summary, "refused"), 0);
     // Radicale takes each new collection in one request (items it stored differently are
     // re-sent one by one; the byte comparison below proves the result).
-    assert_eq!(total(&summary, "one_request_items"), 5 + 4 + 3);
+    assert_eq!(restore_total(&summary, "one_request_items"), 5 + 4 + 3);
     assert!(first.with_file_name("alice.zip.restore.json").exists());
     // Photos go back under their original album and file names, not the archive's safe ones.
     assert!(
@@ -113,8 +103,8 @@ async fn round_trip_into_an_empty_account_keeps_every_item_and_a_rerun_changes_n
     );
     assert!(again.status.success(), "{}", text(&again.stderr));
     let summary = json_of(&again);
-    assert_eq!(total(&summary, "uploaded"), 0);
-    assert_eq!(total(&summary, "already_there"), 15);
+    assert_eq!(restore_total(&summary, "uploaded"), 0);
+    assert_eq!(restore_total(&summary, "already_there"), 15);
     assert_eq!(count_items(&radicale, OTHER_USER, "contacts").await, 5);
     assert_eq!(count_items(&radicale, OTHER_USER, "calendar").await, 4);
 }
@@ -203,10 +193,10 @@ async fn a_restore_killed_half_way_completes_on_the_next_run_without_duplicates(
     let summary = json_of(&output);
     // The server may have finished the request in flight when the client died.
     assert_eq!(
-        (total(&summary, "uploaded") + total(&summary, "already_there")) as usize,
+        (restore_total(&summary, "uploaded") + restore_total(&summary, "already_there")) as usize,
         EVENTS
     );
-    assert!(total(&summary, "uploaded") as usize <= EVENTS - partial);
+    assert!(restore_total(&summary, "uploaded") as usize <= EVENTS - partial);
     assert_eq!(count_items(&radicale, OTHER_USER, "big").await, EVENTS);
 
     let again = work.path().join("again");
@@ -265,7 +255,7 @@ async fn conflicts_are_skipped_by_default_and_resolved_only_when_asked() {
     let output = restore_as(OTHER_USER, &archive, &radicale.base_url(), &["--json"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let summary = json_of(&output);
-    assert_eq!(total(&summary, "conflicts_skipped"), 1);
+    assert_eq!(restore_total(&summary, "conflicts_skipped"), 1);
     assert_eq!(count_items(&radicale, OTHER_USER, "calendar").await, 4);
     let now = request_as(
         OTHER_USER,
@@ -289,7 +279,7 @@ async fn conflicts_are_skipped_by_default_and_resolved_only_when_asked() {
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
-        total(&json_of(&output), "kept_both"),
+        restore_total(&json_of(&output), "kept_both"),
         1,
         "{}",
         text(&output.stdout)
@@ -319,7 +309,7 @@ async fn conflicts_are_skipped_by_default_and_resolved_only_when_asked() {
     .await;
     assert_eq!(status, 204);
     let output = restore_as(OTHER_USER, &archive, &radicale.base_url(), &["--json"]);
-    assert_eq!(total(&json_of(&output), "conflicts_skipped"), 1);
+    assert_eq!(restore_total(&json_of(&output), "conflicts_skipped"), 1);
     let output = restore_as(
         OTHER_USER,
         &archive,
@@ -328,8 +318,8 @@ async fn conflicts_are_skipped_by_default_and_resolved_only_when_asked() {
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let summary = json_of(&output);
-    assert_eq!(total(&summary, "overwritten"), 1);
-    assert_eq!(total(&summary, "uploaded"), 0);
+    assert_eq!(restore_total(&summary, "overwritten"), 1);
+    assert_eq!(restore_total(&summary, "uploaded"), 0);
     let now = request_as(OTHER_USER, "GET", &restored_e1, Vec::new(), "text/plain")
         .await
         .1;
@@ -430,8 +420,8 @@ async fn bad_archives_are_refused_and_leave_the_target_untouched() {
     );
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let summary = json_of(&output);
-    assert_eq!(total(&summary, "refused"), 1);
-    assert_eq!(total(&summary, "uploaded"), 4 + 4 + 3);
+    assert_eq!(restore_total(&summary, "refused"), 1);
+    assert_eq!(restore_total(&summary, "uploaded"), 4 + 4 + 3);
     assert_eq!(count_items(&radicale, OTHER_USER, "contacts").await, 4);
 }
 
@@ -481,8 +471,8 @@ async fn a_plain_folder_restores_what_the_server_takes_and_reports_the_rest() {
     let output = restore_as(OTHER_USER, &phone, &radicale.base_url(), &["--json"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let summary = json_of(&output);
-    assert_eq!(total(&summary, "uploaded"), 3);
-    assert_eq!(total(&summary, "refused"), 1);
+    assert_eq!(restore_total(&summary, "uploaded"), 3);
+    assert_eq!(restore_total(&summary, "refused"), 1);
     let warnings = summary["summary"]["warnings"].to_string();
     assert!(warnings.contains("refused"), "{warnings}");
 }
@@ -509,7 +499,11 @@ async fn a_local_folder_target_gets_vdirs_and_photos_once() {
         ]);
         assert!(output.status.success(), "{}", text(&output.stderr));
         let expected = if run == 0 { 12 } else { 0 };
-        assert_eq!(total(&json_of(&output), "uploaded"), expected, "run {run}");
+        assert_eq!(
+            restore_total(&json_of(&output), "uploaded"),
+            expected,
+            "run {run}"
+        );
     }
     for (name, items) in seeded {
         let kind = if name == "contacts" {
@@ -667,9 +661,9 @@ async fn a_run_killed_between_one_request_upload_and_repair_is_repaired_on_the_n
     let output = restore_as(OTHER_USER, &archive, &radicale.base_url(), &["--json"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let summary = json_of(&output);
-    assert_eq!(total(&summary, "uploaded"), 0);
-    assert_eq!(total(&summary, "conflicts_skipped"), 0);
-    assert_eq!(total(&summary, "overwritten"), 1);
+    assert_eq!(restore_total(&summary, "uploaded"), 0);
+    assert_eq!(restore_total(&summary, "conflicts_skipped"), 0);
+    assert_eq!(restore_total(&summary, "overwritten"), 1);
     let (_, now) = request_as(OTHER_USER, "GET", &e2, Vec::new(), "text/plain").await;
     assert!(text(&now).contains("SUMMARY:Event 2\r\n"), "{}", text(&now));
     assert_eq!(count_items(&radicale, OTHER_USER, "calendar").await, 4);

@@ -7,22 +7,10 @@ mod support;
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use lifeboat::schedule::status::{Outcome, RunRecord, Status};
 use support::*;
-
-/// Runs `lifeboat` with its own config folder and the test password.
-fn lifeboat_in(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .args(args)
-        .env("LIFEBOAT_CONFIG_DIR", config)
-        .env("LIFEBOAT_PASSWORD", PASSWORD)
-        .env_remove("LIFEBOAT_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running lifeboat")
-}
 
 fn ok(output: Output) -> String {
     assert!(
@@ -44,17 +32,6 @@ fn last_run(config: &Path, profile: &str) -> RunRecord {
 
 fn snapshot(dest: &Path, record: &RunRecord) -> PathBuf {
     dest.join(record.snapshot.as_deref().unwrap())
-}
-
-fn snapshots(dest: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dest)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
 }
 
 /// The archived file of the item whose href ends with `file`.
@@ -288,7 +265,7 @@ async fn scheduled_runs_download_only_changes_and_keep_history() {
     );
 
     // A run that fails (the server is unreachable) prunes nothing, even with keep-last 1.
-    let before = snapshots(&dest);
+    let before = snapshot_names(&dest);
     ok(lifeboat_in(
         config.path(),
         &[
@@ -310,7 +287,7 @@ async fn scheduled_runs_download_only_changes_and_keep_history() {
     let output = lifeboat_in(config.path(), &["run", "broken"]);
     assert!(!output.status.success());
     assert_eq!(last_run(config.path(), "broken").outcome, Outcome::Failed);
-    assert_eq!(snapshots(&dest), before);
+    assert_eq!(snapshot_names(&dest), before);
 
     let status = ok(lifeboat_in(
         config.path(),

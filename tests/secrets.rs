@@ -11,32 +11,11 @@ use std::process::{Command, Output, Stdio};
 use base64::Engine as _;
 use support::*;
 
-fn lifeboat_in(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .args(args)
-        .env("LIFEBOAT_CONFIG_DIR", config)
-        .env("LIFEBOAT_PASSWORD", PASSWORD)
-        .env("LIFEBOAT_LOG", "trace")
-        .env_remove("LIFEBOAT_TOKEN")
-        .stdin(Stdio::null())
+/// Runs `lifeboat` with trace logging, so that a leak into the log would be seen.
+fn lifeboat_traced(config: &Path, args: &[&str]) -> Output {
+    lifeboat_command(config, args, &[("LIFEBOAT_LOG", "trace")])
         .output()
         .expect("running lifeboat")
-}
-
-/// Every file under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).unwrap().flatten() {
-            if entry.file_type().unwrap().is_dir() {
-                pending.push(entry.path());
-            } else {
-                found.push(entry.path());
-            }
-        }
-    }
-    found
 }
 
 /// The forms a password can leak in: as is, in a Basic header, percent-encoded in a URL.
@@ -127,7 +106,7 @@ async fn nothing_lifeboat_writes_or_prints_holds_the_password() {
         vec!["profile", "list"],
         vec!["schedule", "status", "--json"],
     ] {
-        let output = lifeboat_in(&config, &args);
+        let output = lifeboat_traced(&config, &args);
         assert!(
             output.status.success(),
             "{args:?}: {}",
@@ -160,7 +139,10 @@ async fn nothing_lifeboat_writes_or_prints_holds_the_password() {
         }
     };
     for path in files_under(work.path()) {
-        check(path.display().to_string(), &std::fs::read(&path).unwrap());
+        check(
+            path.display().to_string(),
+            &std::fs::read(work.path().join(&path)).unwrap(),
+        );
     }
     for (command, output) in &outputs {
         check(format!("stdout of {command}"), &output.stdout);
@@ -275,7 +257,7 @@ async fn an_untrusted_certificate_is_refused_unless_its_ca_is_trusted() {
             out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        (lifeboat_in(&config, &args), out)
+        (lifeboat_traced(&config, &args), out)
     };
 
     for (name, extra) in [
@@ -297,7 +279,7 @@ async fn an_untrusted_certificate_is_refused_unless_its_ca_is_trusted() {
     let (output, out) = export("trusted", &["--ca-file", ca.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
-        lifeboat_in(&config, &["verify", out.to_str().unwrap()])
+        lifeboat_traced(&config, &["verify", out.to_str().unwrap()])
             .status
             .success()
     );

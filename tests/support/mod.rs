@@ -538,4 +538,67 @@ pub fn broken_server(status: &'static str, body: &'static str) -> u16 {
     });
     port
 }
+
+/// `lifeboat` with its own config folder, the test password and extra environment, ready to
+/// run or spawn (stdout and stderr piped).
+pub fn lifeboat_command(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+    command
+        .args(args)
+        .env("LIFEBOAT_CONFIG_DIR", config)
+        .env("LIFEBOAT_PASSWORD", PASSWORD)
+        .env_remove("LIFEBOAT_TOKEN")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `lifeboat` with its own config folder and the test password.
+pub fn lifeboat_in(config: &Path, args: &[&str]) -> std::process::Output {
+    lifeboat_command(config, args, &[])
+        .output()
+        .expect("running lifeboat")
+}
+
+/// Every file under `dir`, as paths relative to it, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push(entry.path().strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The snapshot folders in a profile's destination, oldest first.
+pub fn snapshot_names(dest: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dest)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Sum of one counter over every collection of a `restore --json` summary.
+pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
+    summary["summary"]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[field].as_u64().unwrap())
+        .sum()
+}
+
 pub mod faults;
