@@ -210,7 +210,19 @@ impl HttpClient {
             if let Some(headers) = head.headers_mut() {
                 *headers = response.headers().clone();
             }
-            match response.bytes().await {
+            match read_capped(response, MAX_DAV_ANSWER).await {
+                Err(BodyError::TooLarge) => {
+                    return Err(HttpError::TooLarge {
+                        url: request.uri().to_string(),
+                        limit: MAX_DAV_ANSWER,
+                    });
+                }
+                Err(BodyError::Transport(error)) if idempotent && attempt < ATTEMPTS => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, %error, uri = %request.uri(), "body broke off; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(BodyError::Transport(error)) => return Err(HttpError::Transport(error)),
                 Ok(body) if idempotent && attempt < ATTEMPTS && cut_short(status, &body) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(attempt, uri = %request.uri(), "multistatus cut short; retrying");
@@ -222,12 +234,6 @@ impl HttpClient {
                         HttpError::Invalid(request.uri().to_string())
                     });
                 }
-                Err(error) if idempotent && attempt < ATTEMPTS => {
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(attempt, %error, uri = %request.uri(), "body broke off; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(error) => return Err(HttpError::Transport(error)),
             }
         }
     }
@@ -441,6 +447,36 @@ pub fn url_for_href(base: &http::Uri, href: &str) -> String {
     )
 }
 
+/// The largest DAV answer read into memory: far above any real multiget batch (1,000 items),
+/// low enough that a server sending without end cannot exhaust memory.
+const MAX_DAV_ANSWER: usize = 1 << 30;
+
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// A whole body, refusing more than `limit` bytes.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<bytes::Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 /// A 207 Multi-Status whose XML does not end with its closing tag: a connection or proxy cut
 /// it short with a plausible length. Checking the end costs nothing; a body malformed in the
 /// middle is left to the XML parser, which reports it.
@@ -546,6 +582,8 @@ pub enum HttpError {
     Transport(#[from] reqwest::Error),
     #[error("could not rebuild the answer from {0}")]
     Invalid(String),
+    #[error("the answer from {url} is larger than {limit} bytes")]
+    TooLarge { url: String, limit: usize },
 }
 
 impl HttpError {
@@ -557,6 +595,15 @@ impl HttpError {
                     ErrorKind::InvalidData,
                     format!("the server sent an answer we cannot read: {url}"),
                     self,
+                );
+            }
+            Self::TooLarge { limit, .. } => {
+                return Error::new(
+                    ErrorKind::InvalidData,
+                    format!(
+                        "the server's answer is larger than {} MiB, more than any real one: {url}",
+                        limit >> 20
+                    ),
                 );
             }
         };
