@@ -653,6 +653,80 @@ async fn export_killed_at_random_points_leaves_no_complete_looking_archive() {
 }
 
 #[tokio::test]
+async fn scheduled_run_killed_at_random_points_leaves_earlier_snapshots_intact() {
+    let mut account = Account::seeded().await;
+    let dav_proxy = FaultProxy::start(account.radicale.port);
+    let photo_proxy = FaultProxy::start(account.webdav.port);
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    let dest = work.path().join("snapshots");
+    let photos_url = format!("{}Photos/", photo_proxy.base_url());
+    let added = lifeboat_in(
+        &config,
+        &[
+            "profile",
+            "add",
+            "nightly",
+            "--url",
+            &dav_proxy.base_url(),
+            "--user",
+            USER,
+            "--photos-url",
+            &photos_url,
+            "--dest",
+            dest.to_str().unwrap(),
+            "--every",
+            "daily",
+        ],
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let first = lifeboat_in(&config, &["run", "nightly"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let earlier = snapshot_names(&dest);
+    assert_eq!(earlier.len(), 1);
+    for proxy in [&dav_proxy, &photo_proxy] {
+        proxy.add(rule(
+            &[],
+            0,
+            usize::MAX,
+            Fault::Stall(Duration::from_millis(150)),
+        ));
+    }
+    let mut killed = 0;
+    for delay in kill_points(5, 6, Duration::from_millis(2500)) {
+        account.change().await;
+        if run_and_kill(&config, &["run", "nightly"], delay) {
+            killed += 1;
+        }
+        // Every snapshot there is verifies: the earlier ones, and any the killed run finished.
+        for name in snapshot_names(&dest) {
+            let verified = lifeboat_in(&config, &["verify", dest.join(&name).to_str().unwrap()]);
+            assert!(
+                verified.status.success(),
+                "{name} after a kill at {delay:?}"
+            );
+        }
+    }
+    assert!(
+        killed >= 3,
+        "only {killed} of 6 runs were still going when killed"
+    );
+    // The lock died with the killed runs: the next run works and clears their leftovers.
+    dav_proxy.clear();
+    photo_proxy.clear();
+    let after = lifeboat_in(&config, &["run", "nightly"]);
+    assert!(after.status.success(), "{}", text(&after.stderr));
+    assert!(no_partials(&dest), "stray temporary files remain");
+    let newest = dest.join(snapshot_names(&dest).last().unwrap());
+    assert_eq!(lost_and_duplicated(&newest, &account.expected), (0, 0));
+    assert!(
+        dest.join(&earlier[0]).exists(),
+        "the first snapshot is gone"
+    );
+}
+
+#[tokio::test]
 async fn restore_killed_at_random_points_then_run_again_is_complete_without_duplicates() {
     let account = Account::seeded().await;
     let work = tempfile::tempdir().unwrap();
