@@ -77,7 +77,7 @@ pub fn assert_stays_inside(name: &str) {
 }
 
 /// A server's multistatus answer, through every parser that reads one: libdav's (listing,
-/// multiget, sync-collection) and ours (collections in a home).
+/// multiget, sync-collection) and ours (collections in a home, a photo folder's entries).
 pub fn multistatus(data: &[u8]) {
     use libdav::requests::DavRequest as _;
     let parts = http::Response::builder()
@@ -95,9 +95,11 @@ pub fn multistatus(data: &[u8]) {
         .with_hrefs(["/home/c/a.ics"])
         .parse_response(&parts, data);
     let _ = libdav::dav::SyncCollection::new("/home/c/").parse_response(&parts, data);
-    if let Ok(response) = libdav::dav::Propfind::new("/home/").parse_response(&parts, data)
-        && let Ok(found) = crate::source::dav::collections_in(&response)
-    {
+    let Ok(response) = libdav::dav::Propfind::new("/home/").parse_response(&parts, data) else {
+        return;
+    };
+    let _ = crate::source::photos::entries_in(&response);
+    if let Ok(found) = crate::source::dav::collections_in(&response) {
         for (collection, _) in found {
             // A collection's name becomes a folder name in the archive.
             let folder = crate::archive::layout::safe_segment(&collection.name);

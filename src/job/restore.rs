@@ -1300,10 +1300,37 @@ async fn read_back(
     if hrefs.is_empty() {
         return Ok(());
     }
-    let served = target.fetch(&info, &hrefs).await?;
+    let same = |done: &Written, found: &StoredItem| {
+        sha256_hex(&found.bytes) == done.sent_sha256
+            || (collection.kind != CollectionKind::Photos
+                && vobject::equivalent(&done.sent, &found.bytes))
+    };
+    let mut served: HashMap<String, StoredItem> = target
+        .fetch(&info, &hrefs)
+        .await?
+        .into_iter()
+        .map(|item| (href_key(&item.href), item))
+        .collect();
+    // A read-back can break off or be cut short like any download: what is missing or
+    // differs is read once more before it counts as failed.
+    let again: Vec<String> = written
+        .iter()
+        .filter(|w| !w.verified)
+        .filter(|w| {
+            served
+                .get(&href_key(&w.href))
+                .is_none_or(|found| !same(w, found))
+        })
+        .map(|w| w.href.clone())
+        .collect();
+    if !again.is_empty() {
+        for item in target.fetch(&info, &again).await? {
+            served.insert(href_key(&item.href), item);
+        }
+    }
     let by_href: HashMap<String, &StoredItem> = served
         .iter()
-        .map(|item| (href_key(&item.href), item))
+        .map(|(key, item)| (key.clone(), item))
         .collect();
     for done in written.iter_mut().filter(|w| !w.verified) {
         let Some(found) = by_href.get(&href_key(&done.href)).copied() else {

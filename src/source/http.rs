@@ -305,7 +305,13 @@ impl HttpClient {
     /// asked for with `Range` (or, from a server without ranges, the whole file again with the
     /// part already delivered skipped), so a large photo is not lost to one reset. The stream
     /// fails only after [`ATTEMPTS`] breaks, or when the file changed in between (new ETag).
-    pub async fn get_resuming(&self, uri: &str) -> Result<crate::source::ByteStream> {
+    /// With the `expected` length from the listing, a body that ends short (a proxy that cut
+    /// it with a plausible length) counts as a break too.
+    pub async fn get_resuming(
+        &self,
+        uri: &str,
+        expected: Option<u64>,
+    ) -> Result<crate::source::ByteStream> {
         use futures_util::StreamExt as _;
         let response = self.get(uri).await?;
         let state = Resume {
@@ -316,11 +322,20 @@ impl HttpClient {
             delivered: 0,
             skip: 0,
             breaks: 0,
+            expected,
         };
         Ok(futures_util::stream::unfold(Some(state), |state| async move {
             let mut state = state?;
             loop {
-                match state.body.next().await {
+                let next = match state.body.next().await {
+                    None if state.expected.is_some_and(|n| state.delivered < n) => {
+                        Some(Err(BodyBreak::EndedShort))
+                    }
+                    None => return None,
+                    Some(Ok(chunk)) => Some(Ok(chunk)),
+                    Some(Err(error)) => Some(Err(BodyBreak::Transport(error))),
+                };
+                match next {
                     None => return None,
                     Some(Ok(mut chunk)) => {
                         let skipped = state.skip.min(chunk.len() as u64);
@@ -335,7 +350,7 @@ impl HttpClient {
                     Some(Err(error)) => {
                         state.breaks += 1;
                         if state.breaks >= ATTEMPTS {
-                            return Some((Err(std::io::Error::other(error)), None));
+                            return Some((Err(error.into_io(&state.uri)), None));
                         }
                         tracing::debug!(uri = %state.uri, delivered = state.delivered, %error, "download broke off; resuming");
                         tokio::time::sleep(backoff(state.breaks)).await;
@@ -366,6 +381,35 @@ struct Resume {
     /// Bytes of the current body to drop, because they were handed on before.
     skip: u64,
     breaks: u32,
+    /// The length the listing gave, if it gave one.
+    expected: Option<u64>,
+}
+
+/// Why a download stopped before its end.
+#[derive(Debug)]
+enum BodyBreak {
+    Transport(reqwest::Error),
+    EndedShort,
+}
+
+impl BodyBreak {
+    fn into_io(self, uri: &str) -> std::io::Error {
+        match self {
+            Self::Transport(error) => std::io::Error::other(error),
+            Self::EndedShort => std::io::Error::other(format!(
+                "the server kept ending the file before its listed length: {uri}"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for BodyBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport(error) => error.fmt(f),
+            Self::EndedShort => f.write_str("ended before its listed length"),
+        }
+    }
 }
 
 impl Resume {

@@ -4,7 +4,8 @@
 
 use futures_util::{StreamExt, TryStreamExt};
 use http::Uri;
-use libdav::dav::{ListResources, WebDavClient};
+use libdav::dav::WebDavClient;
+use libdav::{PropertyName, names};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
@@ -36,6 +37,52 @@ pub(crate) fn listing_error(
     }
 }
 
+/// `DAV:getcontentlength`, which libdav has no name for.
+const GETCONTENTLENGTH: PropertyName<'static, 'static> =
+    PropertyName::new(names::DAV, "getcontentlength");
+
+/// One file or folder of a photo folder's listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedEntry {
+    pub href: String,
+    pub etag: Option<String>,
+    pub size: Option<u64>,
+    pub is_folder: bool,
+}
+
+/// The entries of a PROPFIND Depth 1 answer for a folder (the folder itself included), with
+/// hrefs normalised as libdav normalises them, so that they compare with earlier snapshots.
+pub fn entries_in(
+    response: &libdav::dav::PropfindResponse,
+) -> std::result::Result<Vec<ListedEntry>, libdav::requests::ParseResponseError> {
+    let document = response.xml_tree()?;
+    let mut entries = Vec::new();
+    for node in document
+        .descendants()
+        .filter(|n| n.tag_name() == names::RESPONSE)
+    {
+        let first =
+            |name: &PropertyName<'_, '_>| node.descendants().find(|n| n.tag_name() == *name);
+        let Some(raw_href) = first(&names::HREF).and_then(|n| n.text()).map(str::trim) else {
+            continue;
+        };
+        let href = libdav::encoding::normalise_percent_encoded(raw_href)
+            .map_or_else(|_| raw_href.to_owned(), std::borrow::Cow::into_owned);
+        entries.push(ListedEntry {
+            href,
+            etag: first(&names::GETETAG)
+                .and_then(|n| n.text())
+                .map(str::to_owned),
+            size: first(&GETCONTENTLENGTH)
+                .and_then(|n| n.text())
+                .and_then(|t| t.trim().parse().ok()),
+            is_folder: first(&names::RESOURCETYPE)
+                .is_some_and(|n| n.descendants().any(|d| d.tag_name() == names::COLLECTION)),
+        });
+    }
+    Ok(entries)
+}
+
 #[derive(Debug)]
 pub struct PhotoSource {
     http: HttpClient,
@@ -57,25 +104,42 @@ impl PhotoSource {
     async fn walk(&self, folder: &str, found: &mut Vec<ItemRef>) -> Result<()> {
         let mut pending = vec![folder.to_owned()];
         while let Some(folder) = pending.pop() {
-            let listing = self
+            // Our own PROPFIND instead of libdav's `ListResources`: it also asks for each
+            // file's length, the witness that a download is whole.
+            let response = self
                 .dav
-                .request(ListResources::new(&folder))
+                .request(
+                    libdav::dav::Propfind::new(&folder)
+                        .with_properties(&[
+                            &names::RESOURCETYPE,
+                            &names::GETETAG,
+                            &GETCONTENTLENGTH,
+                        ])
+                        .with_depth(libdav::Depth::One),
+                )
                 .await
                 .map_err(|e| {
                     listing_error(e, &self.url_of(&folder), self.http.credentials().user())
                 })?;
+            let entries = entries_in(&response).map_err(|e| {
+                Error::with_source(
+                    ErrorKind::InvalidData,
+                    format!("the server sent malformed XML: {}", self.url_of(&folder)),
+                    e,
+                )
+            })?;
             let own = folder.trim_end_matches('/');
-            for resource in listing.resources {
-                if resource.href.trim_end_matches('/') == own {
+            for entry in entries {
+                if entry.href.trim_end_matches('/') == own {
                     continue;
                 }
-                if resource.resource_type.is_collection {
-                    pending.push(resource.href);
+                if entry.is_folder {
+                    pending.push(entry.href);
                 } else {
                     found.push(ItemRef {
-                        href: resource.href,
-                        etag: resource.etag,
-                        size: None,
+                        href: entry.href,
+                        etag: entry.etag,
+                        size: entry.size,
                     });
                 }
             }
@@ -94,7 +158,7 @@ impl PhotoSource {
     ) -> Result<()> {
         cancel.check()?;
         let url = self.url_of(&item.href);
-        match self.http.get_resuming(&url).await {
+        match self.http.get_resuming(&url, item.size).await {
             Ok(body) => {
                 sink.stream(item.href.clone(), item.etag.clone(), body)
                     .await
