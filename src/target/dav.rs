@@ -196,17 +196,15 @@ impl Target for DavTarget {
         loop {
             attempt += 1;
             match self.make_collection(href, info).await {
-                Err(error)
-                    if attempt < 3
-                        && matches!(error.kind(), ErrorKind::Network | ErrorKind::Server) =>
-                {
+                Err(Creation::Transient(error)) if attempt < 3 => {
                     tracing::debug!(%href, %error, "creating the collection failed; checking");
                     tokio::time::sleep(backoff(attempt)).await;
                     if self.collection_exists(href).await {
                         return Ok(());
                     }
                 }
-                other => return other,
+                Err(Creation::Transient(error) | Creation::Failed(error)) => return Err(error),
+                Ok(()) => return Ok(()),
             }
         }
     }
@@ -280,20 +278,19 @@ impl Target for DavTarget {
             &self.account.http,
             &self.url_of(href),
             info.kind,
-            merged,
+            merged.into(),
             &PutMode::Create,
         )
         .await?;
         match outcome {
-            // After a lost answer, a 412 is our own first attempt: the collection is there now
-            // (the plan found the href free), and the job finds its items by UID as usual.
-            PutOutcome::Stored { .. } | PutOutcome::AlreadyExists if retried => {
+            // The upload creates a bare collection: name, colour, description and the
+            // component set follow in one PROPPATCH. After a lost answer, a 412 is our own
+            // first attempt: the plan found the href free, and the job finds the items by UID.
+            PutOutcome::Stored { .. } => {
                 self.set_collection_properties(href, info).await;
                 Ok(true)
             }
-            PutOutcome::Stored { .. } => {
-                // The upload creates a bare collection: name, colour, description and the
-                // component set follow in one PROPPATCH.
+            PutOutcome::AlreadyExists if retried => {
                 self.set_collection_properties(href, info).await;
                 Ok(true)
             }
@@ -309,6 +306,35 @@ impl Target for DavTarget {
     }
 }
 
+/// A failed MKCOL/MKCALENDAR: `Transient` when the first attempt may have landed or may
+/// succeed again (a broken connection, a 5xx), so that checking and retrying make sense; any
+/// other answer (405: something is there already) stays an error.
+#[derive(Debug)]
+enum Creation {
+    Transient(Error),
+    Failed(Error),
+}
+
+impl Creation {
+    fn from_dav(
+        error: libdav::dav::WebDavError<crate::source::http::HttpError>,
+        url: &str,
+        user: Option<&str>,
+    ) -> Self {
+        let transient = match &error {
+            libdav::dav::WebDavError::Request(_) => true,
+            libdav::dav::WebDavError::BadStatusCode(status) => status.is_server_error(),
+            _ => false,
+        };
+        let error = dav_error(error, url, user);
+        if transient {
+            Self::Transient(error)
+        } else {
+            Self::Failed(error)
+        }
+    }
+}
+
 impl DavTarget {
     async fn collection_exists(&self, href: &str) -> bool {
         self.account
@@ -318,7 +344,11 @@ impl DavTarget {
             .is_ok()
     }
 
-    async fn make_collection(&self, href: &str, info: &CollectionInfo) -> Result<()> {
+    async fn make_collection(
+        &self,
+        href: &str,
+        info: &CollectionInfo,
+    ) -> std::result::Result<(), Creation> {
         let user = self.account.user();
         let url = self.url_of(href);
         match info.kind {
@@ -334,7 +364,7 @@ impl DavTarget {
                     .dav
                     .request(request)
                     .await
-                    .map_err(|e| dav_error(e, &url, user))?;
+                    .map_err(|e| Creation::from_dav(e, &url, user))?;
             }
             CollectionKind::Calendar => {
                 let components = calendar_components(info);
@@ -352,17 +382,17 @@ impl DavTarget {
                     .dav
                     .request(request)
                     .await
-                    .map_err(|e| dav_error(e, &url, user))?;
+                    .map_err(|e| Creation::from_dav(e, &url, user))?;
                 if let Some(description) = &info.description {
                     self.set_property(href, &names::CALENDAR_DESCRIPTION, description)
                         .await;
                 }
             }
             CollectionKind::Photos => {
-                return Err(Error::new(
+                return Err(Creation::Failed(Error::new(
                     ErrorKind::InvalidInput,
                     "photos go to a WebDAV folder (--photos-url), not to a CalDAV/CardDAV account",
-                ));
+                )));
             }
         }
         Ok(())

@@ -177,18 +177,25 @@ pub(crate) async fn http_put(
     bytes: Vec<u8>,
     mode: &PutMode,
 ) -> Result<PutOutcome> {
-    http_put_retried(http, url, kind, bytes, mode)
-        .await
-        .map(|(outcome, _)| outcome)
+    let bytes = bytes::Bytes::from(bytes);
+    let (outcome, retried) = http_put_retried(http, url, kind, bytes.clone(), mode).await?;
+    // A 412 after a lost answer may be our own first attempt: read the item back.
+    if outcome == PutOutcome::AlreadyExists
+        && retried
+        && earlier_attempt_landed(http, url, kind, &bytes).await
+    {
+        return Ok(PutOutcome::Stored { etag: None });
+    }
+    Ok(outcome)
 }
 
-/// [`http_put`], also telling whether it took more than one attempt (so that an
-/// `AlreadyExists` may be our own earlier attempt, whose answer was lost).
+/// [`http_put`] without reading back, also telling whether it took more than one attempt
+/// (so that an `AlreadyExists` may be our own earlier attempt, whose answer was lost).
 pub(crate) async fn http_put_retried(
     http: &HttpClient,
     url: &str,
     kind: CollectionKind,
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     mode: &PutMode,
 ) -> Result<(PutOutcome, bool)> {
     let mut request = http::Request::builder()
@@ -200,12 +207,11 @@ pub(crate) async fn http_put_retried(
         PutMode::Replace { etag: Some(etag) } => request.header(http::header::IF_MATCH, etag),
         PutMode::Replace { etag: None } => request,
     };
-    let bytes = bytes::Bytes::from(bytes);
     let request = request
-        .body(bytes.clone())
+        .body(bytes)
         .map_err(|e| Error::with_source(ErrorKind::InvalidInput, format!("bad URL: {url}"), e))?;
     // A PUT is retried after a broken connection or a 5xx: `If-None-Match`/`If-Match` make a
-    // second attempt harmless, and a 412 on a later attempt is checked by reading back.
+    // second attempt harmless.
     let (response, attempts) = http
         .send_retrying(&request, true)
         .await
@@ -218,12 +224,6 @@ pub(crate) async fn http_put_retried(
         .map(str::to_owned);
     if status.is_success() {
         return Ok((PutOutcome::Stored { etag }, attempts > 1));
-    }
-    if status == StatusCode::PRECONDITION_FAILED
-        && attempts > 1
-        && earlier_attempt_landed(http, url, kind, &bytes).await
-    {
-        return Ok((PutOutcome::Stored { etag: None }, true));
     }
     let body = response.text().await.unwrap_or_default();
     let reason = server_reason(&body);
