@@ -49,7 +49,15 @@ fn export_args(dav: &str, photos: Option<&str>, out: &Path) -> Vec<String> {
 }
 
 fn run(config: &Path, args: &[String]) -> Output {
-    lifeboat_in(config, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    lifeboat_in(config, &strs(args))
+}
+
+/// Adds the profile `nightly` and makes its first snapshot, without faults.
+fn add_nightly_and_run(config: &Path, dav: &str, photos: &str, dest: &Path) {
+    let added = run(config, &nightly_profile_args(dav, photos, dest));
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let first = lifeboat_in(config, &["run", "nightly"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
 }
 
 /// What the source account holds: (collection, UID or photo path) → bytes the server serves.
@@ -376,27 +384,7 @@ async fn fault_matrix_loses_and_duplicates_nothing() {
 
     // The scheduled profile, with a first snapshot made without faults.
     let dest = work.path().join("snapshots");
-    let added = lifeboat_in(
-        &config,
-        &[
-            "profile",
-            "add",
-            "nightly",
-            "--url",
-            &dav_url,
-            "--user",
-            USER,
-            "--photos-url",
-            &photos_url,
-            "--dest",
-            dest.to_str().unwrap(),
-            "--every",
-            "daily",
-        ],
-    );
-    assert!(added.status.success(), "{}", text(&added.stderr));
-    let first = lifeboat_in(&config, &["run", "nightly"]);
-    assert!(first.status.success(), "{}", text(&first.stderr));
+    add_nightly_and_run(&config, &dav_url, &photos_url, &dest);
 
     let mut cells = Vec::new();
     for (index, scenario) in scenarios().iter().enumerate() {
@@ -615,11 +603,7 @@ async fn export_killed_at_random_points_leaves_no_complete_looking_archive() {
             format!("killed-{index}.zip")
         });
         let args = export(&out);
-        if run_and_kill(
-            &config,
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            delay,
-        ) {
+        if run_and_kill(&config, &strs(&args), delay) {
             killed += 1;
         }
         // Either nothing under the final name, or a finished archive that verifies.
@@ -662,27 +646,7 @@ async fn scheduled_run_killed_at_random_points_leaves_earlier_snapshots_intact()
     std::fs::create_dir(&config).unwrap();
     let dest = work.path().join("snapshots");
     let photos_url = format!("{}Photos/", photo_proxy.base_url());
-    let added = lifeboat_in(
-        &config,
-        &[
-            "profile",
-            "add",
-            "nightly",
-            "--url",
-            &dav_proxy.base_url(),
-            "--user",
-            USER,
-            "--photos-url",
-            &photos_url,
-            "--dest",
-            dest.to_str().unwrap(),
-            "--every",
-            "daily",
-        ],
-    );
-    assert!(added.status.success(), "{}", text(&added.stderr));
-    let first = lifeboat_in(&config, &["run", "nightly"]);
-    assert!(first.status.success(), "{}", text(&first.stderr));
+    add_nightly_and_run(&config, &dav_proxy.base_url(), &photos_url, &dest);
     let earlier = snapshot_names(&dest);
     assert_eq!(earlier.len(), 1);
     for proxy in [&dav_proxy, &photo_proxy] {

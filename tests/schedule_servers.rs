@@ -89,28 +89,9 @@ async fn scheduled_runs_download_only_changes_and_keep_history() {
     let dest = dest_dir.path().join("snapshots");
     let photos_url = format!("{}Photos/", webdav.base_url());
 
-    ok(lifeboat_in(
-        config.path(),
-        &[
-            "profile",
-            "add",
-            "nightly",
-            "--url",
-            &radicale.base_url(),
-            "--user",
-            USER,
-            "--photos-url",
-            &photos_url,
-            "--dest",
-            dest.to_str().unwrap(),
-            "--every",
-            "daily",
-            "--at",
-            "03:00",
-            "--keep-last",
-            "2",
-        ],
-    ));
+    let mut profile_args = nightly_profile_args(&radicale.base_url(), &photos_url, &dest);
+    profile_args.extend(["--at", "03:00", "--keep-last", "2"].map(str::to_owned));
+    ok(lifeboat_in(config.path(), &strs(&profile_args)));
     let listed = ok(lifeboat_in(config.path(), &["profile", "list"]));
     assert!(listed.contains("nightly: daily at 03:00"), "{listed}");
 

@@ -50,6 +50,7 @@ async fn nothing_lifeboat_writes_or_prints_holds_the_password() {
     let zip = work.path().join("archive.zip");
     let dest = work.path().join("snapshots");
 
+    let profile_args = nightly_profile_args(&radicale.base_url(), &photos_url, &dest);
     let mut outputs = Vec::new();
     for args in [
         vec![
@@ -87,21 +88,7 @@ async fn nothing_lifeboat_writes_or_prints_holds_the_password() {
         ],
         vec!["verify", folder.to_str().unwrap(), "--json"],
         vec!["ls", zip.to_str().unwrap(), "--json"],
-        vec![
-            "profile",
-            "add",
-            "nightly",
-            "--url",
-            &radicale.base_url(),
-            "--user",
-            USER,
-            "--photos-url",
-            &photos_url,
-            "--dest",
-            dest.to_str().unwrap(),
-            "--every",
-            "daily",
-        ],
+        strs(&profile_args),
         vec!["run", "nightly"],
         vec!["profile", "list"],
         vec!["schedule", "status", "--json"],

@@ -591,6 +591,33 @@ pub fn snapshot_names(dest: &Path) -> Vec<String> {
     names
 }
 
+/// `profile add nightly --url DAV --user alice --photos-url PHOTOS --dest DEST --every daily`.
+pub fn nightly_profile_args(dav: &str, photos: &str, dest: &Path) -> Vec<String> {
+    [
+        "profile",
+        "add",
+        "nightly",
+        "--url",
+        dav,
+        "--user",
+        USER,
+        "--photos-url",
+        photos,
+        "--dest",
+        dest.to_str().unwrap(),
+        "--every",
+        "daily",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect()
+}
+
+/// `&str`s of owned arguments, as the runners take them.
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// Sum of one counter over every collection of a `restore --json` summary.
 pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
     summary["summary"]["collections"]
