@@ -96,6 +96,31 @@ pub struct ItemRef {
     pub size: Option<u64>,
 }
 
+/// What a source knows about an item besides its bytes: a photo export's sidecar facts.
+/// Recorded in the manifest; every field is optional there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemAbout {
+    /// When the photo or video was taken, RFC 3339 (from a sidecar or the provider's CSV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken: Option<String>,
+    /// The albums that hold it at its source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub albums: Vec<String>,
+    /// Source href of the metadata file that describes it (a Takeout sidecar), kept under
+    /// `metadata/` in the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub described_by: Option<String>,
+    /// Other source hrefs that held the very same bytes; archived once, under `path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<String>,
+}
+
+impl ItemAbout {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 /// Something that did not stop the job but that the user must know about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {

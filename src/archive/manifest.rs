@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{CollectionInfo, ItemKind, Warning};
+use crate::model::{CollectionInfo, ItemAbout, ItemKind, Warning};
 use crate::source::SourceInfo;
 
 pub const FORMAT_NAME: &str = "lifeboat-archive";
@@ -56,12 +56,15 @@ pub struct ManifestItem {
     pub etag: Option<String>,
     pub sha256: String,
     pub size: u64,
+    /// Taken time, albums, sidecar and copies, where the source knew them.
+    #[serde(flatten)]
+    pub about: ItemAbout,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestFile {
     pub path: String,
-    /// `merged`, `readme`, `vdir-metadata` or `original`.
+    /// `merged`, `readme`, `vdir-metadata`, `original` or `metadata`.
     pub role: String,
     pub sha256: String,
     pub size: u64,

@@ -263,7 +263,7 @@ fn walk(root: &Path, prefix: &str, found: &mut BTreeMap<String, Option<String>>)
     Ok(())
 }
 
-fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
+pub(crate) fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
     match error {
         zip::result::ZipError::Io(e) => Error::io("reading the zip", path, e),
         other => Error::with_source(

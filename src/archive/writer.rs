@@ -18,7 +18,7 @@ use crate::archive::manifest::{
     ManifestItem,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{CollectionInfo, CollectionKind, ItemKind, Warning};
+use crate::model::{CollectionInfo, CollectionKind, ItemAbout, ItemKind, Warning};
 use crate::progress::{JobEvent, Progress};
 use crate::source::{ByteStream, ItemSink, SourceInfo};
 use crate::vobject;
@@ -42,6 +42,8 @@ struct State {
     item_names: HashMap<String, NameSet>,
     uids: HashMap<(String, String), String>,
     items: Vec<ManifestItem>,
+    /// What sources said about items not yet written, by (collection path, href).
+    about: HashMap<(String, String), ItemAbout>,
     files: Vec<ManifestFile>,
     warnings: Vec<Warning>,
     bytes: u64,
@@ -904,6 +906,14 @@ impl CollectionWriter {
         (facts.kind, facts.uid, warnings)
     }
 
+    fn take_about(&self, href: &str) -> ItemAbout {
+        self.archive
+            .state()
+            .about
+            .remove(&(self.path.clone(), href.to_owned()))
+            .unwrap_or_default()
+    }
+
     fn media_kind(path: &str) -> ItemKind {
         match crate::source::device::kind_of(Path::new(path)) {
             Some(CollectionKind::Photos) => ItemKind::Photo,
@@ -934,6 +944,7 @@ impl ItemSink for CollectionWriter {
                 collection: self.path.clone(),
                 kind,
                 uid,
+                about: self.take_about(&href),
                 href,
                 etag,
                 sha256,
@@ -981,6 +992,7 @@ impl ItemSink for CollectionWriter {
                 collection: self.path.clone(),
                 kind,
                 uid: None,
+                about: self.take_about(&href),
                 href,
                 etag,
                 sha256,
@@ -1019,6 +1031,26 @@ impl ItemSink for CollectionWriter {
     fn warn(&self, warning: Warning) {
         self.archive.warn(warning);
     }
+
+    fn describe(&self, href: &str, about: ItemAbout) {
+        self.archive
+            .state()
+            .about
+            .insert((self.path.clone(), href.to_owned()), about);
+    }
+
+    async fn metadata(&self, href: &str, bytes: &[u8]) -> Result<()> {
+        let relative = format!("metadata/{}/{}", self.path, safe_relative_path(href));
+        let archive = Arc::clone(&self.archive);
+        let bytes = bytes.to_vec();
+        let file = tokio::task::spawn_blocking(move || {
+            archive.write_file(&relative, "metadata", &bytes)
+        })
+        .await
+        .map_err(|e| Error::with_source(ErrorKind::Io, "writing a metadata file failed", e))??;
+        self.archive.state().files.push(file);
+        Ok(())
+    }
 }
 
 /// The README.txt placed inside every archive, for a person without Lifeboat.
@@ -1038,6 +1070,8 @@ merged/         The same data joined into one file per address book (.vcf) or ca
                 (File > Import), Outlook, Thunderbird, or copy them onto a phone.\n\
 photos/         Your photos, byte for byte as they were (EXIF intact), in their folders.\n\
 originals/      Files from a phone or folder that held many items, kept whole as found.\n\
+metadata/       Files that describe the items, kept as the provider wrote them: Google\n\
+                Takeout's photo sidecars (.json) and Tasks.json, Apple's photo CSVs.\n\
 manifest.json   The list of every file with its SHA-256 checksum, where it came from,\n\
                 and any warnings (items that could not be read are still kept).\n\
 \n\

@@ -350,4 +350,12 @@ impl ItemSink for Tracking<'_> {
         }
         self.inner.warn(warning);
     }
+
+    fn describe(&self, href: &str, about: crate::model::ItemAbout) {
+        self.inner.describe(href, about);
+    }
+
+    async fn metadata(&self, href: &str, bytes: &[u8]) -> Result<()> {
+        self.inner.metadata(href, bytes).await
+    }
 }

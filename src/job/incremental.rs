@@ -197,6 +197,7 @@ mod tests {
 
     fn item(href: &str, etag: &str) -> ManifestItem {
         ManifestItem {
+            about: crate::model::ItemAbout::default(),
             path: format!("contacts/friends/{}", href.rsplit('/').next().unwrap()),
             collection: "contacts/friends".into(),
             kind: ItemKind::Contact,

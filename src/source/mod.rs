@@ -5,6 +5,7 @@
 //! [`memory::MemorySource`] (fast engine tests). [`contract`] is the test suite every backend
 //! must pass.
 
+pub mod bundle;
 pub mod contract;
 pub mod dav;
 pub mod device;
@@ -16,7 +17,7 @@ use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::model::{CollectionInfo, ItemRef, Warning};
+use crate::model::{CollectionInfo, ItemAbout, ItemRef, Warning};
 use crate::progress::CancelToken;
 
 /// A stream of a file's bytes, for photos and other large items.
@@ -45,6 +46,14 @@ pub trait ItemSink: Send + Sync {
     async fn original(&self, href: &str, bytes: &[u8]) -> Result<()>;
     /// A problem with one item or file that does not stop the job.
     fn warn(&self, warning: Warning);
+    /// What the source knows about the item at `href` besides its bytes; given before the
+    /// item itself. Sinks that keep no manifest ignore it.
+    fn describe(&self, _href: &str, _about: ItemAbout) {}
+    /// A file that describes items (a photo's sidecar, an album's metadata, a provider's own
+    /// export of to-dos), kept verbatim beside them.
+    async fn metadata(&self, href: &str, bytes: &[u8]) -> Result<()> {
+        self.original(href, bytes).await
+    }
 }
 
 /// Items changed or added, and hrefs deleted, since a sync token; with the token to use next.
