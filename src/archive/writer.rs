@@ -1043,11 +1043,12 @@ impl ItemSink for CollectionWriter {
         let relative = format!("metadata/{}/{}", self.path, safe_relative_path(href));
         let archive = Arc::clone(&self.archive);
         let bytes = bytes.to_vec();
-        let file = tokio::task::spawn_blocking(move || {
-            archive.write_file(&relative, "metadata", &bytes)
-        })
-        .await
-        .map_err(|e| Error::with_source(ErrorKind::Io, "writing a metadata file failed", e))??;
+        let file =
+            tokio::task::spawn_blocking(move || archive.write_file(&relative, "metadata", &bytes))
+                .await
+                .map_err(|e| {
+                    Error::with_source(ErrorKind::Io, "writing a metadata file failed", e)
+                })??;
         self.archive.state().files.push(file);
         Ok(())
     }

@@ -70,15 +70,20 @@ pub struct Bundle {
 impl std::fmt::Debug for Bundle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bundle")
-            .field("parts", &self.parts.iter().map(Part::path).collect::<Vec<_>>())
+            .field(
+                "parts",
+                &self.parts.iter().map(Part::path).collect::<Vec<_>>(),
+            )
             .field("entries", &self.entries.len())
             .finish()
     }
 }
 
 impl Bundle {
-    /// Opens every path (a `.zip` or a folder). Blocking: call it off the async runtime.
-    pub fn open(paths: &[PathBuf]) -> Result<Self> {
+    /// Opens every path (a `.zip` or a folder). `normalize` maps an entry's path inside its
+    /// part to the path it has in the merged tree (parts name their top folder differently).
+    /// Blocking: call it off the async runtime.
+    pub fn open(paths: &[PathBuf], normalize: fn(&str) -> String) -> Result<Self> {
         if paths.is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -125,7 +130,7 @@ impl Bundle {
                 });
             }
             for (name, size, crc32, location) in found {
-                let path = unique_path(&name, index, &mut taken);
+                let path = unique_path(&normalize(&name), index, &mut taken);
                 entries.push(BundleEntry {
                     path,
                     size,
@@ -359,12 +364,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let one = dir.path().join("takeout-001.zip");
         let two = dir.path().join("takeout-002.zip");
-        zip_with(&one, &[("Takeout/a.txt", b"one"), ("Takeout/b.jpg", b"photo")]);
-        zip_with(&two, &[("Takeout/a.txt", b"two"), ("Takeout/c.json", b"{}")]);
+        zip_with(
+            &one,
+            &[("Takeout/a.txt", b"one"), ("Takeout/b.jpg", b"photo")],
+        );
+        zip_with(
+            &two,
+            &[("Takeout/a.txt", b"two"), ("Takeout/c.json", b"{}")],
+        );
         let folder = dir.path().join("extracted");
         std::fs::create_dir_all(folder.join("Takeout")).unwrap();
         std::fs::write(folder.join("Takeout/d.vcf"), b"BEGIN:VCARD").unwrap();
-        let bundle = Bundle::open(&[two.clone(), one.clone(), folder]).unwrap();
+        let bundle = Bundle::open(&[two.clone(), one.clone(), folder], str::to_owned).unwrap();
         let paths: Vec<&str> = bundle.entries().iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -395,9 +406,12 @@ mod tests {
         let at = bytes.windows(8).position(|w| w == [7u8; 8]).unwrap() + 100;
         bytes[at] ^= 0xff;
         std::fs::write(&path, bytes).unwrap();
-        let bundle = Bundle::open(&[path]).unwrap();
+        let bundle = Bundle::open(&[path], str::to_owned).unwrap();
         let error = bundle.read(&bundle.entries()[0]).unwrap_err();
-        assert!(error.to_string().contains("could not be read whole"), "{error}");
+        assert!(
+            error.to_string().contains("could not be read whole"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -405,7 +419,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("takeout.tgz");
         std::fs::write(&path, b"not a zip").unwrap();
-        let error = Bundle::open(&[path]).unwrap_err();
+        let error = Bundle::open(&[path], str::to_owned).unwrap_err();
         assert!(error.to_string().contains(".tgz export"), "{error}");
     }
 }

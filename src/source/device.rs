@@ -17,7 +17,7 @@ const CALENDAR_EXTENSIONS: &[&str] = &["ics", "ical", "icalendar", "vcs"];
 /// Images and the videos phones keep beside them; kept as they are.
 const MEDIA_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "png", "gif", "heic", "heif", "webp", "tif", "tiff", "bmp", "dng", "raw", "cr2",
-    "nef", "arw", "mp4", "mov", "3gp", "m4v",
+    "nef", "arw", "mp4", "mov", "3gp", "m4v", "mp", "avi", "mkv", "webm",
 ];
 
 /// Which collection a file belongs to, by its extension.
@@ -213,29 +213,42 @@ impl Source for DeviceSource {
                     continue;
                 }
             };
-            let split = if collection.kind == CollectionKind::Contacts {
-                vobject::split_vcards(&bytes)
-            } else {
-                vobject::split_calendar(&bytes)
-            };
-            for problem in &split.problems {
-                sink.warn(Warning::new("damaged-file", problem.clone()).at_href(&item.href));
-            }
-            if !split.lossless {
-                sink.original(&item.href, &bytes).await?;
-            }
-            if split.items.len() == 1 {
-                let only = split.items.into_iter().next().unwrap_or_default();
-                sink.item(item.href.clone(), None, only).await?;
-            } else {
-                for (index, part) in split.items.into_iter().enumerate() {
-                    sink.item(format!("{}#{}", item.href, index + 1), None, part)
-                        .await?;
-                }
-            }
+            deliver_split(collection.kind, &item.href, &bytes, sink).await?;
         }
         Ok(())
     }
+}
+
+/// Cuts a vCard or iCalendar file into items for `sink`: one item keeps the file's href,
+/// several become `href#1`, `href#2`, ...; a cut that is not an exact partition of the file
+/// also keeps the whole file as an original.
+pub async fn deliver_split(
+    kind: CollectionKind,
+    href: &str,
+    bytes: &[u8],
+    sink: &dyn ItemSink,
+) -> Result<()> {
+    let split = if kind == CollectionKind::Contacts {
+        vobject::split_vcards(bytes)
+    } else {
+        vobject::split_calendar(bytes)
+    };
+    for problem in &split.problems {
+        sink.warn(Warning::new("damaged-file", problem.clone()).at_href(href));
+    }
+    if !split.lossless {
+        sink.original(href, bytes).await?;
+    }
+    if split.items.len() == 1 {
+        let only = split.items.into_iter().next().unwrap_or_default();
+        sink.item(href.to_owned(), None, only).await?;
+    } else {
+        for (index, part) in split.items.into_iter().enumerate() {
+            sink.item(format!("{href}#{}", index + 1), None, part)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads a file in 256 KiB chunks, so a large video never sits in memory whole.

@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn a_task_becomes_a_valid_vtodo_that_the_lenient_parser_reads() {
         let text = todo_of("P");
-        assert!(text.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{text}");
+        assert!(
+            text.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+            "{text}"
+        );
         for line in [
             "UID:P@tasks.google.com",
             "SUMMARY:Umzug\\, planen",
@@ -186,7 +189,10 @@ mod tests {
     #[test]
     fn a_subtask_points_at_its_parent_and_keeps_its_completion() {
         let text = todo_of("C");
-        assert!(text.contains("RELATED-TO;RELTYPE=PARENT:P@tasks.google.com"), "{text}");
+        assert!(
+            text.contains("RELATED-TO;RELTYPE=PARENT:P@tasks.google.com"),
+            "{text}"
+        );
         assert!(text.contains("STATUS:COMPLETED"), "{text}");
         assert!(text.contains("COMPLETED:20261120T093000Z"), "{text}");
     }

@@ -1,17 +1,23 @@
 //! Where data comes from: the [`Source`] trait and one file per backend.
 //!
 //! Backends: [`dav::DavSource`] (CalDAV/CardDAV accounts), [`photos::PhotoSource`] (WebDAV photo
-//! folders), [`device::DeviceSource`] (a phone or folder on this computer) and
-//! [`memory::MemorySource`] (fast engine tests). [`contract`] is the test suite every backend
+//! folders), [`device::DeviceSource`] (a phone or folder on this computer),
+//! [`provider::ProviderExport`] (a Google Takeout or Apple data copy, read by [`takeout`] and
+//! [`apple`] from a [`bundle::Bundle`] of zips and folders) and [`memory::MemorySource`]
+//! (fast engine tests). [`contract`] is the test suite every backend
 //! must pass.
 
+pub mod apple;
 pub mod bundle;
 pub mod contract;
 pub mod dav;
 pub mod device;
+pub mod google_tasks;
 pub mod http;
 pub mod memory;
 pub mod photos;
+pub mod provider;
+pub mod takeout;
 
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};

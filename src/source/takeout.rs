@@ -1,0 +1,729 @@
+//! Google Takeout: finds Contacts (.vcf), Calendar (.ics per calendar), Tasks (`Tasks.json`)
+//! and Google Photos (year and album folders with `*.json` sidecars) in the merged tree of
+//! the downloaded parts, matches each photo to its sidecar, and lists every other product
+//! folder as not handled.
+//!
+//! Takeout's quirks handled here: sidecar names cut short (`IMG_1.jpg.supplemental-met.json`),
+//! long photo names cut short too, duplicates numbered after the extension
+//! (`IMG.jpg(1).json` for `IMG(1).jpg`), edited copies (`IMG-edited.jpg`) and motion-photo
+//! videos (`PXL.MP` beside `PXL.MP.jpg`) that share the original's sidecar, and the same
+//! photo in a "Photos from YYYY" folder and in albums.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use crate::error::Result;
+use crate::model::{CollectionInfo, CollectionKind, Warning};
+use crate::source::bundle::{Bundle, BundleEntry};
+use crate::source::google_tasks;
+use crate::source::provider::{
+    Layout, MediaCopy, PlannedCollection, PlannedItem, file_name, folder_of, not_handled,
+};
+
+const ROOT: &str = "Takeout";
+/// Product folder names, in the languages Takeout is most often downloaded in.
+const CONTACTS: &[&str] = &[
+    "contacts",
+    "kontakte",
+    "contactos",
+    "contatti",
+    "contacten",
+    "kontakty",
+    "contatos",
+];
+const CALENDAR: &[&str] = &[
+    "calendar",
+    "kalender",
+    "calendario",
+    "calendrier",
+    "agenda",
+    "kalendarz",
+    "calendário",
+];
+const TASKS: &[&str] = &[
+    "tasks",
+    "aufgaben",
+    "tareas",
+    "tâches",
+    "attività",
+    "taken",
+    "zadania",
+    "tarefas",
+];
+/// Suffixes Google Photos gives edited copies, by language.
+const EDITED: &[&str] = &[
+    "-edited",
+    "-bearbeitet",
+    "-modifié",
+    "-editado",
+    "-modificato",
+    "-bewerkt",
+    "-edytowane",
+    "-redigeret",
+];
+const VIDEO_EXTENSIONS: &[&str] = &["mp", "mp4", "mov", "m4v", "3gp"];
+/// Takeout cuts file names to 51 characters (sidecars) or 47 (photos); a cut prefix at least
+/// this long is taken as the name it was cut from.
+const MIN_CUT_PREFIX: usize = 30;
+
+/// Maps a path inside a part to `Takeout/...`: zips start with `Takeout/`, an extracted folder
+/// may be the Takeout folder itself or hold it deeper (`takeout-001/Takeout/...`).
+pub fn normalize(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.iter().position(|p| *p == ROOT) {
+        Some(at) => parts[at..].join("/"),
+        None => format!("{ROOT}/{path}"),
+    }
+}
+
+fn is_one_of(name: &str, names: &[&str]) -> bool {
+    names.contains(&name.to_lowercase().as_str())
+}
+
+fn is_photos_product(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower.contains("photo") || lower.contains("foto")
+}
+
+fn extension(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_lowercase())
+        .unwrap_or_default()
+}
+
+/// Reads the layout of a Takeout. Blocking: reads `Tasks.json` and photo sidecars.
+pub fn layout(bundle: &Bundle) -> Result<Layout> {
+    let mut products: BTreeMap<String, Vec<&BundleEntry>> = BTreeMap::new();
+    for entry in bundle.entries() {
+        let rest = entry.path.strip_prefix("Takeout/").unwrap_or(&entry.path);
+        let product = match rest.split_once('/') {
+            Some((product, _)) => product.to_owned(),
+            // Files at the top (archive_browser.html) count as their own product.
+            None => rest.to_owned(),
+        };
+        products.entry(product).or_default().push(entry);
+    }
+    let mut layout = Layout::default();
+    let mut orphans: Vec<(BundleEntry, Option<Warning>)> = Vec::new();
+    for (product, entries) in &products {
+        if is_one_of(product, CONTACTS) {
+            vcard_and_ics(
+                product,
+                entries,
+                CollectionKind::Contacts,
+                &mut layout,
+                &mut orphans,
+            );
+        } else if is_one_of(product, CALENDAR) {
+            vcard_and_ics(
+                product,
+                entries,
+                CollectionKind::Calendar,
+                &mut layout,
+                &mut orphans,
+            );
+        } else if is_one_of(product, TASKS) {
+            tasks(bundle, product, entries, &mut layout, &mut orphans);
+        } else if is_photos_product(product) && entries.len() > 1 {
+            photos(bundle, product, entries, &mut layout);
+        } else {
+            layout.not_handled.push(not_handled(
+                &format!("{ROOT}/{product}"),
+                entries.len(),
+                entries.iter().map(|e| e.size).sum(),
+            ));
+        }
+    }
+    // Files of handled products that fit no collection are kept with the first one.
+    if let Some(first) = layout.collections.first_mut() {
+        for (entry, warning) in orphans {
+            first.warnings.extend(warning);
+            first.metadata.push(entry);
+        }
+    }
+    Ok(layout)
+}
+
+/// Contacts: one address book per folder of .vcf files. Calendar: one calendar per .ics.
+fn vcard_and_ics(
+    product: &str,
+    entries: &[&BundleEntry],
+    kind: CollectionKind,
+    layout: &mut Layout,
+    orphans: &mut Vec<(BundleEntry, Option<Warning>)>,
+) {
+    let wanted: &[&str] = match kind {
+        CollectionKind::Contacts => &["vcf", "vcard"],
+        _ => &["ics", "ical", "ifb", "icalendar"],
+    };
+    let mut collections: BTreeMap<String, Vec<&BundleEntry>> = BTreeMap::new();
+    for entry in entries {
+        if wanted.contains(&extension(&entry.path).as_str()) {
+            let key = if kind == CollectionKind::Contacts {
+                folder_of(&entry.path).to_owned()
+            } else {
+                entry.path.clone()
+            };
+            collections.entry(key).or_default().push(entry);
+        } else {
+            orphans.push(((*entry).clone(), None));
+        }
+    }
+    for (href, files) in collections {
+        let name = match kind {
+            CollectionKind::Contacts if href == format!("{ROOT}/{product}") => product.to_owned(),
+            CollectionKind::Contacts => file_name(&href).to_owned(),
+            _ => {
+                let file = file_name(&href);
+                file.rsplit_once('.')
+                    .map_or(file, |(stem, _)| stem)
+                    .to_owned()
+            }
+        };
+        layout.collections.push(PlannedCollection {
+            info: CollectionInfo {
+                kind,
+                href: if kind == CollectionKind::Contacts {
+                    format!("{href}/")
+                } else {
+                    href.clone()
+                },
+                display_name: Some(name.clone()),
+                name,
+                description: None,
+                color: None,
+                components: Vec::new(),
+                sync_token: None,
+            },
+            items: files
+                .into_iter()
+                .map(|e| PlannedItem::File { entry: e.clone() })
+                .collect(),
+            metadata: Vec::new(),
+            warnings: Vec::new(),
+        });
+    }
+}
+
+/// Tasks: one task list collection per list in `Tasks.json`, each task a generated VTODO; the
+/// JSON is kept beside the first list.
+fn tasks(
+    bundle: &Bundle,
+    product: &str,
+    entries: &[&BundleEntry],
+    layout: &mut Layout,
+    orphans: &mut Vec<(BundleEntry, Option<Warning>)>,
+) {
+    let mut first_list = true;
+    for entry in entries {
+        if extension(&entry.path) != "json" {
+            orphans.push(((*entry).clone(), None));
+            continue;
+        }
+        let lists = match bundle
+            .read(entry)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| google_tasks::parse(&bytes))
+        {
+            Ok(lists) if !lists.items.is_empty() => lists,
+            Ok(_) => {
+                orphans.push(((*entry).clone(), None));
+                continue;
+            }
+            Err(problem) => {
+                let warning = Warning::new(
+                    "unparseable",
+                    format!("kept verbatim, but its to-dos could not be read: {problem}"),
+                )
+                .at_href(&entry.path);
+                orphans.push(((*entry).clone(), Some(warning)));
+                continue;
+            }
+        };
+        for list in lists.items {
+            let href = format!("{ROOT}/{product}/{}/", list.id);
+            let items = list
+                .items
+                .iter()
+                .map(|task| PlannedItem::Generated {
+                    href: format!("{href}{}.ics", task.id),
+                    bytes: google_tasks::vtodo(task),
+                })
+                .collect();
+            let title = if list.title.is_empty() {
+                list.id.clone()
+            } else {
+                list.title.clone()
+            };
+            layout.collections.push(PlannedCollection {
+                info: CollectionInfo {
+                    kind: CollectionKind::Calendar,
+                    href,
+                    name: title.clone(),
+                    display_name: Some(title),
+                    description: Some("Google Tasks, from Google Takeout".to_owned()),
+                    color: None,
+                    components: vec!["VTODO".to_owned()],
+                    sync_token: None,
+                },
+                items,
+                metadata: if std::mem::take(&mut first_list) {
+                    vec![(*entry).clone()]
+                } else {
+                    Vec::new()
+                },
+                warnings: Vec::new(),
+            });
+        }
+    }
+}
+
+/// What a sidecar says, as far as Lifeboat uses it.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct SidecarJson {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default, rename = "photoTakenTime")]
+    photo_taken_time: Option<Timestamp>,
+    #[serde(default, rename = "creationTime")]
+    creation_time: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Timestamp {
+    #[serde(default)]
+    timestamp: Option<String>,
+}
+
+/// A JSON file of a photo folder: a sidecar when it says when a photo was taken.
+#[derive(Debug, Clone)]
+pub struct Sidecar {
+    pub name: String,
+    pub title: Option<String>,
+    pub taken: Option<String>,
+    pub is_sidecar: bool,
+}
+
+impl Sidecar {
+    fn read(name: &str, bytes: &[u8]) -> Self {
+        let parsed: Option<SidecarJson> = serde_json::from_slice(bytes).ok();
+        let seconds = parsed.as_ref().and_then(|json| {
+            json.photo_taken_time
+                .as_ref()
+                .or(json.creation_time.as_ref())
+                .and_then(|t| t.timestamp.as_deref())
+                .and_then(|s| s.parse::<i64>().ok())
+        });
+        Self {
+            name: name.to_owned(),
+            title: parsed.as_ref().and_then(|json| json.title.clone()),
+            taken: seconds
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            is_sidecar: parsed.is_some_and(|json| {
+                json.photo_taken_time.is_some() || json.creation_time.is_some()
+            }),
+        }
+    }
+}
+
+/// `IMG(1).jpg` → (`IMG.jpg`, Some(1)); names without a number come back whole.
+fn split_duplicate_number(name: &str) -> (String, Option<u32>) {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) => (stem, format!(".{ext}")),
+        None => (name, String::new()),
+    };
+    match trailing_number(stem) {
+        Some((base, n)) => (format!("{base}{ext}"), Some(n)),
+        None => (name.to_owned(), None),
+    }
+}
+
+/// `abc(12)` → (`abc`, 12).
+fn trailing_number(text: &str) -> Option<(&str, u32)> {
+    let inner = text.strip_suffix(')')?;
+    let (base, digits) = inner.rsplit_once('(')?;
+    let n = digits.parse().ok()?;
+    Some((base, n))
+}
+
+/// A sidecar's name without `.json` and without its duplicate number, with that number:
+/// `IMG.jpg.supplemental-metadata(1).json` → (`IMG.jpg.supplemental-metadata`, Some(1)).
+fn sidecar_key(name: &str) -> (String, Option<u32>) {
+    let stem = name.strip_suffix(".json").unwrap_or(name);
+    match trailing_number(stem) {
+        Some((base, n)) => (base.to_owned(), Some(n)),
+        None => (stem.to_owned(), None),
+    }
+}
+
+/// How a photo found its sidecar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The sidecar's name is the photo's name plus a known suffix.
+    Name,
+    /// The sidecar's `title` is the photo's name.
+    Title,
+    /// The sidecar's name or the photo's name was cut short.
+    CutName,
+    /// An edited copy: it shares the original's sidecar.
+    EditedCopy,
+    /// The video half of a motion photo: it shares the photo's sidecar.
+    MotionVideo,
+}
+
+/// Matches the media files of one folder to the sidecars of that folder. Returns, per media
+/// file, the index of its sidecar and how it was found; sidecars no photo claimed are those
+/// never named in the result.
+pub fn match_sidecars(media: &[&str], sidecars: &[Sidecar]) -> Vec<Option<(usize, Match)>> {
+    let mut matched: Vec<Option<(usize, Match)>> = vec![None; media.len()];
+    let mut claimed = vec![false; sidecars.len()];
+    let keys: Vec<(String, Option<u32>)> = sidecars.iter().map(|s| sidecar_key(&s.name)).collect();
+    let bases: Vec<(String, Option<u32>)> =
+        media.iter().map(|m| split_duplicate_number(m)).collect();
+    // Each pass only looks at what earlier, surer passes left.
+    type Rule<'a> = &'a dyn Fn(&str, &str, &(String, Option<u32>), &Sidecar) -> bool;
+    let by_name: Rule = &|media, base, (key, number), _| {
+        let (_, media_number) = split_duplicate_number(media);
+        *number == media_number
+            && (key == base || key.strip_prefix(base) == Some(".supplemental-metadata"))
+            || (number.is_none() && key == media)
+    };
+    let by_title: Rule = &|media, base, (_, number), sidecar| {
+        let (_, media_number) = split_duplicate_number(media);
+        sidecar.is_sidecar && *number == media_number && sidecar.title.as_deref() == Some(base)
+    };
+    let by_cut_name: Rule = &|media, base, (key, number), sidecar| {
+        let (_, media_number) = split_duplicate_number(media);
+        let full = format!("{base}.supplemental-metadata");
+        sidecar.is_sidecar
+            && *number == media_number
+            && key.len() >= MIN_CUT_PREFIX.min(base.len())
+            && (full.starts_with(key.as_str())
+                || (key.len() >= MIN_CUT_PREFIX && base.starts_with(key.as_str())))
+    };
+    for (rule, how) in [
+        (by_name, Match::Name),
+        (by_title, Match::Title),
+        (by_cut_name, Match::CutName),
+    ] {
+        for (m, name) in media.iter().enumerate() {
+            if matched[m].is_some() {
+                continue;
+            }
+            let base = &bases[m].0;
+            if let Some(s) = (0..sidecars.len())
+                .find(|&s| !claimed[s] && rule(name, base, &keys[s], &sidecars[s]))
+            {
+                claimed[s] = true;
+                matched[m] = Some((s, how));
+            }
+        }
+    }
+    let position = |name: &str| media.iter().position(|m| *m == name);
+    for (m, name) in media.iter().enumerate() {
+        if matched[m].is_some() {
+            continue;
+        }
+        let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+        let original = EDITED.iter().find_map(|suffix| {
+            let lower = stem.to_lowercase();
+            let kept = stem.get(..stem.len().checked_sub(suffix.len())?)?;
+            lower.ends_with(suffix).then(|| format!("{kept}.{ext}"))
+        });
+        if let Some(found) = original
+            .and_then(|original| position(&original))
+            .and_then(|o| matched[o])
+        {
+            matched[m] = Some((found.0, Match::EditedCopy));
+            continue;
+        }
+        if VIDEO_EXTENSIONS.contains(&ext.to_lowercase().as_str()) {
+            let photo = media.iter().enumerate().find(|(p, other)| {
+                *p != m
+                    && matched[*p].is_some()
+                    && other
+                        .rsplit_once('.')
+                        .is_some_and(|(other_stem, _)| other_stem == *name || other_stem == stem)
+            });
+            if let Some((p, _)) = photo {
+                matched[m] = matched[p].map(|(s, _)| (s, Match::MotionVideo));
+            }
+        }
+    }
+    matched
+}
+
+/// A "Photos from 2019" folder (every photo of that year), as opposed to an album.
+fn is_year_folder(name: &str, has_album_metadata: bool) -> bool {
+    !has_album_metadata
+        && name.len() > 4
+        && name
+            .get(name.len() - 4..)
+            .is_some_and(|year| year.chars().all(|c| c.is_ascii_digit()))
+        && name[..name.len() - 4].chars().all(|c| !c.is_ascii_digit())
+}
+
+const ALBUM_METADATA: &[&str] = &["metadata.json", "metadaten.json", "métadonnées.json"];
+
+/// Google Photos: every photo and video once (identical copies in year and album folders
+/// merged), with its sidecar's taken time and its albums; sidecars and album files kept.
+fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut Layout) {
+    let href = format!("{ROOT}/{product}/");
+    let mut folders: BTreeMap<&str, Vec<&BundleEntry>> = BTreeMap::new();
+    for entry in entries {
+        folders
+            .entry(folder_of(&entry.path))
+            .or_default()
+            .push(entry);
+    }
+    let mut copies: Vec<MediaCopy> = Vec::new();
+    let mut metadata = Vec::new();
+    let mut warnings = Vec::new();
+    for (folder, files) in folders {
+        let (json, media): (Vec<&BundleEntry>, Vec<&BundleEntry>) = files
+            .into_iter()
+            .partition(|e| extension(&e.path) == "json");
+        let album_file = json
+            .iter()
+            .find(|e| ALBUM_METADATA.contains(&file_name(&e.path).to_lowercase().as_str()));
+        let folder_name = file_name(folder);
+        let album_title = album_file
+            .and_then(|e| bundle.read(e).ok())
+            .and_then(|bytes| serde_json::from_slice::<SidecarJson>(&bytes).ok())
+            .and_then(|json| json.title)
+            .filter(|t| !t.is_empty());
+        let album = if folder == href.trim_end_matches('/')
+            || is_year_folder(folder_name, album_file.is_some())
+        {
+            None
+        } else {
+            Some(album_title.unwrap_or_else(|| folder_name.to_owned()))
+        };
+        let sidecars: Vec<Sidecar> = json
+            .iter()
+            .map(|e| {
+                let name = file_name(&e.path);
+                match bundle.read(e) {
+                    Ok(bytes) => Sidecar::read(name, &bytes),
+                    Err(_) => Sidecar::read(name, b""),
+                }
+            })
+            .collect();
+        let names: Vec<&str> = media.iter().map(|e| file_name(&e.path)).collect();
+        let matched = match_sidecars(&names, &sidecars);
+        for (entry, found) in media.iter().zip(&matched) {
+            let sidecar = found.map(|(s, _)| &sidecars[s]);
+            if found.is_none() {
+                warnings.push(
+                    Warning::new(
+                        "no-sidecar",
+                        "kept, but no sidecar (.json) describes it: its date and album come from its folder only",
+                    )
+                    .at_href(&entry.path),
+                );
+            }
+            copies.push(MediaCopy {
+                entry: (*entry).clone(),
+                album: album.clone(),
+                taken: sidecar.and_then(|s| s.taken.clone()),
+                sidecar: found.map(|(s, _)| json[s].path.clone()),
+            });
+        }
+        for (s, entry) in json.iter().enumerate() {
+            let used = matched.iter().flatten().any(|(m, _)| *m == s);
+            if !used && sidecars[s].is_sidecar {
+                warnings.push(
+                    Warning::new(
+                        "sidecar-unmatched",
+                        "kept, but no photo or video of its folder matches this sidecar",
+                    )
+                    .at_href(&entry.path),
+                );
+            }
+            metadata.push((*entry).clone());
+        }
+    }
+    // Identical copies: the zip's CRC and size, or (in a folder) the name and size, pick the
+    // candidates; the fetch compares their bytes before archiving them once.
+    let mut groups: HashMap<(u64, String), Vec<MediaCopy>> = HashMap::new();
+    let mut order = Vec::new();
+    for copy in copies {
+        let key = (
+            copy.entry.size,
+            match copy.entry.crc32 {
+                Some(crc) => format!("{crc:08x}"),
+                None => split_duplicate_number(file_name(&copy.entry.path)).0,
+            },
+        );
+        let group = groups.entry(key.clone()).or_default();
+        if group.is_empty() {
+            order.push(key);
+        }
+        group.push(copy);
+    }
+    let items = order
+        .into_iter()
+        .filter_map(|key| groups.remove(&key))
+        .map(|mut group| {
+            // The year folder's copy is the one archived: albums become a list, not a path.
+            group.sort_by_key(|c| c.album.is_some());
+            PlannedItem::Media { copies: group }
+        })
+        .collect();
+    layout.collections.push(PlannedCollection {
+        info: CollectionInfo {
+            kind: CollectionKind::Photos,
+            href,
+            name: product.to_owned(),
+            display_name: Some(product.to_owned()),
+            description: Some("Google Photos, from Google Takeout".to_owned()),
+            color: None,
+            components: Vec::new(),
+            sync_token: None,
+        },
+        items,
+        metadata,
+        warnings,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sidecar(name: &str, title: &str) -> Sidecar {
+        let json =
+            format!(r#"{{"title": "{title}", "photoTakenTime": {{"timestamp": "1562000000"}}}}"#);
+        Sidecar::read(name, json.as_bytes())
+    }
+
+    fn matches(media: &[&str], sidecars: &[Sidecar]) -> Vec<Option<(String, Match)>> {
+        match_sidecars(media, sidecars)
+            .into_iter()
+            .map(|m| m.map(|(s, how)| (sidecars[s].name.clone(), how)))
+            .collect()
+    }
+
+    #[test]
+    fn takeout_paths_line_up_whatever_folder_was_given() {
+        assert_eq!(
+            normalize("Takeout/Tasks/Tasks.json"),
+            "Takeout/Tasks/Tasks.json"
+        );
+        assert_eq!(
+            normalize("takeout-002/Takeout/Tasks/Tasks.json"),
+            "Takeout/Tasks/Tasks.json"
+        );
+        assert_eq!(normalize("Tasks/Tasks.json"), "Takeout/Tasks/Tasks.json");
+    }
+
+    #[test]
+    fn sidecars_are_found_by_name_title_and_cut_names() {
+        let long = "Screenshot_20190704-101010_Some Long App Name.jpg";
+        let sidecars = [
+            sidecar("IMG_1.jpg.supplemental-metadata.json", "IMG_1.jpg"),
+            sidecar("IMG_2.jpg.json", "IMG_2.jpg"),
+            sidecar("IMG_3.jpg.supplemental-metadata(1).json", "IMG_3.jpg"),
+            sidecar("IMG_3.jpg.supplemental-metadata.json", "IMG_3.jpg"),
+            sidecar("Screenshot_20190704-101010_Some Long App.json", long),
+            sidecar("renamed-by-google.json", "Café ü.jpg"),
+        ];
+        let found = matches(
+            &[
+                "IMG_1.jpg",
+                "IMG_2.jpg",
+                "IMG_3(1).jpg",
+                "IMG_3.jpg",
+                long,
+                "Café ü.jpg",
+            ],
+            &sidecars,
+        );
+        let how: Vec<_> = found
+            .iter()
+            .map(|f| f.as_ref().map(|(n, h)| (n.as_str(), *h)))
+            .collect();
+        assert_eq!(
+            how,
+            [
+                Some(("IMG_1.jpg.supplemental-metadata.json", Match::Name)),
+                Some(("IMG_2.jpg.json", Match::Name)),
+                Some(("IMG_3.jpg.supplemental-metadata(1).json", Match::Name)),
+                Some(("IMG_3.jpg.supplemental-metadata.json", Match::Name)),
+                Some((
+                    "Screenshot_20190704-101010_Some Long App.json",
+                    Match::Title
+                )),
+                Some(("renamed-by-google.json", Match::Title)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sidecar_name_cut_short_still_finds_its_photo() {
+        let photo = "PXL_20230615_184512345.NIGHT.jpg";
+        let sidecars = [sidecar(
+            "PXL_20230615_184512345.NIGHT.jpg.supplemental-me.json",
+            "x",
+        )];
+        assert_eq!(
+            matches(&[photo], &sidecars),
+            [Some((
+                "PXL_20230615_184512345.NIGHT.jpg.supplemental-me.json".to_owned(),
+                Match::CutName
+            ))]
+        );
+    }
+
+    #[test]
+    fn edited_copies_and_motion_videos_share_the_original_sidecar() {
+        let sidecars = [
+            sidecar("IMG_5.jpg.supplemental-metadata.json", "IMG_5.jpg"),
+            sidecar("PXL_9.MP.jpg.supplemental-metadata.json", "PXL_9.MP.jpg"),
+        ];
+        let found = matches(
+            &["IMG_5.jpg", "IMG_5-edited.jpg", "PXL_9.MP.jpg", "PXL_9.MP"],
+            &sidecars,
+        );
+        let how: Vec<_> = found.iter().map(|f| f.as_ref().map(|(_, h)| *h)).collect();
+        assert_eq!(
+            how,
+            [
+                Some(Match::Name),
+                Some(Match::EditedCopy),
+                Some(Match::Name),
+                Some(Match::MotionVideo)
+            ]
+        );
+        assert_eq!(found[1].as_ref().unwrap().0, found[0].as_ref().unwrap().0);
+        assert_eq!(found[3].as_ref().unwrap().0, found[2].as_ref().unwrap().0);
+    }
+
+    #[test]
+    fn a_photo_without_sidecar_is_not_given_a_wrong_one() {
+        let sidecars = [sidecar("IMG_10.jpg.json", "IMG_10.jpg")];
+        assert_eq!(
+            matches(&["IMG_1.jpg", "IMG_100.jpg"], &sidecars),
+            [None, None]
+        );
+    }
+
+    #[test]
+    fn year_folders_are_told_from_albums() {
+        assert!(is_year_folder("Photos from 2019", false));
+        assert!(is_year_folder("Fotos von 2021", false));
+        assert!(!is_year_folder("Trip 2019", true));
+        assert!(!is_year_folder("Summer", false));
+        assert!(!is_year_folder("2019", false));
+    }
+
+    #[test]
+    fn the_taken_time_comes_from_the_sidecar() {
+        assert_eq!(
+            sidecar("a.json", "a").taken.as_deref(),
+            Some("2019-07-01T16:53:20Z")
+        );
+    }
+}
