@@ -21,8 +21,8 @@ pub fn normalize(path: &str) -> String {
     let top = match top.rfind(" Part ") {
         Some(at)
             if top[at + 6..]
-                .split(" of ")
-                .all(|n| n.parse::<u32>().is_ok()) =>
+                .split_once(" of ")
+                .is_some_and(|(n, m)| n.parse::<u32>().is_ok() && m.parse::<u32>().is_ok()) =>
         {
             &top[..at]
         }
