@@ -23,6 +23,7 @@ use crate::source::dav::DavSource;
 use crate::source::device::DeviceSource;
 use crate::source::http::{Credentials, HttpClient, HttpSettings};
 use crate::source::photos::PhotoSource;
+use crate::source::provider::{Provider, ProviderExport};
 use crate::target::Target;
 use crate::target::dav::DavTarget;
 use crate::target::folder::FolderTarget;
@@ -108,6 +109,13 @@ impl SourceArgs {
 struct ExportArgs {
     #[command(flatten)]
     sources: SourceArgs,
+    /// A Google Takeout download: its takeout-*.zip parts (all of them, any order) or the
+    /// folder they were extracted to. Read in place, nothing is unpacked to disk.
+    #[arg(long = "takeout", value_name = "PATH", num_args = 1..)]
+    takeout: Vec<PathBuf>,
+    /// Apple's "copy of your data" (privacy.apple.com): its .zip files or their folder.
+    #[arg(long = "apple", value_name = "PATH", num_args = 1..)]
+    apple: Vec<PathBuf>,
     /// Where to write the archive: a new folder, or a file ending in .zip.
     #[arg(long)]
     out: PathBuf,
@@ -355,10 +363,19 @@ async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
     for device in &args.sources.devices {
         sources.push(Box::new(DeviceSource::new(device)?));
     }
+    for (provider, paths) in [
+        (Provider::GoogleTakeout, &args.takeout),
+        (Provider::AppleDataCopy, &args.apple),
+    ] {
+        if !paths.is_empty() {
+            let export = ProviderExport::open_async(provider, paths.clone()).await?;
+            sources.push(Box::new(export));
+        }
+    }
     if sources.is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            "nothing to export: give --url, --photos-url or --device",
+            "nothing to export: give --url, --photos-url, --device, --takeout or --apple",
         ));
     }
     Ok(sources)
@@ -702,6 +719,9 @@ fn print_warning_counts(warnings: &[crate::model::Warning]) {
         warnings.len(),
         parts.join(", ")
     );
+    for warning in warnings.iter().filter(|w| w.code == "not-handled") {
+        println!("  not in this archive: {}", warning.message);
+    }
 }
 
 fn human_bytes(bytes: u64) -> String {

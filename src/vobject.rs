@@ -871,6 +871,36 @@ pub fn replace_uid(data: &[u8], uid: &str) -> Vec<u8> {
     out
 }
 
+/// The item with a `UID:uid` line added at the end of each vCard and each event, to-do or
+/// journal entry: servers refuse items without a UID (Google's vCards have none). Every
+/// other byte stays as it was; the new line takes the terminator of the line after it.
+pub fn add_uid(data: &[u8], uid: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + uid.len() + 8);
+    for line in lines(data) {
+        let content = data[line.start..line.content_end].trim_ascii();
+        let ends_item = [
+            &b"END:VCARD"[..],
+            b"END:VEVENT",
+            b"END:VTODO",
+            b"END:VJOURNAL",
+        ]
+        .iter()
+        .any(|end| content.eq_ignore_ascii_case(end));
+        if ends_item {
+            let terminator = &data[line.content_end..line.end];
+            out.extend_from_slice(b"UID:");
+            out.extend_from_slice(uid.as_bytes());
+            out.extend_from_slice(if terminator.is_empty() {
+                b"\r\n"
+            } else {
+                terminator
+            });
+        }
+        out.extend_from_slice(&data[line.start..line.end]);
+    }
+    out
+}
+
 /// One content line of an item, for display: the name without group, the parameters as
 /// written, and the value with vCard/iCalendar escapes undone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -920,6 +950,22 @@ fn unescape_text(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_uid_adds_one_line_per_item_and_keeps_every_other_byte() {
+        let card = b"BEGIN:VCARD\nVERSION:3.0\nFN:A\nEND:VCARD\n";
+        assert_eq!(
+            add_uid(card, "u1"),
+            b"BEGIN:VCARD\nVERSION:3.0\nFN:A\nUID:u1\nEND:VCARD\n"
+        );
+        let event = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nBEGIN:VALARM\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR";
+        let with = add_uid(event, "u2");
+        assert_eq!(uid_of(&with).as_deref(), Some("u2"));
+        assert_eq!(
+            with,
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nBEGIN:VALARM\r\nEND:VALARM\r\nUID:u2\r\nEND:VEVENT\r\nEND:VCALENDAR"
+        );
+    }
 
     #[test]
     fn lines_keep_every_byte_for_every_terminator() {

@@ -1040,7 +1040,8 @@ impl ItemSink for CollectionWriter {
     }
 
     async fn metadata(&self, href: &str, bytes: &[u8]) -> Result<()> {
-        let relative = format!("metadata/{}/{}", self.path, safe_relative_path(href));
+        let inside = href.strip_prefix(self.info.href.as_str()).unwrap_or(href);
+        let relative = format!("metadata/{}/{}", self.path, safe_relative_path(inside));
         let archive = Arc::clone(&self.archive);
         let bytes = bytes.to_vec();
         let file =

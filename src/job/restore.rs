@@ -16,7 +16,7 @@ use crate::archive::writer::sha256_hex;
 use crate::archive::{ArchiveReader, VerifyReport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::restore_report::{ItemRecord, ItemState, RestoreReport};
-use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
+use crate::model::{CollectionInfo, CollectionKind, ItemKind, ItemRef, Warning};
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::target::{PutMode, PutOutcome, StoredItem, Target, href_key};
 use crate::vobject;
@@ -136,6 +136,20 @@ impl RestoreInput {
         }
         Ok(bytes)
     }
+
+    /// What goes to the target for `plan`: the archived bytes, with the planned UID added
+    /// where the item has none.
+    fn bytes_to_send(
+        &self,
+        item: &ManifestItem,
+        plan: &ItemPlan,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let bytes = self.read_item(item)?;
+        Ok(match (&plan.uid, plan.uid_added) {
+            (Some(uid), true) => vobject::add_uid(&bytes, uid),
+            _ => bytes,
+        })
+    }
 }
 
 /// Reads a plain folder (or one file) like a device into a temporary archive.
@@ -220,6 +234,10 @@ pub enum ItemAction {
 pub struct ItemPlan {
     pub path: String,
     pub uid: Option<String>,
+    /// The archived item has no UID and the target needs one: `uid` is made from its
+    /// checksum (so a re-run finds it again) and added to the bytes sent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uid_added: bool,
     #[serde(flatten)]
     pub action: ItemAction,
 }
@@ -483,6 +501,25 @@ pub async fn plan(
         let mut planned_uids: HashMap<String, String> = HashMap::new();
         let mut decided = Vec::with_capacity(items.len());
         for item in items {
+            let uid_added = item.uid.is_none()
+                && target.requires_uid()
+                && matches!(
+                    item.kind,
+                    ItemKind::Contact | ItemKind::Event | ItemKind::Todo | ItemKind::Journal
+                );
+            let with_uid;
+            let item = if uid_added {
+                with_uid = ManifestItem {
+                    uid: Some(format!(
+                        "lifeboat-{}",
+                        &item.sha256[..32.min(item.sha256.len())]
+                    )),
+                    ..item.clone()
+                };
+                &with_uid
+            } else {
+                item
+            };
             let action = decide(
                 input,
                 target,
@@ -498,6 +535,7 @@ pub async fn plan(
             decided.push(ItemPlan {
                 path: item.path.clone(),
                 uid: item.uid.clone(),
+                uid_added,
                 action,
             });
         }
@@ -979,7 +1017,9 @@ pub async fn execute(
                     // cannot take at once, and those go up one by one after.
                     .filter(|i| matches!(i.action, ItemAction::Upload { .. }) && i.uid.is_some())
                     .filter_map(|i| {
-                        let bytes = input.read_item(items_by_path.get(i.path.as_str())?).ok()?;
+                        let bytes = input
+                            .bytes_to_send(items_by_path.get(i.path.as_str())?, i)
+                            .ok()?;
                         Some((*i, bytes))
                     })
                     .collect();
@@ -1202,7 +1242,7 @@ async fn upload_one<'p>(
     let Some(manifest_item) = manifest_item else {
         return Ok((item, Err(refuse("not in the manifest".to_owned()))));
     };
-    let mut bytes = match input.read_item(manifest_item) {
+    let mut bytes = match input.bytes_to_send(manifest_item, item) {
         Ok(bytes) => bytes,
         Err(reason) => return Ok((item, Err(refuse(reason)))),
     };

@@ -145,6 +145,10 @@ fn calendar_components(info: &CollectionInfo) -> Vec<CalendarComponent> {
 
 #[async_trait::async_trait]
 impl Target for DavTarget {
+    fn requires_uid(&self) -> bool {
+        true
+    }
+
     fn info(&self) -> SourceInfo {
         self.account.info()
     }

@@ -78,6 +78,12 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     /// The kinds of collection this target can hold.
     fn accepts(&self, kind: CollectionKind) -> bool;
 
+    /// Whether every vCard and iCalendar item needs a UID here (CalDAV/CardDAV servers
+    /// refuse items without one; a folder takes any bytes).
+    fn requires_uid(&self) -> bool {
+        false
+    }
+
     async fn collections(&self, kind: CollectionKind) -> Result<Vec<CollectionInfo>>;
 
     fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<String>;

@@ -338,8 +338,11 @@ pub fn export_account_with(
     lifeboat_with_password(&args, password)
 }
 
+/// The manifest of an archive folder or zip.
 pub fn manifest_of(archive: &Path) -> lifeboat::archive::Manifest {
-    lifeboat::archive::Manifest::parse(&std::fs::read(archive.join("manifest.json")).unwrap())
+    lifeboat::archive::ArchiveReader::open(archive)
+        .unwrap()
+        .manifest()
         .unwrap()
 }
 
