@@ -282,6 +282,7 @@ fn photo_collection(bundle: &Bundle, top: &str, files: &[&BundleEntry]) -> Plann
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

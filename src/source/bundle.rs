@@ -340,6 +340,7 @@ fn walk(root: &Path, found: &mut Vec<(String, u64, Option<u32>, Location)>) -> R
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn zip_with(path: &Path, files: &[(&str, &[u8])]) {

@@ -302,4 +302,81 @@ mod tests {
         assert_eq!(check_source(&source, &expected).await, Ok(()));
         Ok(())
     }
+
+    #[tokio::test]
+    async fn provider_exports_pass_the_contract()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        use crate::source::provider::{Provider, ProviderExport};
+        use std::io::Write as _;
+        let dir = tempfile::tempdir()?;
+        let zip_of = |name: &str, files: &[(&str, &[u8])]| -> std::io::Result<std::path::PathBuf> {
+            let path = dir.path().join(name);
+            let mut writer = zip::ZipWriter::new(std::fs::File::create(&path)?);
+            for (file, bytes) in files {
+                writer.start_file(*file, zip::write::SimpleFileOptions::default())?;
+                writer.write_all(bytes)?;
+            }
+            writer.finish()?;
+            Ok(path)
+        };
+        let two = [card("x"), card("y")].concat();
+        let tasks = br#"{"items": [{"id": "L", "title": "Chores", "items": [{"id": "t1", "title": "Dishes"}]}]}"#;
+        let takeout = zip_of(
+            "takeout-001.zip",
+            &[
+                ("Takeout/Contacts/All/All.vcf", &two),
+                ("Takeout/Tasks/Tasks.json", tasks),
+                (
+                    "Takeout/Google Photos/Photos from 2020/p.jpg",
+                    b"\xff\xd8one",
+                ),
+                ("Takeout/Google Photos/Trip/p.jpg", b"\xff\xd8one"),
+                ("Takeout/Google Photos/Trip/q.jpg", b"\xff\xd8two"),
+            ],
+        )?;
+        let source = ProviderExport::open(Provider::GoogleTakeout, &[takeout])?;
+        let task = crate::source::google_tasks::parse(tasks)?.items[0].items[0].clone();
+        let expected = [
+            ExpectedCollection {
+                kind: CollectionKind::Contacts,
+                name_contains: "All".into(),
+                items: vec![card("x"), card("y")],
+            },
+            ExpectedCollection {
+                kind: CollectionKind::Calendar,
+                name_contains: "Chores".into(),
+                items: vec![crate::source::google_tasks::vtodo(&task)],
+            },
+            ExpectedCollection {
+                kind: CollectionKind::Photos,
+                name_contains: "Google Photos".into(),
+                // The same photo in a year folder and an album is delivered once.
+                items: vec![b"\xff\xd8one".to_vec(), b"\xff\xd8two".to_vec()],
+            },
+        ];
+        assert_eq!(check_source(&source, &expected).await, Ok(()));
+
+        let apple = zip_of(
+            "iCloud Photos Part 1 of 1.zip",
+            &[
+                ("iCloud Photos Part 1 of 1/Photos/a.heic", b"heic"),
+                ("iCloud Contacts/card.vcf", &card("z")),
+            ],
+        )?;
+        let source = ProviderExport::open(Provider::AppleDataCopy, &[apple])?;
+        let expected = [
+            ExpectedCollection {
+                kind: CollectionKind::Photos,
+                name_contains: "iCloud Photos".into(),
+                items: vec![b"heic".to_vec()],
+            },
+            ExpectedCollection {
+                kind: CollectionKind::Contacts,
+                name_contains: "iCloud Contacts".into(),
+                items: vec![card("z")],
+            },
+        ];
+        assert_eq!(check_source(&source, &expected).await, Ok(()));
+        Ok(())
+    }
 }

@@ -139,6 +139,7 @@ pub fn vtodo(task: &Task) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const TASKS: &str = r#"{

@@ -591,6 +591,7 @@ fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn sidecar(name: &str, title: &str) -> Sidecar {
