@@ -2,6 +2,7 @@
 //! cancel token for the running job. Knows nothing of egui: it wakes the UI through a
 //! callback the GUI gives it (which calls `request_repaint`).
 
+use crate::source::provider::{ExportFound, Provider, ProviderExport};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -79,6 +80,17 @@ pub enum Command {
         profile: Box<Profile>,
         config_dir: PathBuf,
         install: bool,
+    },
+    /// Open a provider's export (Google Takeout, Apple data copy) and say what it holds.
+    InspectExport {
+        provider: Provider,
+        paths: Vec<PathBuf>,
+    },
+    /// Turn a provider's export into a Lifeboat archive at `destination`; ends like a backup.
+    ImportExport {
+        provider: Provider,
+        paths: Vec<PathBuf>,
+        destination: PathBuf,
     },
     /// Stop the running job at its next step.
     Cancel,
@@ -167,6 +179,10 @@ pub enum Event {
     /// Progress of the running job.
     Job(JobEvent),
     BackupFinished(Result<ExportSummary, Failure>),
+    ExportInspected {
+        paths: Vec<PathBuf>,
+        result: Result<ExportFound, Failure>,
+    },
     ArchiveOpened {
         path: PathBuf,
         result: Result<Box<ArchiveContents>, Failure>,
@@ -397,6 +413,27 @@ impl Worker {
                     shared.send(Event::BackupFinished(result.map_err(|e| Failure::from(&e))));
                 });
             }
+            Command::InspectExport { provider, paths } => {
+                self.runtime.spawn(async move {
+                    let result = ProviderExport::open_async(provider, paths.clone())
+                        .await
+                        .map(|export| export.found())
+                        .map_err(|e| Failure::from(&e));
+                    shared.send(Event::ExportInspected { paths, result });
+                });
+            }
+            Command::ImportExport {
+                provider,
+                paths,
+                destination,
+            } => {
+                self.spawn_job(move || async move {
+                    let cancel = shared.new_job();
+                    let result =
+                        import_export(&shared, provider, paths, &destination, &cancel).await;
+                    shared.send(Event::BackupFinished(result.map_err(|e| Failure::from(&e))));
+                });
+            }
             Command::OpenArchive { path } => {
                 self.runtime.spawn(async move {
                     let cancel = CancelToken::default();
@@ -598,6 +635,25 @@ async fn backup(
             "choose at least one account to back up",
         ));
     }
+    let plan = export::plan(&sources, progress.as_ref(), cancel).await?;
+    export::execute(&sources, &plan, destination, progress, cancel).await
+}
+
+async fn import_export(
+    shared: &Arc<Shared>,
+    provider: Provider,
+    paths: Vec<PathBuf>,
+    destination: &std::path::Path,
+    cancel: &CancelToken,
+) -> Result<ExportSummary> {
+    let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
+    if let Some(folder) = destination.parent() {
+        tokio::fs::create_dir_all(folder)
+            .await
+            .map_err(|e| Error::io("creating the backup folder", folder, e))?;
+    }
+    let sources: Vec<Box<dyn Source>> =
+        vec![Box::new(ProviderExport::open_async(provider, paths).await?)];
     let plan = export::plan(&sources, progress.as_ref(), cancel).await?;
     export::execute(&sources, &plan, destination, progress, cancel).await
 }

@@ -230,6 +230,78 @@ fn back_up_drop_plan_restore_and_browse_through_the_window() {
 }
 
 #[test]
+fn dropped_takeout_parts_are_offered_for_import_and_become_an_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = "Takeout/Google Photos/Photos from 2024";
+    let parts = [
+        dir.path().join("takeout-20261128T101010Z-001.zip"),
+        dir.path().join("takeout-20261128T101010Z-002.zip"),
+    ];
+    zip_part(
+        &parts[0],
+        &[
+            (
+                "Takeout/Contacts/My Contacts/My Contacts.vcf".into(),
+                [vcard("g1", "Ada"), vcard("g2", "Grace")].concat(),
+            ),
+            (format!("{year}/IMG_1.jpg"), photo(1, 20_000)),
+            ("Takeout/Mail/All mail.mbox".into(), b"From x\n".to_vec()),
+        ],
+    );
+    zip_part(
+        &parts[1],
+        &[(
+            format!("{year}/IMG_1.jpg.supplemental-metadata.json"),
+            br#"{"title": "IMG_1.jpg", "photoTakenTime": {"timestamp": "1700000000"}}"#.to_vec(),
+        )],
+    );
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+    harness.state_mut().state.backup.folder = dir.path().join("backups").display().to_string();
+    for part in &parts {
+        harness
+            .input_mut()
+            .dropped_files
+            .push(Arc::new(DroppedPath(part.clone())));
+    }
+    harness.step();
+    // What it holds, and what is left out, before anything is written.
+    wait_for_text(&mut harness, "It holds:");
+    harness.get_by_label_contains("My Contacts: 1 contact files");
+    harness.get_by_label_contains("Google Photos: 1 photos and videos");
+    harness.get_by_label_contains("Takeout/Mail: 1 file");
+    harness.check_accessibility();
+    click(&mut harness, "Import this Google export");
+    wait_until(&mut harness, "the import", |h| {
+        h.state().state.backup.result.is_some()
+    });
+    let archive = archive_of(&harness);
+    assert!(
+        archive
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("google-takeout-")
+    );
+    let manifest = manifest_of(&archive);
+    assert_eq!(manifest.items.len(), 3, "{:#?}", manifest.items);
+    let photo_item = manifest
+        .items
+        .iter()
+        .find(|i| i.href.ends_with("IMG_1.jpg"))
+        .unwrap();
+    assert_eq!(
+        photo_item.about.taken.as_deref(),
+        Some("2023-11-14T22:13:20Z")
+    );
+    assert!(
+        lifeboat(&["verify", archive.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
+
+#[test]
 fn a_wrong_password_is_a_sentence_to_act_on_and_settings_survive_a_restart() {
     let radicale = Server::radicale();
     let config_dir = tempfile::tempdir().unwrap();

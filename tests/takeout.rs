@@ -6,31 +6,11 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use lifeboat::archive::Manifest;
 use lifeboat::model::ItemKind;
 use support::*;
-
-/// One file of a generated export: its path inside the zip and its bytes.
-type File = (String, Vec<u8>);
-
-fn zip_part(path: &Path, files: &[File]) {
-    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    for (name, bytes) in files {
-        // Takeout stores photos without compression and deflates the rest.
-        let method = if name.ends_with(".json") || name.ends_with(".vcf") {
-            zip::CompressionMethod::Deflated
-        } else {
-            zip::CompressionMethod::Stored
-        };
-        let options = zip::write::SimpleFileOptions::default().compression_method(method);
-        writer.start_file(name.as_str(), options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap();
-}
 
 fn sidecar(title: &str, taken: i64) -> Vec<u8> {
     format!(

@@ -315,6 +315,17 @@ impl LifeboatApp {
             }
             UiCommand::PickBackupFolder => self.pick(Pick::BackupFolder),
             UiCommand::StartBackup => self.start_backup(),
+            UiCommand::OfferImport(provider, paths) => {
+                state.import = Some(super::state::ImportOffer {
+                    provider,
+                    paths: paths.clone(),
+                    found: None,
+                });
+                state.screen = Screen::Backup;
+                self.worker.send(Command::InspectExport { provider, paths });
+            }
+            UiCommand::StartImport(provider) => self.start_import(provider),
+            UiCommand::DismissImport => state.import = None,
             UiCommand::CancelJob => {
                 if let Some(job) = &mut state.job {
                     job.cancelling = true;
@@ -449,16 +460,39 @@ impl LifeboatApp {
             .collect()
     }
 
+    /// A new archive's path in the backup folder: `prefix-<date>_<time>`, `.zip` if chosen.
+    fn new_archive_path(&self, prefix: &str) -> PathBuf {
+        let stamp = chrono::Local::now().format("%Y-%m-%d_%H%M%S");
+        let extension = if self.state.backup.as_zip { ".zip" } else { "" };
+        PathBuf::from(self.state.backup.folder.trim()).join(format!("{prefix}-{stamp}{extension}"))
+    }
+
+    fn start_import(&mut self, provider: crate::source::provider::Provider) {
+        let Some(offer) = &self.state.import else {
+            return;
+        };
+        let paths = offer.paths.clone();
+        let prefix = match provider {
+            crate::source::provider::Provider::GoogleTakeout => "google-takeout",
+            crate::source::provider::Provider::AppleDataCopy => "apple-data-copy",
+        };
+        let destination = self.new_archive_path(prefix);
+        let state = &mut self.state;
+        state.backup.result = None;
+        state.warnings.clear();
+        state.job = Some(JobProgress::new("Importing"));
+        self.worker.send(Command::ImportExport {
+            provider,
+            paths,
+            destination,
+        });
+    }
+
     fn start_backup(&mut self) {
         let accounts = self.chosen_accounts();
+        let destination = self.new_archive_path("lifeboat");
         let state = &mut self.state;
         let folder = PathBuf::from(state.backup.folder.trim());
-        let stamp = chrono::Local::now().format("%Y-%m-%d_%H%M%S");
-        let name = if state.backup.as_zip {
-            format!("lifeboat-{stamp}.zip")
-        } else {
-            format!("lifeboat-{stamp}")
-        };
         state.config.backup_folder = Some(folder.clone());
         state.config.backup_as_zip = state.backup.as_zip;
         state.save_config();
@@ -467,7 +501,7 @@ impl LifeboatApp {
         state.job = Some(JobProgress::new("Backing up"));
         self.worker.send(Command::Backup {
             accounts,
-            destination: folder.join(name),
+            destination,
         });
     }
 
@@ -612,11 +646,15 @@ impl LifeboatApp {
         self.drain(&ctx);
         let (hovering, dropped) =
             ctx.input(|i| (!i.raw.hovered_files.is_empty(), i.raw.dropped_files.clone()));
-        if let Some(path) = dropped
+        let dropped: Vec<PathBuf> = dropped
             .iter()
             .map(|f| f.path().to_path_buf())
-            .find(|p| !p.as_os_str().is_empty())
-        {
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if let Some(provider) = crate::source::provider::Provider::recognise(&dropped) {
+            self.commands
+                .push(UiCommand::OfferImport(provider, dropped));
+        } else if let Some(path) = dropped.into_iter().next() {
             self.commands.push(UiCommand::OpenArchive(path));
         }
         screens::frame_ui(self, ui);

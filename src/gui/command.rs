@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::Preset;
+use crate::source::provider::Provider;
 
 /// The screens of the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -67,6 +68,11 @@ pub enum UiCommand {
     RemoveProfile(String),
     /// The open app's own scheduler is switched in the profile list; saved at once.
     SetProfileEnabled(String, bool),
+    /// Dropped files look like a provider's export: show what it holds and offer to import.
+    OfferImport(Provider, Vec<PathBuf>),
+    /// Turn the offered export into an archive in the backup folder.
+    StartImport(Provider),
+    DismissImport,
 }
 
 impl UiCommand {
@@ -97,6 +103,9 @@ impl UiCommand {
             Self::RemoveOsSchedule(_) => "Stop running while Lifeboat is closed",
             Self::RemoveProfile(_) => "Remove schedule",
             Self::SetProfileEnabled(_, _) => "Run while Lifeboat is open",
+            Self::OfferImport(_, _) => "Import",
+            Self::StartImport(provider) => provider.offer(),
+            Self::DismissImport => "Not now",
         }
     }
 
@@ -139,6 +148,11 @@ impl UiCommand {
             Self::SetProfileEnabled(_, _) => {
                 "While the window is open, run this schedule when it is due"
             }
+            Self::OfferImport(_, _) => "Read what this export holds",
+            Self::StartImport(_) => {
+                "Copy its contacts, calendars, to-dos and photos into a new Lifeboat archive, which you can then restore into any account"
+            }
+            Self::DismissImport => "Close this without importing",
         }
     }
 }

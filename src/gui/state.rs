@@ -1,5 +1,6 @@
 //! The GUI's plain data and how worker events change it (`apply`). No drawing here.
 
+use crate::source::provider::{ExportFound, Provider};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -234,6 +235,16 @@ pub struct State {
     pub job: Option<JobProgress>,
     pub warnings: Vec<Warning>,
     pub schedules: SchedulesState,
+    /// A dropped Google or Apple export, offered for import.
+    pub import: Option<ImportOffer>,
+}
+
+/// A provider's export the user dropped: what it holds once the worker has read it.
+#[derive(Debug)]
+pub struct ImportOffer {
+    pub provider: Provider,
+    pub paths: Vec<PathBuf>,
+    pub found: Option<Result<ExportFound, Failure>>,
 }
 
 impl State {
@@ -265,6 +276,7 @@ impl State {
             job: None,
             warnings: Vec::new(),
             schedules: SchedulesState::default(),
+            import: None,
         }
     }
 
@@ -334,6 +346,11 @@ impl State {
                 }
                 if let Some(job) = &mut self.job {
                     job.apply(&event);
+                }
+            }
+            Event::ExportInspected { paths, result } => {
+                if let Some(offer) = self.import.as_mut().filter(|o| o.paths == paths) {
+                    offer.found = Some(result);
                 }
             }
             Event::BackupFinished(result) => {

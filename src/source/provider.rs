@@ -74,6 +74,26 @@ impl PlannedItem {
     }
 }
 
+/// A summary of an opened export: its collections and what is left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFound {
+    pub provider: Provider,
+    pub collections: Vec<FoundPart>,
+    /// One line per product folder that is not imported.
+    pub not_handled: Vec<String>,
+    /// Warnings already known (photos without a sidecar, unmatched sidecars).
+    pub notes: usize,
+}
+
+/// One collection of an export: photos count files (a photo in several albums once),
+/// contacts and calendars count files that may hold several items each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundPart {
+    pub kind: CollectionKind,
+    pub name: String,
+    pub files: usize,
+}
+
 /// Which provider's export a [`ProviderExport`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
@@ -82,6 +102,37 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The provider whose export these dropped paths look like, by their names only (no file
+    /// is opened): `takeout-*.zip` or a `Takeout` folder; Apple's `iCloud *.zip` parts.
+    pub fn recognise(paths: &[std::path::PathBuf]) -> Option<Self> {
+        let names: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .collect();
+        if names
+            .iter()
+            .any(|n| (n.starts_with("takeout-") && n.ends_with(".zip")) || n == "takeout")
+        {
+            Some(Self::GoogleTakeout)
+        } else if names
+            .iter()
+            .any(|n| n.starts_with("icloud ") && n.ends_with(".zip"))
+        {
+            Some(Self::AppleDataCopy)
+        } else {
+            None
+        }
+    }
+
+    /// What the window offers for it: "Import this Google export".
+    pub fn offer(self) -> &'static str {
+        match self {
+            Self::GoogleTakeout => "Import this Google export",
+            Self::AppleDataCopy => "Import this Apple export",
+        }
+    }
+
     fn kind(self) -> &'static str {
         match self {
             Self::GoogleTakeout => "google-takeout",
@@ -89,7 +140,7 @@ impl Provider {
         }
     }
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Self::GoogleTakeout => "Google Takeout",
             Self::AppleDataCopy => "Apple data copy",
@@ -167,6 +218,39 @@ impl ProviderExport {
 
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// What the export holds, for a person deciding whether to import it.
+    pub fn found(&self) -> ExportFound {
+        ExportFound {
+            provider: self.provider,
+            collections: self
+                .layout
+                .collections
+                .iter()
+                .map(|c| FoundPart {
+                    kind: c.info.kind,
+                    name: c
+                        .info
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| c.info.name.clone()),
+                    files: c.items.len(),
+                })
+                .collect(),
+            not_handled: self
+                .layout
+                .not_handled
+                .iter()
+                .map(|w| w.message.clone())
+                .collect(),
+            notes: self
+                .layout
+                .collections
+                .iter()
+                .map(|c| c.warnings.len())
+                .sum(),
+        }
     }
 
     fn planned(&self, collection: &CollectionInfo) -> Result<&PlannedCollection> {

@@ -632,3 +632,23 @@ pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
 }
 
 pub mod faults;
+
+/// One file of a generated zip: its path inside the zip and its bytes.
+pub type File = (String, Vec<u8>);
+
+/// Writes a zip the way Google Takeout does: photos and videos stored, the rest deflated.
+pub fn zip_part(path: &Path, files: &[File]) {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in files {
+        let method = if name.ends_with(".json") || name.ends_with(".vcf") {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        writer.start_file(name.as_str(), options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap();
+}

@@ -8,6 +8,10 @@ use crate::gui::state::State;
 
 pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
     egui::ScrollArea::vertical().show(ui, |ui| {
+        if state.import.is_some() {
+            import_ui(ui, state, commands);
+            ui.separator();
+        }
         ui.heading("Back up");
         if state.config.accounts.is_empty() {
             ui.label("Add an account first.");
@@ -87,6 +91,71 @@ pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiComm
             None => {}
         }
     });
+}
+
+/// A dropped Google or Apple export: what it holds, and the button that imports it.
+fn import_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
+    let Some(offer) = &state.import else { return };
+    ui.heading(offer.provider.label());
+    ui.label(format!(
+        "{} file(s): {}",
+        offer.paths.len(),
+        offer
+            .paths
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    match &offer.found {
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading what it holds…");
+            });
+        }
+        Some(Err(failure)) => {
+            failure_ui(ui, failure);
+        }
+        Some(Ok(found)) => {
+            ui.label("It holds:");
+            ui.indent("import-found", |ui| {
+                for part in &found.collections {
+                    let what = match part.kind {
+                        crate::model::CollectionKind::Photos => "photos and videos",
+                        crate::model::CollectionKind::Contacts => "contact files",
+                        crate::model::CollectionKind::Calendar => "calendar files or to-dos",
+                    };
+                    ui.label(format!("{}: {} {what}", part.name, part.files));
+                }
+            });
+            if !found.not_handled.is_empty() {
+                ui.label("Not imported (Lifeboat does not handle these):");
+                ui.indent("import-left", |ui| {
+                    for line in &found.not_handled {
+                        ui.small(line);
+                    }
+                });
+            }
+            if found.notes > 0 {
+                ui.small(format!(
+                    "{} photo(s) or sidecar(s) could not be paired; they are kept and listed as warnings.",
+                    found.notes
+                ));
+            }
+            ui.horizontal(|ui| {
+                command_button_enabled(
+                    ui,
+                    commands,
+                    UiCommand::StartImport(offer.provider),
+                    !state.busy(),
+                );
+                ui.small(format!("into {}", state.backup.folder));
+            });
+        }
+    }
+    command_button(ui, commands, UiCommand::DismissImport);
 }
 
 /// Warnings of the last job, counted by kind, with the list on demand.

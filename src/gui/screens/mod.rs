@@ -161,7 +161,7 @@ pub fn drop_overlay_ui(ctx: &egui::Context) {
     painter.text(
         rect.center(),
         egui::Align2::CENTER_CENTER,
-        "Drop a Lifeboat archive (folder or .zip) to restore it",
+        "Drop a Lifeboat archive to restore it,\nor a Google Takeout or Apple export to import it",
         egui::FontId::proportional(24.0),
         visuals.strong_text_color(),
     );
