@@ -135,7 +135,7 @@ fn main() {
     let mut harness = window(size);
     let opened = Instant::now();
     harness.state_mut().start(Start {
-        archive: Some(archive),
+        paths: vec![archive],
         screen: Some(Screen::Browse),
     });
     let label = format!("{count} of {count} contacts");

@@ -161,3 +161,28 @@ CLICKS="53,140" shot browse "$ARCHIVE" --screen browse
 CLICKS="151,67" shot browse-calendar "$ARCHIVE" --screen browse
 CLICKS="238,67" shot browse-todos "$ARCHIVE" --screen browse
 CLICKS="320,67" shot browse-photos "$ARCHIVE" --screen browse
+# Import: two Google Takeout parts given as if dropped onto the window; the offer shows what
+# they hold and what Lifeboat leaves out.
+TAKEOUT="$WORK/Downloads"
+mkdir -p "$TAKEOUT"
+python3 - "$TAKEOUT" "$PHONE" <<'PY'
+import json, sys, zipfile
+out, phone = sys.argv[1], sys.argv[2]
+photos = "Takeout/Google Photos"
+with zipfile.ZipFile(f"{out}/takeout-20261128T101010Z-001.zip", "w") as z:
+    z.write(f"{phone}/contacts.vcf", "Takeout/Contacts/My Contacts/My Contacts.vcf")
+    z.write(f"{phone}/calendar.ics", "Takeout/Calendar/alice@gmail.com.ics")
+    z.writestr("Takeout/Tasks/Tasks.json", json.dumps({"items": [{"id": "L", "title": "My Tasks",
+        "items": [{"id": "a", "title": "Pack boxes"}, {"id": "b", "title": "Tape", "parent": "a"}]}]}))
+    z.write(f"{phone}/DCIM/Holiday 2025/IMG_0001.jpg", f"{photos}/Photos from 2025/IMG_0001.jpg")
+    z.write(f"{phone}/DCIM/Holiday 2025/IMG_0002.jpg", f"{photos}/Photos from 2025/IMG_0002.jpg")
+    z.writestr("Takeout/Mail/All mail Including Spam and Trash.mbox", "From x\n" * 5000)
+with zipfile.ZipFile(f"{out}/takeout-20261128T101010Z-002.zip", "w") as z:
+    for name in ["IMG_0001.jpg", "IMG_0002.jpg"]:
+        z.writestr(f"{photos}/Photos from 2025/{name}.supplemental-metadata.json",
+                   json.dumps({"title": name, "photoTakenTime": {"timestamp": "1751371200"}}))
+    z.write(f"{phone}/DCIM/Holiday 2025/IMG_0001.jpg", f"{photos}/Holiday/IMG_0001.jpg")
+    z.writestr(f"{photos}/Holiday/metadata.json", json.dumps({"title": "Holiday"}))
+    z.writestr("Takeout/Drive/Taxes 2025.pdf", "%PDF-1.7")
+PY
+shot import "$TAKEOUT"/takeout-*.zip

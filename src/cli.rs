@@ -57,8 +57,9 @@ enum Command {
     /// Open the window (what running `lifeboat` with no arguments does), optionally with an
     /// archive to restore or browse, e.g. from a file manager's "Open with".
     Gui {
-        /// An archive (folder or .zip) to open.
-        archive: Option<PathBuf>,
+        /// An archive (folder or .zip) to open, or the parts of a Google Takeout or Apple
+        /// export to offer for import.
+        paths: Vec<PathBuf>,
         /// The screen to show first.
         #[arg(long, value_enum)]
         screen: Option<crate::gui::command::Screen>,
@@ -250,13 +251,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = match cli.command {
         None => Command::Gui {
-            archive: None,
+            paths: Vec::new(),
             screen: None,
         },
         Some(command) => command,
     };
-    if let Command::Gui { archive, screen } = command {
-        let start = crate::gui::Start { archive, screen };
+    if let Command::Gui { paths, screen } = command {
+        let start = crate::gui::Start { paths, screen };
         return match crate::gui::run(start) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -267,7 +267,7 @@ fn dropped_takeout_parts_are_offered_for_import_and_become_an_archive() {
     harness.step();
     // What it holds, and what is left out, before anything is written.
     wait_for_text(&mut harness, "It holds:");
-    harness.get_by_label_contains("My Contacts: 1 contact files");
+    harness.get_by_label_contains("My Contacts: 1 file(s) of contacts");
     harness.get_by_label_contains("Google Photos: 1 photos and videos");
     harness.get_by_label_contains("Takeout/Mail: 1 file");
     harness.check_accessibility();

@@ -124,11 +124,20 @@ impl LifeboatApp {
 
     /// Applies the command line's start options: an archive opens as if dropped.
     pub fn start(&mut self, start: super::Start) {
-        if let Some(archive) = start.archive {
-            self.run(UiCommand::OpenArchive(archive));
+        if let Some(command) = Self::command_for_dropped(start.paths) {
+            self.run(command);
         }
         if let Some(screen) = start.screen {
             self.run(UiCommand::Show(screen));
+        }
+    }
+
+    /// What dropping `paths` asks for: a provider's export is offered for import (judged by
+    /// the names, nothing is read here), anything else opens as an archive.
+    fn command_for_dropped(paths: Vec<PathBuf>) -> Option<UiCommand> {
+        match crate::source::provider::Provider::recognise(&paths) {
+            Some(provider) => Some(UiCommand::OfferImport(provider, paths)),
+            None => paths.into_iter().next().map(UiCommand::OpenArchive),
         }
     }
 
@@ -651,11 +660,8 @@ impl LifeboatApp {
             .map(|f| f.path().to_path_buf())
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
-        if let Some(provider) = crate::source::provider::Provider::recognise(&dropped) {
-            self.commands
-                .push(UiCommand::OfferImport(provider, dropped));
-        } else if let Some(path) = dropped.into_iter().next() {
-            self.commands.push(UiCommand::OpenArchive(path));
+        if let Some(command) = Self::command_for_dropped(dropped) {
+            self.commands.push(command);
         }
         screens::frame_ui(self, ui);
         let mut wanted: HashMap<u32, Vec<String>> = HashMap::new();

@@ -14,8 +14,9 @@ use crate::config::{CONFIG_FILE, Config};
 /// What the window shows first (from `lifeboat gui [ARCHIVE] [--screen S]`).
 #[derive(Debug, Clone, Default)]
 pub struct Start {
-    /// An archive to open, as if it had been dropped onto the window.
-    pub archive: Option<PathBuf>,
+    /// Paths handled as if they had been dropped onto the window: an archive to open, or a
+    /// provider's export to offer for import.
+    pub paths: Vec<PathBuf>,
     pub screen: Option<command::Screen>,
 }
 

@@ -85,13 +85,15 @@ pub struct ExportFound {
     pub notes: usize,
 }
 
-/// One collection of an export: photos count files (a photo in several albums once),
-/// contacts and calendars count files that may hold several items each.
+/// One collection of an export: `count` photos (a photo in several albums once), to-dos, or
+/// files of contacts or events (each may hold many).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundPart {
     pub kind: CollectionKind,
     pub name: String,
-    pub files: usize,
+    pub count: usize,
+    /// What is counted, for people: "photos and videos", "to-dos", ...
+    pub what: &'static str,
 }
 
 /// Which provider's export a [`ProviderExport`] reads.
@@ -235,7 +237,13 @@ impl ProviderExport {
                         .display_name
                         .clone()
                         .unwrap_or_else(|| c.info.name.clone()),
-                    files: c.items.len(),
+                    count: c.items.len(),
+                    what: match c.info.kind {
+                        CollectionKind::Photos => "photos and videos",
+                        CollectionKind::Contacts => "file(s) of contacts",
+                        CollectionKind::Calendar if c.info.components == ["VTODO"] => "to-dos",
+                        CollectionKind::Calendar => "file(s) of events",
+                    },
                 })
                 .collect(),
             not_handled: self

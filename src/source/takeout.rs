@@ -515,15 +515,6 @@ fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut
         let matched = match_sidecars(&names, &sidecars);
         for (entry, found) in media.iter().zip(&matched) {
             let sidecar = found.map(|(s, _)| &sidecars[s]);
-            if found.is_none() {
-                warnings.push(
-                    Warning::new(
-                        "no-sidecar",
-                        "kept, but no sidecar (.json) describes it: its date and album come from its folder only",
-                    )
-                    .at_href(&entry.path),
-                );
-            }
             copies.push(MediaCopy {
                 entry: (*entry).clone(),
                 album: album.clone(),
@@ -569,6 +560,16 @@ fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut
         .map(|mut group| {
             // The year folder's copy is the one archived: albums become a list, not a path.
             group.sort_by_key(|c| c.album.is_some());
+            // An album copy without a sidecar is described by its year folder's.
+            if group.iter().all(|c| c.sidecar.is_none()) {
+                warnings.push(
+                    Warning::new(
+                        "no-sidecar",
+                        "kept, but no sidecar (.json) describes it: its date and album come from its folder only",
+                    )
+                    .at_href(&group[0].entry.path),
+                );
+            }
             PlannedItem::Media { copies: group }
         })
         .collect();

@@ -122,12 +122,7 @@ fn import_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
             ui.label("It holds:");
             ui.indent("import-found", |ui| {
                 for part in &found.collections {
-                    let what = match part.kind {
-                        crate::model::CollectionKind::Photos => "photos and videos",
-                        crate::model::CollectionKind::Contacts => "contact files",
-                        crate::model::CollectionKind::Calendar => "calendar files or to-dos",
-                    };
-                    ui.label(format!("{}: {} {what}", part.name, part.files));
+                    ui.label(format!("{}: {} {}", part.name, part.count, part.what));
                 }
             });
             if !found.not_handled.is_empty() {
