@@ -662,3 +662,62 @@ IMG_0002.JPG,c2hi,no,no,no,Monday December 25,2023 11:05 AM GMT,0,\n";
         .count();
     assert_eq!(csvs, 3);
 }
+
+/// A part damaged in the download: the photo whose bytes fail the zip's CRC is reported, not
+/// archived half; everything else arrives and the archive verifies.
+#[test]
+fn a_damaged_photo_in_a_part_is_reported_and_the_rest_is_archived() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("takeout-001.zip");
+    let year = "Takeout/Google Photos/Photos from 2020";
+    let damaged = photo(21, 50_000);
+    zip_part(
+        &part,
+        &[
+            (format!("{year}/broken.jpg"), damaged.clone()),
+            (format!("{year}/fine.jpg"), photo(22, 30_000)),
+            (
+                "Takeout/Contacts/My Contacts/My Contacts.vcf".into(),
+                vcard("c1", "Ada"),
+            ),
+        ],
+    );
+    let mut bytes = std::fs::read(&part).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &damaged[1000..1064])
+        .unwrap();
+    bytes[at] ^= 0x55;
+    std::fs::write(&part, bytes).unwrap();
+    let archive = dir.path().join("archive");
+    let manifest = export(&[
+        "export",
+        "--takeout",
+        part.to_str().unwrap(),
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    let photos: Vec<&str> = manifest
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Photo)
+        .map(|i| i.href.as_str())
+        .collect();
+    assert_eq!(photos, [format!("{year}/fine.jpg")]);
+    let unavailable: Vec<_> = manifest
+        .warnings
+        .iter()
+        .filter(|w| w.code == "unavailable")
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{:#?}", manifest.warnings);
+    assert_eq!(
+        unavailable[0].href.as_deref(),
+        Some(format!("{year}/broken.jpg").as_str())
+    );
+    assert!(
+        unavailable[0].message.contains("damaged"),
+        "{unavailable:?}"
+    );
+    let verified = lifeboat(&["verify", archive.to_str().unwrap()]);
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+}

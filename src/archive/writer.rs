@@ -970,13 +970,21 @@ impl ItemSink for CollectionWriter {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Network,
-                    format!("the download broke off: {href}"),
-                    e,
-                )
-            })?;
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    // No partial file stays behind: the source may report this one item
+                    // and go on (a damaged entry of a local zip) or fail the job.
+                    drop(file);
+                    let _ = tokio::fs::remove_file(&full).await;
+                    let (kind, what) = if e.kind() == std::io::ErrorKind::InvalidData {
+                        (ErrorKind::InvalidData, "damaged at the source")
+                    } else {
+                        (ErrorKind::Network, "the download broke off")
+                    };
+                    return Err(Error::with_source(kind, format!("{what}: {href}"), e));
+                }
+            };
             hasher.update(&chunk);
             size += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(io("writing", &full))?;

@@ -258,7 +258,12 @@ impl Bundle {
                     .map_err(|_| std::io::Error::other("the archive writer stopped reading"))
             });
             if let Err(error) = result {
-                let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));
+                let kind = if error.kind() == ErrorKind::InvalidData {
+                    std::io::ErrorKind::InvalidData
+                } else {
+                    std::io::ErrorKind::Other
+                };
+                let _ = sender.blocking_send(Err(std::io::Error::new(kind, error.to_string())));
             }
         });
         futures_util::stream::unfold(receiver, |mut receiver| async move {

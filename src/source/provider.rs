@@ -360,7 +360,13 @@ impl ProviderExport {
             };
             sink.describe(&first.entry.path, about);
             let body = self.bundle.stream(&first.entry);
-            sink.stream(first.entry.path.clone(), None, body).await?;
+            match sink.stream(first.entry.path.clone(), None, body).await {
+                // A damaged entry of a downloaded zip is that photo's problem, not the job's.
+                Err(error) if error.kind() == ErrorKind::InvalidData => sink.warn(
+                    Warning::new("unavailable", error.to_string()).at_href(&first.entry.path),
+                ),
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -423,9 +429,11 @@ impl Source for ProviderExport {
                 sink.metadata(&entry.path, &bytes).await?;
             }
         }
+        let by_href: std::collections::HashMap<&str, &PlannedItem> =
+            planned.items.iter().map(|i| (i.href(), i)).collect();
         for wanted in items {
             cancel.check()?;
-            let Some(item) = planned.items.iter().find(|i| i.href() == wanted.href) else {
+            let Some(item) = by_href.get(wanted.href.as_str()) else {
                 sink.warn(Warning::new("unavailable", "not in this export").at_href(&wanted.href));
                 continue;
             };

@@ -94,20 +94,26 @@ fn extension(name: &str) -> String {
 
 /// Reads the layout of a Takeout. Blocking: reads `Tasks.json` and photo sidecars.
 pub fn layout(bundle: &Bundle) -> Result<Layout> {
-    let mut products: BTreeMap<String, Vec<&BundleEntry>> = BTreeMap::new();
+    // (product folder, or a file at the top such as archive_browser.html) → its files.
+    let mut products: BTreeMap<(String, bool), Vec<&BundleEntry>> = BTreeMap::new();
     for entry in bundle.entries() {
         let rest = entry.path.strip_prefix("Takeout/").unwrap_or(&entry.path);
-        let product = match rest.split_once('/') {
-            Some((product, _)) => product.to_owned(),
-            // Files at the top (archive_browser.html) count as their own product.
-            None => rest.to_owned(),
+        let key = match rest.split_once('/') {
+            Some((product, _)) => (product.to_owned(), true),
+            None => (rest.to_owned(), false),
         };
-        products.entry(product).or_default().push(entry);
+        products.entry(key).or_default().push(entry);
     }
     let mut layout = Layout::default();
     let mut orphans: Vec<(BundleEntry, Option<Warning>)> = Vec::new();
-    for (product, entries) in &products {
-        if is_one_of(product, CONTACTS) {
+    for ((product, is_folder), entries) in &products {
+        if !is_folder {
+            layout.not_handled.push(not_handled(
+                &format!("{ROOT}/{product}"),
+                entries.len(),
+                entries.iter().map(|e| e.size).sum(),
+            ));
+        } else if is_one_of(product, CONTACTS) {
             vcard_and_ics(
                 product,
                 entries,
@@ -125,7 +131,7 @@ pub fn layout(bundle: &Bundle) -> Result<Layout> {
             );
         } else if is_one_of(product, TASKS) {
             tasks(bundle, product, entries, &mut layout, &mut orphans);
-        } else if is_photos_product(product) && entries.len() > 1 {
+        } else if is_photos_product(product) {
             photos(bundle, product, entries, &mut layout);
         } else {
             layout.not_handled.push(not_handled(
