@@ -108,6 +108,9 @@ pub struct PhotoEntry {
     /// A JPEG or PNG small enough to decode for a thumbnail; videos and other kinds are
     /// listed by name only, so nobody reads them whole just to fail decoding.
     pub previewable: bool,
+    /// When it was taken (RFC 3339) and its albums, where the source said (Takeout, Apple).
+    pub taken: Option<String>,
+    pub albums: Vec<String>,
 }
 
 /// Opens and verifies the archive at `path`, then reads every item for display.
@@ -194,6 +197,8 @@ pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
                     let lower = item.path.to_ascii_lowercase();
                     [".jpg", ".jpeg", ".png"].iter().any(|e| lower.ends_with(e))
                 },
+                taken: item.about.taken.clone(),
+                albums: item.about.albums.clone(),
             });
             continue;
         }
@@ -213,6 +218,14 @@ pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
     contents
         .contacts
         .sort_by_cached_key(|c| c.name.to_lowercase());
+    // Photos with a known taken time first, oldest first (RFC 3339 in UTC sorts as text);
+    // the rest keep the archive's folder order after them.
+    contents.photos.sort_by(|a, b| match (&a.taken, &b.taken) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
     contents
         .agenda
         .sort_by(|a, b| a.start.cmp(&b.start).then(a.summary.cmp(&b.summary)));

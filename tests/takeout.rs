@@ -369,6 +369,22 @@ fn a_multi_part_takeout_becomes_a_complete_archive_in_any_order() {
         archive.to_str().unwrap(),
     ]);
     check_takeout_archive(&archive, &manifest, &takeout);
+    // The browser sorts photos by when they were taken and knows their albums.
+    let contents = lifeboat::browse::load(&archive, &Default::default()).unwrap();
+    let taken: Vec<Option<&str>> = contents.photos.iter().map(|p| p.taken.as_deref()).collect();
+    let mut sorted = taken.clone();
+    sorted.sort_by_key(|t| (t.is_none(), *t));
+    assert_eq!(taken, sorted);
+    assert_eq!(
+        taken.first().copied().flatten(),
+        Some("2019-06-20T03:06:40Z")
+    );
+    assert!(
+        contents
+            .photos
+            .iter()
+            .any(|p| p.albums == ["Urlaub in Köln ☀"])
+    );
     let verified = lifeboat(&["verify", archive.to_str().unwrap()]);
     assert!(verified.status.success(), "{}", text(&verified.stdout));
 

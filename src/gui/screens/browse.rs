@@ -250,7 +250,13 @@ fn photos_ui(
                                 ui.add_sized(size, egui::Button::new(&photo.name))
                             }
                         };
-                        let hover = format!("{} · {}", photo.name, human_bytes(photo.size));
+                        let mut hover = format!("{} · {}", photo.name, human_bytes(photo.size));
+                        if let Some(taken) = &photo.taken {
+                            hover.push_str(&format!(" · taken {taken}"));
+                        }
+                        if !photo.albums.is_empty() {
+                            hover.push_str(&format!(" · in {}", photo.albums.join(", ")));
+                        }
                         if response.on_hover_text(hover).clicked() && photo.previewable {
                             browse.full_photo = Some(photo.path.clone());
                         }
