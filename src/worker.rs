@@ -612,13 +612,6 @@ async fn backup(
     destination: &std::path::Path,
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
-    let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
-    // The chosen folder may not exist yet (the default under Documents, at first).
-    if let Some(folder) = destination.parent() {
-        tokio::fs::create_dir_all(folder)
-            .await
-            .map_err(|e| Error::io("creating the backup folder", folder, e))?;
-    }
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for chosen in accounts {
         let credentials = password_for(shared, &chosen.account, chosen.password).await?;
@@ -635,8 +628,7 @@ async fn backup(
             "choose at least one account to back up",
         ));
     }
-    let plan = export::plan(&sources, progress.as_ref(), cancel).await?;
-    export::execute(&sources, &plan, destination, progress, cancel).await
+    export_into(shared, &sources, destination, cancel).await
 }
 
 async fn import_export(
@@ -646,16 +638,28 @@ async fn import_export(
     destination: &std::path::Path,
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
+    let sources: Vec<Box<dyn Source>> =
+        vec![Box::new(ProviderExport::open_async(provider, paths).await?)];
+    export_into(shared, &sources, destination, cancel).await
+}
+
+/// Plans and runs an export of `sources` into a new archive at `destination`, reporting
+/// progress to the window.
+async fn export_into(
+    shared: &Arc<Shared>,
+    sources: &[Box<dyn Source>],
+    destination: &std::path::Path,
+    cancel: &CancelToken,
+) -> Result<ExportSummary> {
     let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
+    // The chosen folder may not exist yet (the default under Documents, at first).
     if let Some(folder) = destination.parent() {
         tokio::fs::create_dir_all(folder)
             .await
             .map_err(|e| Error::io("creating the backup folder", folder, e))?;
     }
-    let sources: Vec<Box<dyn Source>> =
-        vec![Box::new(ProviderExport::open_async(provider, paths).await?)];
-    let plan = export::plan(&sources, progress.as_ref(), cancel).await?;
-    export::execute(&sources, &plan, destination, progress, cancel).await
+    let plan = export::plan(sources, progress.as_ref(), cancel).await?;
+    export::execute(sources, &plan, destination, progress, cancel).await
 }
 
 async fn plan_restore(

@@ -9,11 +9,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::Result;
-use crate::model::{CollectionInfo, CollectionKind, Warning};
+use crate::model::{CollectionKind, Warning};
 use crate::source::bundle::{Bundle, BundleEntry};
 use crate::source::provider::{
     Layout, MediaCopy, PlannedCollection, PlannedItem, file_name, folder_of, not_handled,
 };
+
+const FROM_APPLE: &str = "from Apple's data copy";
 
 /// `iCloud Photos Part 2 of 3/Photos/IMG_1.HEIC` → `iCloud Photos/Photos/IMG_1.HEIC`.
 pub fn normalize(path: &str) -> String {
@@ -145,10 +147,11 @@ pub fn layout(bundle: &Bundle) -> Result<Layout> {
         } else {
             file_name(&folder).to_owned()
         };
-        layout.collections.push(collection(
+        layout.collections.push(PlannedCollection::new(
             CollectionKind::Contacts,
             format!("{folder}/"),
             name,
+            FROM_APPLE,
             files
                 .into_iter()
                 .map(|e| PlannedItem::File { entry: e.clone() })
@@ -161,10 +164,11 @@ pub fn layout(bundle: &Bundle) -> Result<Layout> {
             .rsplit_once('.')
             .map_or(name, |(stem, _)| stem)
             .to_owned();
-        layout.collections.push(collection(
+        layout.collections.push(PlannedCollection::new(
             CollectionKind::Calendar,
             file.path.clone(),
             name,
+            FROM_APPLE,
             vec![PlannedItem::File {
                 entry: file.clone(),
             }],
@@ -179,29 +183,6 @@ pub fn layout(bundle: &Bundle) -> Result<Layout> {
         layout.not_handled.push(not_handled(&top, files, bytes));
     }
     Ok(layout)
-}
-
-fn collection(
-    kind: CollectionKind,
-    href: String,
-    name: String,
-    items: Vec<PlannedItem>,
-) -> PlannedCollection {
-    PlannedCollection {
-        info: CollectionInfo {
-            kind,
-            href,
-            display_name: Some(name.clone()),
-            name,
-            description: Some("from Apple's data copy".to_owned()),
-            color: None,
-            components: Vec::new(),
-            sync_token: None,
-        },
-        items,
-        metadata: Vec::new(),
-        warnings: Vec::new(),
-    }
 }
 
 /// iCloud Photos: originals with their taken time from `Photo Details*.csv` and albums from
@@ -269,10 +250,11 @@ fn photo_collection(bundle: &Bundle, top: &str, files: &[&BundleEntry]) -> Plann
             PlannedItem::Media { copies }
         })
         .collect();
-    let mut planned = collection(
+    let mut planned = PlannedCollection::new(
         CollectionKind::Photos,
         format!("{top}/"),
         top.to_owned(),
+        FROM_APPLE,
         items,
     );
     planned.metadata = csvs.into_iter().cloned().collect();

@@ -99,7 +99,10 @@ impl Bundle {
             let index = parts.len();
             let mut found = Vec::new();
             if metadata.is_dir() {
-                walk(path, &mut found)?;
+                for (relative, size) in super::device::files_under(path)? {
+                    let location = Location::FolderRelative(relative.clone());
+                    found.push((relative, size, None, location));
+                }
                 parts.push(Part::Folder { root: path.clone() });
             } else {
                 let file = std::fs::File::open(path)
@@ -308,39 +311,6 @@ fn not_a_zip(path: &Path, error: zip::result::ZipError) -> Error {
         ),
         error,
     )
-}
-
-/// Every regular file under `root` (links are not followed), relative with `/`.
-fn walk(root: &Path, found: &mut Vec<(String, u64, Option<u32>, Location)>) -> Result<()> {
-    let mut pending = vec![(root.to_path_buf(), String::new())];
-    while let Some((folder, prefix)) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&folder).map_err(|e| Error::io("reading a folder", &folder, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("reading a folder", &folder, e))?;
-            let file_type = entry
-                .file_type()
-                .map_err(|e| Error::io("reading a folder", entry.path(), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let relative = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            if file_type.is_dir() {
-                pending.push((entry.path(), relative));
-            } else if file_type.is_file() {
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                found.push((
-                    relative.clone(),
-                    size,
-                    None,
-                    Location::FolderRelative(relative),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

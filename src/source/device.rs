@@ -93,8 +93,24 @@ impl DeviceSource {
     }
 }
 
-/// Walks the folder without following symbolic links (a link loop must not hang us).
+/// The files of the folder this device source handles (by extension), sorted.
 fn scan_folder(root: &Path) -> Result<Vec<Found>> {
+    Ok(files_under(root)?
+        .into_iter()
+        .filter_map(|(relative, size)| {
+            let kind = kind_of(Path::new(&relative))?;
+            Some(Found {
+                relative,
+                kind,
+                size,
+            })
+        })
+        .collect())
+}
+
+/// Every regular file under `root` as (path relative to it with `/` separators, size),
+/// sorted by path. Symbolic links are not followed: a link loop must not hang us.
+pub(crate) fn files_under(root: &Path) -> Result<Vec<(String, u64)>> {
     let mut found = Vec::new();
     let mut pending = vec![(root.to_path_buf(), String::new())];
     while let Some((folder, prefix)) = pending.pop() {
@@ -113,21 +129,13 @@ fn scan_folder(root: &Path) -> Result<Vec<Found>> {
             };
             if file_type.is_dir() {
                 pending.push((entry.path(), relative));
-            } else if let Some(kind) = file_type
-                .is_file()
-                .then(|| kind_of(&entry.path()))
-                .flatten()
-            {
+            } else if file_type.is_file() {
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                found.push(Found {
-                    relative,
-                    kind,
-                    size,
-                });
+                found.push((relative, size));
             }
         }
     }
-    found.sort_by(|a, b| a.relative.cmp(&b.relative));
+    found.sort();
     Ok(found)
 }
 

@@ -35,6 +35,33 @@ pub struct PlannedCollection {
     pub warnings: Vec<Warning>,
 }
 
+impl PlannedCollection {
+    /// A collection named `name` (also its display name) with nothing kept beside it yet.
+    pub fn new(
+        kind: CollectionKind,
+        href: String,
+        name: String,
+        description: &str,
+        items: Vec<PlannedItem>,
+    ) -> Self {
+        Self {
+            info: CollectionInfo {
+                kind,
+                href,
+                display_name: Some(name.clone()),
+                name,
+                description: Some(description.to_owned()),
+                color: None,
+                components: Vec::new(),
+                sync_token: None,
+            },
+            items,
+            metadata: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum PlannedItem {
     /// A vCard or iCalendar file, cut into items like a device folder's.

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use crate::error::Result;
-use crate::model::{CollectionInfo, CollectionKind, Warning};
+use crate::model::{CollectionKind, Warning};
 use crate::source::bundle::{Bundle, BundleEntry};
 use crate::source::google_tasks;
 use crate::source::provider::{
@@ -187,28 +187,22 @@ fn vcard_and_ics(
                     .to_owned()
             }
         };
-        layout.collections.push(PlannedCollection {
-            info: CollectionInfo {
-                kind,
-                href: if kind == CollectionKind::Contacts {
-                    format!("{href}/")
-                } else {
-                    href.clone()
-                },
-                display_name: Some(name.clone()),
-                name,
-                description: None,
-                color: None,
-                components: Vec::new(),
-                sync_token: None,
-            },
-            items: files
-                .into_iter()
-                .map(|e| PlannedItem::File { entry: e.clone() })
-                .collect(),
-            metadata: Vec::new(),
-            warnings: Vec::new(),
-        });
+        let href = if kind == CollectionKind::Contacts {
+            format!("{href}/")
+        } else {
+            href
+        };
+        let items = files
+            .into_iter()
+            .map(|e| PlannedItem::File { entry: e.clone() })
+            .collect();
+        layout.collections.push(PlannedCollection::new(
+            kind,
+            href,
+            name,
+            "from Google Takeout",
+            items,
+        ));
     }
 }
 
@@ -262,25 +256,18 @@ fn tasks(
             } else {
                 list.title.clone()
             };
-            layout.collections.push(PlannedCollection {
-                info: CollectionInfo {
-                    kind: CollectionKind::Calendar,
-                    href,
-                    name: title.clone(),
-                    display_name: Some(title),
-                    description: Some("Google Tasks, from Google Takeout".to_owned()),
-                    color: None,
-                    components: vec!["VTODO".to_owned()],
-                    sync_token: None,
-                },
+            let mut planned = PlannedCollection::new(
+                CollectionKind::Calendar,
+                href,
+                title,
+                "Google Tasks, from Google Takeout",
                 items,
-                metadata: if std::mem::take(&mut first_list) {
-                    vec![(*entry).clone()]
-                } else {
-                    Vec::new()
-                },
-                warnings: Vec::new(),
-            });
+            );
+            planned.info.components = vec!["VTODO".to_owned()];
+            if std::mem::take(&mut first_list) {
+                planned.metadata.push((*entry).clone());
+            }
+            layout.collections.push(planned);
         }
     }
 }
@@ -579,21 +566,16 @@ fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut
             PlannedItem::Media { copies: group }
         })
         .collect();
-    layout.collections.push(PlannedCollection {
-        info: CollectionInfo {
-            kind: CollectionKind::Photos,
-            href,
-            name: product.to_owned(),
-            display_name: Some(product.to_owned()),
-            description: Some("Google Photos, from Google Takeout".to_owned()),
-            color: None,
-            components: Vec::new(),
-            sync_token: None,
-        },
+    let mut planned = PlannedCollection::new(
+        CollectionKind::Photos,
+        href,
+        product.to_owned(),
+        "Google Photos, from Google Takeout",
         items,
-        metadata,
-        warnings,
-    });
+    );
+    planned.metadata = metadata;
+    planned.warnings = warnings;
+    layout.collections.push(planned);
 }
 
 #[cfg(test)]
