@@ -50,8 +50,9 @@ pub struct ListedEntry {
     pub is_folder: bool,
 }
 
-/// The entries of a PROPFIND Depth 1 answer for a folder (the folder itself included), with
-/// hrefs normalised as libdav normalises them, so that they compare with earlier snapshots.
+/// The entries of a PROPFIND Depth 1 answer for a folder or collection (itself included),
+/// with hrefs normalised as libdav normalises them, so that they compare with earlier
+/// snapshots. Also parses the CalDAV/CardDAV item listings of [`super::dav`].
 pub fn entries_in(
     response: &libdav::dav::PropfindResponse,
 ) -> std::result::Result<Vec<ListedEntry>, libdav::requests::ParseResponseError> {
