@@ -3,8 +3,9 @@
 //! # Architecture
 //! - [`source`]: where data lives, behind one [`source::Source`] trait (contract in its docs):
 //!   CalDAV/CardDAV accounts ([`source::dav`], through libdav over reqwest), WebDAV photo
-//!   folders ([`source::photos`]), device folders ([`source::device`]) and an in-memory
-//!   backend for tests ([`source::memory`]).
+//!   folders ([`source::photos`]), device folders ([`source::device`]), Google Takeout and
+//!   Apple data-copy downloads ([`source::provider`], read in place from their zip parts)
+//!   and an in-memory backend for tests ([`source::memory`]).
 //! - [`vobject`]: byte-level splitting and inspection of vCard/iCalendar data; archived bytes
 //!   are never rewritten.
 //! - [`archive`]: the on-disk format (`docs/ARCHIVE_FORMAT.md`): atomic writer, reader for
