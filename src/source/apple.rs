@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::{CollectionKind, Warning};
 use crate::source::bundle::{Bundle, BundleEntry};
 use crate::source::provider::{
-    Layout, MediaCopy, PlannedCollection, PlannedItem, file_name, folder_of, not_handled,
+    Layout, MediaCopy, PlannedCollection, PlannedItem, extension, file_name, folder_of, not_handled,
 };
 
 const FROM_APPLE: &str = "from Apple's data copy";
@@ -35,12 +35,6 @@ pub fn normalize(path: &str) -> String {
     } else {
         format!("{top}/{rest}")
     }
-}
-
-fn extension(name: &str) -> String {
-    name.rsplit_once('.')
-        .map(|(_, e)| e.to_lowercase())
-        .unwrap_or_default()
 }
 
 /// Apple's dates: `Saturday May 7,2022 1:43 PM GMT`. RFC 3339 when it reads, else `None`.

@@ -245,10 +245,6 @@ impl ProviderExport {
             .map_err(|e| Error::with_source(ErrorKind::Io, "reading the export failed", e))?
     }
 
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
     /// What the export holds, for a person deciding whether to import it.
     pub fn found(&self) -> ExportFound {
         ExportFound {
@@ -483,6 +479,13 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The extension of a path or file name, lower-case; empty when it has none.
+pub fn extension(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_lowercase())
+        .unwrap_or_default()
+}
+
 /// The folder of a path (before the last `/`), empty at the top.
 pub fn folder_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(folder, _)| folder)
@@ -495,25 +498,8 @@ pub fn not_handled(product: &str, files: usize, bytes: u64) -> Warning {
         format!(
             "{product}: {files} file{} ({}) not handled by Lifeboat and not in this archive",
             if files == 1 { "" } else { "s" },
-            human_bytes(bytes)
+            indicatif::BinaryBytes(bytes)
         ),
     )
     .at_href(product)
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "bytes";
-    for next in UNITS {
-        if value < 1000.0 {
-            break;
-        }
-        value /= 1000.0;
-        unit = next;
-    }
-    format!("{value:.1} {unit}")
 }

@@ -18,7 +18,7 @@ use crate::model::{CollectionKind, Warning};
 use crate::source::bundle::{Bundle, BundleEntry};
 use crate::source::google_tasks;
 use crate::source::provider::{
-    Layout, MediaCopy, PlannedCollection, PlannedItem, file_name, folder_of, not_handled,
+    Layout, MediaCopy, PlannedCollection, PlannedItem, extension, file_name, folder_of, not_handled,
 };
 
 const ROOT: &str = "Takeout";
@@ -84,12 +84,6 @@ fn is_one_of(name: &str, names: &[&str]) -> bool {
 fn is_photos_product(name: &str) -> bool {
     let lower = name.to_lowercase();
     lower.contains("photo") || lower.contains("foto")
-}
-
-fn extension(name: &str) -> String {
-    name.rsplit_once('.')
-        .map(|(_, e)| e.to_lowercase())
-        .unwrap_or_default()
 }
 
 /// Reads the layout of a Takeout. Blocking: reads `Tasks.json` and photo sidecars.
@@ -478,22 +472,8 @@ fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut
         let (json, media): (Vec<&BundleEntry>, Vec<&BundleEntry>) = files
             .into_iter()
             .partition(|e| extension(&e.path) == "json");
-        let album_file = json
-            .iter()
-            .find(|e| ALBUM_METADATA.contains(&file_name(&e.path).to_lowercase().as_str()));
-        let folder_name = file_name(folder);
-        let album_title = album_file
-            .and_then(|e| bundle.read(e).ok())
-            .and_then(|bytes| serde_json::from_slice::<SidecarJson>(&bytes).ok())
-            .and_then(|json| json.title)
-            .filter(|t| !t.is_empty());
-        let album = if folder == href.trim_end_matches('/')
-            || is_year_folder(folder_name, album_file.is_some())
-        {
-            None
-        } else {
-            Some(album_title.unwrap_or_else(|| folder_name.to_owned()))
-        };
+        // Every JSON file of the folder is read once: sidecars, and the album's own file
+        // (whose `title` names the album).
         let sidecars: Vec<Sidecar> = json
             .iter()
             .map(|e| {
@@ -504,6 +484,22 @@ fn photos(bundle: &Bundle, product: &str, entries: &[&BundleEntry], layout: &mut
                 }
             })
             .collect();
+        let album_file = sidecars
+            .iter()
+            .find(|s| ALBUM_METADATA.contains(&s.name.to_lowercase().as_str()));
+        let folder_name = file_name(folder);
+        let album = if folder == href.trim_end_matches('/')
+            || is_year_folder(folder_name, album_file.is_some())
+        {
+            None
+        } else {
+            let title = album_file.and_then(|s| s.title.clone());
+            Some(
+                title
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| folder_name.to_owned()),
+            )
+        };
         let names: Vec<&str> = media.iter().map(|e| file_name(&e.path)).collect();
         let matched = match_sidecars(&names, &sidecars);
         for (entry, found) in media.iter().zip(&matched) {
