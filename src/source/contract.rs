@@ -147,6 +147,20 @@ pub async fn check_source(
                 collection.href
             ));
         }
+        let mut download_hrefs: Vec<String> = source
+            .list_for_download(collection)
+            .await
+            .map_err(|e| format!("list_for_download: {e}"))?
+            .into_iter()
+            .map(|r| r.href)
+            .collect();
+        download_hrefs.sort_unstable();
+        if download_hrefs != ref_hrefs {
+            return Err(format!(
+                "rule 3: list_for_download of {} does not list the same hrefs as list",
+                collection.href
+            ));
+        }
         if refs.is_empty() != wanted.items.is_empty() {
             return Err(format!(
                 "rule 3: {} listed {} items",

@@ -351,6 +351,46 @@ async fn find_context(http: &HttpClient, start: &Uri, user: Option<&str>) -> Res
 }
 
 impl DavSource {
+    /// The collection's items from one PROPFIND Depth 1. Only resourcetype, plus getetag when
+    /// `with_etags`: libdav's ListResources also asks for getcontenttype, which Radicale works
+    /// out by reading every item, and a getetag request makes Radicale hash the whole
+    /// collection once more for the collection's own ETag (about a second per 10,000 items
+    /// each, measured with scripts/bench_export.py's data).
+    async fn members(&self, collection: &CollectionInfo, with_etags: bool) -> Result<Vec<ItemRef>> {
+        let properties: &[&PropertyName<'static, 'static>] = if with_etags {
+            &[&names::RESOURCETYPE, &names::GETETAG]
+        } else {
+            &[&names::RESOURCETYPE]
+        };
+        let url = self.url_of(&collection.href);
+        let response = self
+            .dav
+            .request(
+                libdav::dav::Propfind::new(&collection.href)
+                    .with_properties(properties)
+                    .with_depth(libdav::Depth::One),
+            )
+            .await
+            .map_err(|e| dav_error(e, &url, self.user()))?;
+        let entries = crate::source::photos::entries_in(&response).map_err(|e| {
+            Error::with_source(
+                ErrorKind::InvalidData,
+                format!("the server sent malformed XML: {url}"),
+                e,
+            )
+        })?;
+        let own = collection.href.trim_end_matches('/');
+        Ok(entries
+            .into_iter()
+            .filter(|e| !e.is_folder && e.href.trim_end_matches('/') != own)
+            .map(|e| ItemRef {
+                href: e.href,
+                etag: e.etag,
+                size: None,
+            })
+            .collect())
+    }
+
     /// One multiget REPORT for a batch of hrefs.
     async fn multiget(
         &self,
@@ -454,38 +494,11 @@ impl Source for DavSource {
     }
 
     async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
-        // Only resourcetype and getetag: libdav's ListResources also asks for
-        // getcontenttype, which Radicale works out by reading every item (about a second
-        // more per 10,000 items, measured in scripts/bench_export.py's setting).
-        const PROPERTIES: [&PropertyName<'static, 'static>; 2] =
-            [&names::RESOURCETYPE, &names::GETETAG];
-        let url = self.url_of(&collection.href);
-        let response = self
-            .dav
-            .request(
-                libdav::dav::Propfind::new(&collection.href)
-                    .with_properties(&PROPERTIES)
-                    .with_depth(libdav::Depth::One),
-            )
-            .await
-            .map_err(|e| dav_error(e, &url, self.user()))?;
-        let entries = crate::source::photos::entries_in(&response).map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidData,
-                format!("the server sent malformed XML: {url}"),
-                e,
-            )
-        })?;
-        let own = collection.href.trim_end_matches('/');
-        Ok(entries
-            .into_iter()
-            .filter(|e| !e.is_folder && e.href.trim_end_matches('/') != own)
-            .map(|e| ItemRef {
-                href: e.href,
-                etag: e.etag,
-                size: None,
-            })
-            .collect())
+        self.members(collection, true).await
+    }
+
+    async fn list_for_download(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
+        self.members(collection, false).await
     }
 
     async fn fetch(

@@ -78,7 +78,7 @@ pub struct Changes {
 /// 2. [`Source::collections`] returns every collection once, with a unique `href`.
 /// 3. [`Source::list`] returns every item of a collection exactly once, with unique hrefs,
 ///    cheaply: it never downloads item bodies (one PROPFIND for DAV, a directory walk for
-///    devices).
+///    devices). [`Source::list_for_download`] returns the same hrefs.
 /// 4. [`Source::fetch`] delivers, for each listed ref, the item's bytes **exactly as the source
 ///    holds them** to the sink, or a warning with code `unavailable` naming the href when that
 ///    one item cannot be had. It never skips an item silently, never re-encodes, and fetches in
@@ -98,6 +98,13 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     async fn collections(&self) -> Result<Vec<CollectionInfo>>;
 
     async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>>;
+
+    /// Like [`Source::list`], for a plan that downloads every item anyway: the same items, but
+    /// a backend may leave out ETags where that spares the server work ([`Source::fetch`]
+    /// brings each item's ETag with its bytes).
+    async fn list_for_download(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
+        self.list(collection).await
+    }
 
     async fn fetch(
         &self,
@@ -190,6 +197,10 @@ impl Source for OnlyCollections {
 
     async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
         self.inner.list(collection).await
+    }
+
+    async fn list_for_download(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>> {
+        self.inner.list_for_download(collection).await
     }
 
     async fn fetch(
