@@ -328,6 +328,36 @@ impl ArchiveWriter {
         })
     }
 
+    /// Writes the merged file of the collection at `path` now that all its items are in.
+    fn merge_complete_collection(&self, path: &str) -> Result<()> {
+        let (collection, location, members) = {
+            let state = self.state();
+            let Some(collection) = state.collections.iter().find(|c| c.path == path).cloned()
+            else {
+                return Ok(());
+            };
+            let location = state
+                .sources
+                .get(collection.source)
+                .map_or_else(String::new, |s| s.location.clone());
+            let members: Vec<ManifestItem> = state
+                .items
+                .iter()
+                .filter(|i| i.collection == path)
+                .cloned()
+                .collect();
+            (collection, location, members)
+        };
+        if let Some(merged) = self.write_merged(&collection, &location, &members)? {
+            let mut state = self.state();
+            if let Some(done) = state.collections.iter_mut().find(|c| c.path == path) {
+                done.merged = Some(merged.path.clone());
+            }
+            state.files.push(merged);
+        }
+        Ok(())
+    }
+
     /// Records a warning that concerns no single collection.
     pub fn warn(&self, warning: Warning) {
         self.progress.event(JobEvent::Warning(warning.clone()));
@@ -354,7 +384,9 @@ impl ArchiveWriter {
                 .sources
                 .get(collection.source)
                 .map_or("", |s| s.location.as_str());
-            if let Some(merged) = self.write_merged(&collection, location, &state.items)? {
+            if collection.merged.is_none()
+                && let Some(merged) = self.write_merged(&collection, location, &state.items)?
+            {
                 extra_files.push(merged.clone());
                 state.collections[index].merged = Some(merged.path);
             }
@@ -375,6 +407,8 @@ impl ArchiveWriter {
         }
         extra_files.push(self.write_file("README.txt", "readme", readme_text().as_bytes())?);
         state.files.extend(extra_files);
+        // Merged files are written as collections complete, in no fixed order.
+        state.files.sort_by(|a, b| a.path.cmp(&b.path));
         state.items.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest {
             format: FORMAT_NAME.to_owned(),
@@ -762,6 +796,16 @@ pub struct CollectionWriter {
 }
 
 impl CollectionWriter {
+    /// Says every item of the collection is in: its merged file is written now, while the
+    /// next collection downloads, instead of at [`ArchiveWriter::finish`]. No item may follow.
+    pub async fn complete(&self) -> Result<()> {
+        let archive = Arc::clone(&self.archive);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || archive.merge_complete_collection(&path))
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Io, "writing a merged file failed", e))?
+    }
+
     /// Chooses the item's archive path (unique in its folder) and records its facts.
     fn place(&self, href: &str) -> String {
         let mut state = self.archive.state();

@@ -95,10 +95,9 @@ pub async fn plan_since(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<ExportPlan> {
-    let mut plan = ExportPlan {
-        sources: Vec::new(),
-    };
-    for source in sources {
+    // Sources are listed side by side (each is its own server or disk); a source's
+    // collections one after another, as they are fetched.
+    let sources = futures_util::future::try_join_all(sources.iter().map(|source| async move {
         cancel.check()?;
         let info = source.info();
         progress.event(JobEvent::Phase(format!("listing {}", info.label)));
@@ -108,8 +107,10 @@ pub async fn plan_since(
             let before = previous.and_then(|p| p.collection(&info.location, &collection.href));
             collections.push(plan_collection(source.as_ref(), collection, before.as_ref()).await?);
         }
-        plan.sources.push(SourcePlan { info, collections });
-    }
+        Ok::<SourcePlan, crate::Error>(SourcePlan { info, collections })
+    }))
+    .await?;
+    let plan = ExportPlan { sources };
     progress.event(JobEvent::Planned {
         collections: plan.collection_count(),
         items: plan.item_count(),
@@ -298,7 +299,7 @@ async fn fetch_collection(
         .fetch(&collection.info, &collection.items, &tracked, cancel)
         .await?;
     tracked.report_missing(&collection.items);
-    Ok(())
+    sink.complete().await
 }
 
 /// Wraps a sink to notice listed items a source neither delivered nor warned about, so that
