@@ -186,6 +186,9 @@ enum ScheduleCommand {
     Install { profile: String },
     /// Unregister a profile from the OS scheduler.
     Remove { profile: String },
+    /// Accept a profile's flagged snapshots: what vanished at the source was deleted on
+    /// purpose. Later runs compare against them, and retention counts them again.
+    Accept { profile: String },
     /// For each profile: installed or not, the last run and its result, the next run.
     Status {
         /// Print JSON for scripts.
@@ -486,8 +489,13 @@ async fn run_export(args: ExportArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         summary.requests
     );
-    print_warning_counts(&summary.manifest.warnings);
-    Ok(ExitCode::SUCCESS)
+    // An archive without everything the source listed is kept (it holds all that could be
+    // read), but the run did not succeed.
+    Ok(if print_warning_counts(&summary.manifest.warnings) > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A token that Ctrl-C sets.
@@ -702,10 +710,11 @@ fn kind_label(kind: ItemKind) -> &'static str {
     kind.label()
 }
 
-fn print_warning_counts(warnings: &[crate::model::Warning]) {
+/// Prints the warnings by code; returns how many listed items are missing from the archive.
+fn print_warning_counts(warnings: &[crate::model::Warning]) -> usize {
     if warnings.is_empty() {
         println!("No warnings.");
-        return;
+        return 0;
     }
     let mut by_code = std::collections::BTreeMap::new();
     for warning in warnings {
@@ -715,14 +724,38 @@ fn print_warning_counts(warnings: &[crate::model::Warning]) {
         .iter()
         .map(|(code, n)| format!("{n} {code}"))
         .collect();
-    println!(
-        "{} warnings ({}); every affected item is kept, see manifest.json",
-        warnings.len(),
-        parts.join(", ")
-    );
+    let missing: Vec<&crate::model::Warning> = warnings
+        .iter()
+        .filter(|w| w.code == "unavailable")
+        .collect();
+    if missing.is_empty() {
+        println!(
+            "{} warnings ({}); every affected item is kept, see manifest.json",
+            warnings.len(),
+            parts.join(", ")
+        );
+    } else {
+        println!(
+            "{} warnings ({}); {} listed items could NOT be read and are missing from this archive:",
+            warnings.len(),
+            parts.join(", "),
+            missing.len()
+        );
+        for warning in missing.iter().take(20) {
+            println!(
+                "  missing: {} ({})",
+                warning.href.as_deref().unwrap_or("?"),
+                warning.message
+            );
+        }
+        if missing.len() > 20 {
+            println!("  ... and {} more, see manifest.json", missing.len() - 20);
+        }
+    }
     for warning in warnings.iter().filter(|w| w.code == "not-handled") {
         println!("  not in this archive: {}", warning.message);
     }
+    missing.len()
 }
 
 fn human_bytes(bytes: u64) -> String {
@@ -1109,6 +1142,18 @@ fn run_schedule_command(command: ScheduleCommand) -> Result<ExitCode> {
             config.profile(&profile)?;
             install::remove(&profile)?;
             println!("The OS will no longer run {profile}.");
+        }
+        ScheduleCommand::Accept { profile } => {
+            let profile = config.profile(&profile)?;
+            let accepted = crate::schedule::snapshot::accept_flagged(&profile.destination)?;
+            if accepted.is_empty() {
+                println!("No flagged snapshots in {}.", profile.destination.display());
+            } else {
+                println!(
+                    "Accepted as good: {}. The next run compares against the newest of them.",
+                    accepted.join(", ")
+                );
+            }
         }
         ScheduleCommand::Status { json } => {
             let now = chrono::Local::now().naive_local();

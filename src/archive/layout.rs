@@ -27,7 +27,13 @@ pub fn safe_segment(raw: &str) -> String {
         name.replace_range(0..1, "_");
     }
     if name.len() > MAX_NAME {
-        name.truncate(MAX_NAME);
+        // Cut the stem, not the extension: a photo must stay a `.jpg`. (All ASCII by now.)
+        let extension = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() && ext.len() <= 10 => format!(".{ext}"),
+            _ => String::new(),
+        };
+        name.truncate(MAX_NAME - extension.len());
+        name.push_str(&extension);
     }
     let stem = name.split('.').next().unwrap_or("").to_ascii_uppercase();
     if WINDOWS_RESERVED.contains(&stem.as_str()) {
@@ -113,6 +119,9 @@ mod tests {
         assert_eq!(safe_segment("../../etc"), "_._.._etc");
         assert_eq!(safe_segment(""), "item");
         assert!(safe_segment(&"x".repeat(500)).len() <= MAX_NAME);
+        let long = safe_segment(&format!("{}.jpg", "Sommer ".repeat(43)));
+        assert_eq!(long.len(), MAX_NAME);
+        assert!(long.ends_with("_Sommer_.jpg"), "{long}");
     }
 
     #[test]

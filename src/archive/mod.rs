@@ -1,6 +1,7 @@
 //! The archive: layout and safe names, the manifest, the atomic writer, the reader (folder or
 //! zip) and verification. The format is specified in `docs/ARCHIVE_FORMAT.md`.
 
+pub mod commit;
 pub mod layout;
 pub mod manifest;
 pub mod reader;

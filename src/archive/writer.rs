@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+use crate::archive::commit::rename_no_replace;
 use crate::archive::layout::{NameSet, item_stem, safe_relative_path, safe_segment};
 use crate::archive::manifest::{
     FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, Manifest, ManifestCollection, ManifestFile,
@@ -143,6 +144,14 @@ pub struct WrittenArchive {
     pub linked_bytes: u64,
 }
 
+/// Judges a finished archive just before it is committed (the drop guard of scheduled
+/// snapshots): the warnings it returns go into the manifest, and any at all also write
+/// [`FLAG_FILE`], so that the archive is known as flagged from its files alone.
+pub type CommitCheck = Box<dyn FnOnce(&Manifest) -> Vec<Warning> + Send>;
+
+/// Written into an archive whose [`CommitCheck`] found something wrong: one line per finding.
+pub const FLAG_FILE: &str = "FLAGGED.txt";
+
 pub struct ArchiveWriter {
     final_path: PathBuf,
     staging: PathBuf,
@@ -151,6 +160,7 @@ pub struct ArchiveWriter {
     progress: Arc<dyn Progress>,
     done: AtomicBool,
     link_from: Option<LinkFrom>,
+    commit_check: Mutex<Option<CommitCheck>>,
 }
 
 impl std::fmt::Debug for ArchiveWriter {
@@ -219,6 +229,7 @@ impl ArchiveWriter {
             progress,
             done: AtomicBool::new(false),
             link_from,
+            commit_check: Mutex::new(None),
         })
     }
 
@@ -240,21 +251,40 @@ impl ArchiveWriter {
         Self::prepare(out, progress, Some(LinkFrom::new(previous))).map(Arc::new)
     }
 
-    /// Hard-links (or copies) `relative` of the previous archive to `relative_new` in staging.
-    fn link_previous(&self, relative: &str, relative_new: &str) -> Result<()> {
+    /// Sets the check run on the finished manifest before the archive is committed.
+    pub fn check_before_commit(&self, check: CommitCheck) {
+        *self
+            .commit_check
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(check);
+    }
+
+    /// Hard-links (or copies) `relative` of the previous archive to `relative_new` in staging,
+    /// once its bytes are proven to hash to `sha256`: a file damaged in the previous snapshot
+    /// must never be carried into the new one. `Ok(false)` (and a warning naming the damaged
+    /// file) when they do not; nothing is linked then.
+    fn link_previous(&self, relative: &str, relative_new: &str, sha256: &str) -> Result<bool> {
         let Some(from) = &self.link_from else {
             return Err(Error::new(ErrorKind::Io, "no earlier archive to link from"));
         };
         let source = from.root.join(relative);
+        if !self.previous_file_is(&source, sha256) {
+            return Ok(false);
+        }
+        self.link_file(&source, relative_new)?;
+        Ok(true)
+    }
+
+    /// Hard-links (or copies) the file at `source` to `relative_new` in staging.
+    fn link_file(&self, source: &Path, relative_new: &str) -> Result<()> {
         let target = self.staging.join(relative_new);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
         }
-        if std::fs::hard_link(&source, &target).is_ok() {
+        if std::fs::hard_link(source, &target).is_ok() {
             return Ok(());
         }
-        std::fs::copy(&source, &target)
-            .map_err(io("copying from the previous snapshot", &source))?;
+        std::fs::copy(source, &target).map_err(io("copying from the previous snapshot", source))?;
         let first_copy = {
             let mut state = self.state();
             !std::mem::replace(&mut state.copied_instead_of_linked, true)
@@ -268,13 +298,48 @@ impl ArchiveWriter {
         Ok(())
     }
 
-    /// Replaces a freshly written staging file by a link to an identical earlier one.
+    /// Whether the previous archive's file at `path` still holds bytes hashing to `sha256`.
+    /// A file that does not (damaged on disk since, or unreadable) is reported once by name.
+    fn previous_file_is(&self, path: &Path, sha256: &str) -> bool {
+        let actual = std::fs::File::open(path).and_then(|mut file| {
+            let mut hasher = HashingWriter::new(std::io::sink());
+            std::io::copy(&mut file, &mut hasher)?;
+            Ok(hasher.finish().0)
+        });
+        if actual.as_ref().is_ok_and(|actual| actual == sha256) {
+            return true;
+        }
+        let shown = path
+            .strip_prefix(self.final_path.parent().unwrap_or(Path::new("")))
+            .unwrap_or(path);
+        let why = match actual {
+            Ok(_) => "its bytes no longer match its checksum".to_owned(),
+            Err(e) => format!("it cannot be read ({e})"),
+        };
+        self.warn(
+            Warning::new(
+                "damaged-previous",
+                format!(
+                    "the earlier snapshot's copy of a file is damaged ({why}), so it was not reused: {}",
+                    shown.display()
+                ),
+            )
+            .at_path(shown.display().to_string()),
+        );
+        false
+    }
+
+    /// Replaces a freshly written staging file by a link to an identical earlier one, once
+    /// the earlier one is proven to still hold those bytes.
     fn dedupe(&self, relative_new: &str, sha256: &str) {
         let Some(from) = &self.link_from else { return };
         let Some(earlier) = from.by_checksum.get(sha256) else {
             return;
         };
         let source = from.root.join(earlier);
+        if !self.previous_file_is(&source, sha256) {
+            return;
+        }
         let target = self.staging.join(relative_new);
         let spare = self.staging.join(format!("{relative_new}.lifeboat-link"));
         // Link beside, then rename over: the written copy stays until the link is in place.
@@ -410,7 +475,7 @@ impl ArchiveWriter {
         // Merged files are written as collections complete, in no fixed order.
         state.files.sort_by(|a, b| a.path.cmp(&b.path));
         state.items.sort_by(|a, b| a.path.cmp(&b.path));
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             format: FORMAT_NAME.to_owned(),
             format_version: FORMAT_VERSION,
             tool: concat!("lifeboat ", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -421,6 +486,25 @@ impl ArchiveWriter {
             files: state.files,
             warnings: state.warnings,
         };
+        let check = self
+            .commit_check
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(check) = check {
+            let findings = check(&manifest);
+            if !findings.is_empty() {
+                let text: String = findings.iter().map(|w| format!("{}\n", w.message)).collect();
+                manifest
+                    .files
+                    .push(self.write_file(FLAG_FILE, "flagged", text.as_bytes())?);
+                manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
+                for finding in findings {
+                    self.progress.event(JobEvent::Warning(finding.clone()));
+                    manifest.warnings.push(finding);
+                }
+            }
+        }
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::with_source(ErrorKind::Io, "serializing the manifest", e))?;
         let manifest_path = self.staging.join(MANIFEST_FILE);
@@ -430,8 +514,10 @@ impl ArchiveWriter {
         if self.zip {
             self.pack_zip()?;
         } else {
-            std::fs::rename(&self.staging, &self.final_path)
-                .map_err(io("moving the archive into place", &self.final_path))?;
+            commit_error(
+                rename_no_replace(&self.staging, &self.final_path),
+                &self.final_path,
+            )?;
         }
         sync_parent(&self.final_path);
         self.done.store(true, Ordering::SeqCst);
@@ -514,8 +600,8 @@ impl ArchiveWriter {
             .iter()
             .map(|(path, sha)| (path.as_str(), sha.as_str()))
             .eq(members.iter().map(|i| (i.path.as_str(), i.sha256.as_str())))
+            && self.link_previous(&earlier.file.path, &relative, &earlier.file.sha256)?
         {
-            self.link_previous(&earlier.file.path, &relative)?;
             return Ok(Some(ManifestFile {
                 path: relative,
                 ..earlier.file.clone()
@@ -614,8 +700,7 @@ impl ArchiveWriter {
                 .into_inner()
                 .map_err(|e| Error::io("writing the zip", &partial, e.into_error()))?;
             file.sync_all().map_err(io("syncing the zip", &partial))?;
-            std::fs::rename(&partial, &self.final_path)
-                .map_err(io("moving the zip into place", &self.final_path))?;
+            commit_error(rename_no_replace(&partial, &self.final_path), &self.final_path)?;
             Ok(())
         })();
         if result.is_err() {
@@ -644,6 +729,22 @@ impl ArchiveWriter {
 impl Drop for ArchiveWriter {
     fn drop(&mut self) {
         self.abort();
+    }
+}
+
+/// The error for a failed move into place; a name taken meanwhile (another export to the
+/// same destination finished first) says so, since that archive was left as it is.
+fn commit_error(result: std::io::Result<()>, final_path: &Path) -> Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "another backup was saved under the same name while this one was being written; it was left as it is and this one was not kept: {}",
+                final_path.display()
+            ),
+        )),
+        Err(e) => Err(Error::io("moving the archive into place", final_path, e)),
     }
 }
 
@@ -832,27 +933,40 @@ impl CollectionWriter {
 
     /// Takes `items` over from the previous archive unchanged (hard links, else copies), each
     /// with the warnings that archive recorded for it: all on one blocking task, since a
-    /// snapshot where little changed links thousands of files.
+    /// snapshot where little changed links thousands of files. Each file is re-hashed first;
+    /// the items whose earlier copy is damaged are returned, to be fetched again.
     pub async fn link_all(
         &self,
         items: Vec<(ManifestItem, Vec<Warning>)>,
         cancel: &crate::progress::CancelToken,
-    ) -> Result<()> {
+    ) -> Result<Vec<ManifestItem>> {
         let writer = self.clone();
         let cancel = cancel.clone();
         tokio::task::spawn_blocking(move || {
-            items.into_iter().try_for_each(|(item, warnings)| {
+            let mut damaged = Vec::new();
+            for (item, warnings) in items {
                 cancel.check()?;
-                writer.link(&item, warnings)
-            })
+                if !writer.link(&item, warnings)? {
+                    damaged.push(item);
+                }
+            }
+            Ok(damaged)
         })
         .await
         .map_err(|e| Error::with_source(ErrorKind::Io, "linking files failed", e))?
     }
 
-    fn link(&self, item: &ManifestItem, warnings: Vec<Warning>) -> Result<()> {
+    /// Links one unchanged item; `Ok(false)` when its earlier copy is damaged.
+    fn link(&self, item: &ManifestItem, warnings: Vec<Warning>) -> Result<bool> {
+        let Some(from) = &self.archive.link_from else {
+            return Err(Error::new(ErrorKind::Io, "no earlier archive to link from"));
+        };
+        let source = from.root.join(&item.path);
+        if !self.archive.previous_file_is(&source, &item.sha256) {
+            return Ok(false);
+        }
         let path = self.place(&item.href);
-        self.archive.link_previous(&item.path, &path)?;
+        self.archive.link_file(&source, &path)?;
         if let Some(uid) = &item.uid {
             let mut state = self.archive.state();
             state
@@ -877,7 +991,7 @@ impl CollectionWriter {
             },
             warnings,
         );
-        Ok(())
+        Ok(true)
     }
 
     fn record(&self, item: ManifestItem, warnings: Vec<Warning>) {
@@ -1056,7 +1170,26 @@ impl ItemSink for CollectionWriter {
     }
 
     async fn original(&self, href: &str, bytes: &[u8]) -> Result<()> {
-        let relative = format!("originals/{}/{}", self.path, safe_relative_path(href));
+        // Names made safe can meet (`Kontakte-ä.vcf` and `Kontakte-ö.vcf` both become
+        // `Kontakte-_.vcf`): each original claims its own.
+        let relative = {
+            let safe = safe_relative_path(href);
+            let (folder, name) = match safe.rsplit_once('/') {
+                Some((folder, name)) => (format!("originals/{}/{folder}", self.path), name),
+                None => (format!("originals/{}", self.path), safe.as_str()),
+            };
+            let (stem, extension) = match name.rsplit_once('.') {
+                Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+                _ => (name, None),
+            };
+            let mut state = self.archive.state();
+            let claimed = state
+                .item_names
+                .entry(folder.clone())
+                .or_default()
+                .claim(stem, extension);
+            format!("{folder}/{claimed}")
+        };
         let file = {
             let archive = Arc::clone(&self.archive);
             let relative = relative.clone();

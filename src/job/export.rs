@@ -195,7 +195,7 @@ pub async fn execute(
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
     let writer = ArchiveWriter::create(out, Arc::clone(&progress))?;
-    write_archive(sources, plan, writer, progress, cancel).await
+    execute_into(sources, plan, writer, progress, cancel).await
 }
 
 /// Like [`execute`] for a plan made by [`plan_since`]: unchanged items and identical files
@@ -209,10 +209,12 @@ pub async fn execute_since(
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
     let writer = ArchiveWriter::create_linked(out, Arc::clone(&progress), previous)?;
-    write_archive(sources, plan, writer, progress, cancel).await
+    execute_into(sources, plan, writer, progress, cancel).await
 }
 
-async fn write_archive(
+/// Fetches everything in `plan` into an archive writer the caller prepared (a snapshot sets a
+/// check on it first); the writer is aborted on any failure.
+pub async fn execute_into(
     sources: &[Box<dyn Source>],
     plan: &ExportPlan,
     writer: Arc<ArchiveWriter>,
@@ -293,12 +295,29 @@ async fn fetch_collection(
         .iter()
         .map(|u| (u.archived.clone(), u.warnings.clone()))
         .collect();
-    sink.link_all(unchanged, cancel).await?;
+    let damaged = sink.link_all(unchanged, cancel).await?;
+    // What the previous snapshot holds damaged is fetched again instead.
+    let refetch: Vec<ItemRef>;
+    let items = if damaged.is_empty() {
+        &collection.items
+    } else {
+        refetch = collection
+            .items
+            .iter()
+            .cloned()
+            .chain(damaged.into_iter().map(|item| ItemRef {
+                href: item.href,
+                etag: item.etag,
+                size: Some(item.size),
+            }))
+            .collect();
+        &refetch
+    };
     let tracked = Tracking::new(sink);
     source
-        .fetch(&collection.info, &collection.items, &tracked, cancel)
+        .fetch(&collection.info, items, &tracked, cancel)
         .await?;
-    tracked.report_missing(&collection.items);
+    tracked.report_missing(items);
     sink.complete().await
 }
 

@@ -685,20 +685,16 @@ fn decide(
     let relative = &relative_path(collection, item);
     let photos = collection.info.kind == CollectionKind::Photos;
     // 1. An earlier run put it there and nobody changed it since (recognised even where the
-    //    server rewrote its UID or bytes). A run killed before its read-back left the record
-    //    pending: an item at that href with that UID can only be ours.
-    if let Some(record) = record
+    //    server rewrote its UID or bytes): only what the record proves (the bytes the server
+    //    served right after our upload, or the ETag it gave) counts. A pending record proves
+    //    nothing (the run stopped before the upload was confirmed, and the user may have
+    //    edited the item since): such an item is judged by its content below, and anything
+    //    else with its UID is a conflict, handled as the user chose.
+    if let Some(record) = record.filter(|r| r.state != ItemState::Pending)
         && let Some(found) = existing.by_href.get(&href_key(&record.href))
     {
-        let unchanged = match record.state {
-            ItemState::Pending => {
-                record.uid.is_some() && vobject::uid_of(&found.bytes) == record.uid
-            }
-            ItemState::Stored | ItemState::Verified => {
-                record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes))
-                    || (record.etag.is_some() && record.etag == found.etag)
-            }
-        };
+        let unchanged = record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes))
+            || (record.etag.is_some() && record.etag == found.etag);
         let same_photo = photos && sha256_hex(&found.bytes) == item.sha256;
         if unchanged || same_photo {
             return ItemAction::AlreadyThere {
@@ -706,34 +702,6 @@ fn decide(
                 matched: Match::RestoredBefore,
             };
         }
-    }
-    // A run killed after a one-request upload but before it re-sent the items the server
-    // rewrote: the server chose the href, so the pending record only knows the UID. Nothing
-    // else can hold that UID there (the plan would have called it a conflict), so the item
-    // is ours to repair.
-    if let Some(record) = record.filter(|r| r.state == ItemState::Pending && !photos)
-        && let Some(found) = record
-            .uid
-            .as_ref()
-            .and_then(|uid| existing.by_uid.get(uid))
-            .and_then(|key| existing.by_href.get(key))
-    {
-        let same = match input.read_item(item) {
-            Ok(bytes) => bytes == found.bytes || vobject::equivalent(&bytes, &found.bytes),
-            Err(reason) => return ItemAction::Refused { reason },
-        };
-        return if same {
-            ItemAction::AlreadyThere {
-                href: found.href.clone(),
-                matched: Match::RestoredBefore,
-            }
-        } else {
-            ItemAction::Conflict {
-                href: found.href.clone(),
-                etag: found.etag.clone(),
-                resolution: Resolution::Overwrite,
-            }
-        };
     }
     // 2. Something with the same identity (UID, or path for photos) is there.
     let same_identity = if photos {

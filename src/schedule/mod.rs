@@ -156,7 +156,7 @@ pub async fn run_profile(
         Outcome::Flagged => notify::notify(
             &format!("Backup \"{}\": data vanished at the source", profile.name),
             &format!(
-                "{}. Older snapshots still hold it; nothing was pruned.",
+                "{}. The last good snapshot still holds it; nothing was pruned.",
                 record.flags.join("; ")
             ),
         ),

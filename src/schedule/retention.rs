@@ -5,11 +5,15 @@
 //! 1. `keep_last` keeps the n newest snapshots.
 //! 2. `keep_daily`, `keep_weekly` and `keep_monthly` keep, for each of the n newest days (ISO
 //!    weeks, months) that have snapshots, the newest snapshot of that day (week, month).
-//! 3. The newest verified snapshot is always kept, whatever the policy.
+//! 3. The newest good snapshot is always kept, whatever the policy.
 //! 4. A policy that keeps nothing at all keeps everything: deleting every backup is never a
 //!    setting.
-//! 5. Snapshots that are not verified are kept (they may be something we cannot read, and are
-//!    not ours to delete); they do not count towards the numbers above.
+//! 5. Only good snapshots count and only they are ever deleted. Snapshots that are not
+//!    verified (they may be something we cannot read, and are not ours to delete), flagged
+//!    ones (the source lost data; the copy before may be the only good one, and the flagged
+//!    one may hold what is new) and ones named after `now` (made while the clock ran ahead:
+//!    their names say nothing about their order) are kept and do not count towards the
+//!    numbers above, so the user always has as many good snapshots as asked for.
 //!
 //! The caller decides *whether* to prune at all: never after a run that failed, did not
 //! verify, or flagged a sudden drop at the source.
@@ -57,13 +61,15 @@ pub struct Snapshot {
     pub time: NaiveDateTime,
     /// It holds a manifest and passed its check when written.
     pub verified: bool,
+    /// The drop guard flagged it, and the user has not accepted it.
+    pub flagged: bool,
 }
 
 /// The calendar bucket (day, ISO week or month) a snapshot time falls into.
 type BucketOf = fn(&NaiveDateTime) -> (i32, u32);
 
 /// The ids of the snapshots to delete (module doc: the rules).
-pub fn to_forget(snapshots: &[Snapshot], policy: &Retention) -> Vec<String> {
+pub fn to_forget(snapshots: &[Snapshot], policy: &Retention, now: NaiveDateTime) -> Vec<String> {
     let nothing_kept = policy.keep_last == 0
         && policy.keep_daily == 0
         && policy.keep_weekly == 0
@@ -71,7 +77,10 @@ pub fn to_forget(snapshots: &[Snapshot], policy: &Retention) -> Vec<String> {
     if nothing_kept {
         return Vec::new();
     }
-    let mut newest_first: Vec<&Snapshot> = snapshots.iter().filter(|s| s.verified).collect();
+    let mut newest_first: Vec<&Snapshot> = snapshots
+        .iter()
+        .filter(|s| s.verified && !s.flagged && s.time <= now)
+        .collect();
     newest_first.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
     let mut keep: HashSet<&str> = HashSet::new();
     if let Some(newest) = newest_first.first() {
@@ -119,6 +128,7 @@ mod tests {
             id: time.to_owned(),
             time: NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M").unwrap(),
             verified: true,
+            flagged: false,
         }
     }
 
@@ -142,8 +152,13 @@ mod tests {
             .collect()
     }
 
+    /// Long after every snapshot of the tests.
+    fn later() -> NaiveDateTime {
+        NaiveDateTime::parse_from_str("2030-01-01 00:00", "%Y-%m-%d %H:%M").unwrap()
+    }
+
     fn kept(snapshots: &[Snapshot], policy: &Retention) -> Vec<String> {
-        let forget: HashSet<String> = to_forget(snapshots, policy).into_iter().collect();
+        let forget: HashSet<String> = to_forget(snapshots, policy, later()).into_iter().collect();
         let mut kept: Vec<String> = snapshots
             .iter()
             .map(|s| s.id.clone())
@@ -211,7 +226,39 @@ mod tests {
         // The two newest are not verified: not counted, not deleted.
         snapshots[2].verified = false;
         snapshots[3].verified = false;
-        let forget = to_forget(&snapshots, &policy(1, 0, 0, 0));
+        let forget = to_forget(&snapshots, &policy(1, 0, 0, 0), later());
         assert_eq!(forget, vec!["2026-10-01 00:00".to_owned()]);
+    }
+
+    #[test]
+    fn flagged_snapshots_are_kept_and_never_push_a_good_one_out() {
+        // A provider failing for three runs in a row, with keep-last 1: the one good
+        // snapshot before the failure stays, and so do the flagged ones.
+        let mut snapshots = four_a_day(1);
+        for flagged in &mut snapshots[1..] {
+            flagged.flagged = true;
+        }
+        assert!(to_forget(&snapshots, &policy(1, 0, 0, 0), later()).is_empty());
+        // Once a good run follows, only good snapshots are counted and deleted.
+        snapshots.push(snap("2026-10-02 00:00"));
+        assert_eq!(
+            to_forget(&snapshots, &policy(1, 0, 0, 0), later()),
+            vec!["2026-10-01 00:00".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_snapshot_named_in_the_future_neither_counts_nor_is_deleted() {
+        // The clock once ran ahead to 2031; the run made now must not be deleted for it.
+        let snapshots = vec![
+            snap("2026-10-01 00:00"),
+            snap("2031-01-01 03:00"),
+            snap("2026-12-01 03:00"),
+        ];
+        let now = NaiveDateTime::parse_from_str("2026-12-01 03:01", "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(
+            to_forget(&snapshots, &policy(1, 0, 0, 0), now),
+            vec!["2026-10-01 00:00".to_owned()]
+        );
     }
 }

@@ -1,9 +1,15 @@
 //! One scheduled run: lock the destination, take a dated snapshot that links everything
-//! unchanged from the previous one, flag sudden drops at the source, then apply retention.
+//! unchanged from the last good one, flag sudden drops at the source, then apply retention.
 //!
 //! Snapshots are append-only: an item deleted at the source is simply absent from the new
-//! snapshot and stays in the older ones. Nothing is pruned after a run that failed or flagged
-//! a drop; the newest snapshot is never pruned.
+//! snapshot and stays in the older ones. A run is judged by what it *archived*, against the
+//! newest good snapshot: items that snapshot holds and the source listed but did not deliver,
+//! or more than the allowed share of items gone, flag the new snapshot ([`FLAG_FILE`] inside
+//! it, written before it is committed). A flagged snapshot is never the baseline of a later
+//! run and never counts as a good one for retention, so a provider that keeps failing cannot
+//! push the last good copy out; nothing is pruned after a run that failed or was flagged.
+//! Snapshots named after the present (a clock that ran ahead) are warned about and left out
+//! of the ordering. Deletions the user made on purpose are accepted with [`accept_flagged`].
 
 use std::fs::TryLockError;
 use std::path::{Path, PathBuf};
@@ -11,12 +17,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Local, NaiveDateTime, Utc};
 
-use crate::archive::manifest::MANIFEST_FILE;
-use crate::archive::writer::remove_stale_partials;
+use crate::archive::ArchiveWriter;
+use crate::archive::manifest::{MANIFEST_FILE, Manifest};
+use crate::archive::writer::{CommitCheck, FLAG_FILE, remove_stale_partials};
 use crate::error::{Error, ErrorKind, Result};
-use crate::job::export::{self, ExportPlan, ExportSummary};
+use crate::job::export::{self, ExportSummary};
 use crate::job::incremental::PreviousArchive;
-use crate::progress::{CancelToken, JobEvent, Progress};
+use crate::model::{Warning, href_key};
+use crate::progress::{CancelToken, Progress};
 use crate::schedule::retention::{self, Retention, Snapshot};
 use crate::source::Source;
 
@@ -25,8 +33,13 @@ pub const LOCK_FILE: &str = ".lifeboat.lock";
 /// Names the profile whose snapshots a destination holds: retention deletes snapshots, so two
 /// profiles must never share one.
 pub const OWNER_FILE: &str = ".lifeboat-profile";
+/// Flagged snapshots the user said are fine (what vanished was deleted on purpose), one name
+/// a line: they count as good again.
+pub const ACCEPTED_FILE: &str = ".lifeboat-accepted";
 /// Snapshot folder names: UTC, without `:` (which Windows forbids).
 const SNAPSHOT_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
+/// The warning code of a drop-guard finding.
+pub const SUDDEN_DROP: &str = "sudden-drop";
 
 /// What a snapshot run did.
 #[derive(Debug, Clone)]
@@ -35,7 +48,8 @@ pub struct SnapshotRun {
     pub summary: ExportSummary,
     /// Items downloaded this time (the rest were linked from the previous snapshot).
     pub fetched_items: u64,
-    /// Collections gone, or that lost more than the allowed share of items since last time.
+    /// What the drop guard found against the last good snapshot: collections gone, items
+    /// listed but not delivered, more than the allowed share of items gone.
     pub flags: Vec<String>,
     /// Snapshot folders deleted by retention.
     pub pruned: Vec<String>,
@@ -106,11 +120,13 @@ fn claim_destination(destination: &Path, owner: &str) -> Result<()> {
 
 /// The complete snapshots in `destination`, oldest first. A folder counts when its name is a
 /// snapshot time and it holds a manifest (one is written last, just before the folder is
-/// renamed into place after its check).
+/// renamed into place after its check); it is flagged when it holds [`FLAG_FILE`] and the
+/// user has not accepted it.
 pub fn list_snapshots(destination: &Path) -> Vec<Snapshot> {
     let Ok(entries) = std::fs::read_dir(destination) else {
         return Vec::new();
     };
+    let accepted = accepted_snapshots(destination);
     let mut found: Vec<Snapshot> = entries
         .flatten()
         .filter_map(|entry| {
@@ -118,6 +134,7 @@ pub fn list_snapshots(destination: &Path) -> Vec<Snapshot> {
             let time = snapshot_time(&id)?;
             Some(Snapshot {
                 verified: entry.path().join(MANIFEST_FILE).is_file(),
+                flagged: entry.path().join(FLAG_FILE).is_file() && !accepted.contains(&id),
                 id,
                 time: time.with_timezone(&Local).naive_local(),
             })
@@ -125,6 +142,35 @@ pub fn list_snapshots(destination: &Path) -> Vec<Snapshot> {
         .collect();
     found.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
     found
+}
+
+fn accepted_snapshots(destination: &Path) -> std::collections::HashSet<String> {
+    std::fs::read_to_string(destination.join(ACCEPTED_FILE))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Accepts every flagged snapshot in `destination` as good (the user deleted what vanished on
+/// purpose), so that later runs compare against the newest of them and retention may prune
+/// again. Returns their names.
+pub fn accept_flagged(destination: &Path) -> Result<Vec<String>> {
+    let _lock = lock_destination(destination)?;
+    let flagged: Vec<String> = list_snapshots(destination)
+        .into_iter()
+        .filter(|s| s.verified && s.flagged)
+        .map(|s| s.id)
+        .collect();
+    if !flagged.is_empty() {
+        let mut all: Vec<String> = accepted_snapshots(destination).into_iter().collect();
+        all.extend(flagged.iter().cloned());
+        all.sort();
+        let path = destination.join(ACCEPTED_FILE);
+        std::fs::write(&path, all.join("\n") + "\n").map_err(|e| Error::io("writing", &path, e))?;
+    }
+    Ok(flagged)
 }
 
 /// The time a snapshot folder name stands for (`2026-11-28T053000Z`, maybe with `-2`).
@@ -169,32 +215,43 @@ pub async fn run(
     let _lock = lock_destination(destination)?;
     claim_destination(destination, settings.owner)?;
     remove_stale_partials(destination);
-    let previous = list_snapshots(destination)
+    let now = Utc::now();
+    let now_local = now.with_timezone(&Local).naive_local();
+    let snapshots = list_snapshots(destination);
+    let baseline = snapshots
         .iter()
         .rev()
-        .filter(|s| s.verified)
+        .filter(|s| s.verified && !s.flagged && s.time <= now_local)
         .find_map(|s| PreviousArchive::open(&destination.join(&s.id)).ok());
-    let plan = export::plan_since(sources, previous.as_ref(), progress.as_ref(), cancel).await?;
-    let flags = previous
-        .as_ref()
-        .map(|p| sudden_drops(&plan, p, settings.drop_percent))
-        .unwrap_or_default();
-    for flag in &flags {
-        progress.event(JobEvent::Warning(crate::model::Warning::new(
-            "sudden-drop",
-            flag.clone(),
-        )));
-    }
-    let out = new_snapshot_path(destination, Utc::now());
+    let plan = export::plan_since(sources, baseline.as_ref(), progress.as_ref(), cancel).await?;
+    let out = new_snapshot_path(destination, now);
     let fetched_items = plan.fetch_count();
-    let summary = match &previous {
-        Some(previous) => {
-            export::execute_since(sources, &plan, previous, &out, progress, cancel).await?
-        }
-        None => export::execute(sources, &plan, &out, progress, cancel).await?,
+    let writer = match &baseline {
+        Some(baseline) => ArchiveWriter::create_linked(&out, Arc::clone(&progress), baseline)?,
+        None => ArchiveWriter::create(&out, Arc::clone(&progress))?,
     };
+    for future in snapshots.iter().filter(|s| s.time > now_local) {
+        writer.warn(Warning::new(
+            "future-snapshot",
+            format!(
+                "the snapshot {} is named after a time still to come (the clock was wrong when it was made); it is kept but not used as the latest",
+                future.id
+            ),
+        ));
+    }
+    if let Some(baseline) = &baseline {
+        writer.check_before_commit(drop_guard(baseline, settings.drop_percent));
+    }
+    let summary = export::execute_into(sources, &plan, writer, progress, cancel).await?;
+    let flags: Vec<String> = summary
+        .manifest
+        .warnings
+        .iter()
+        .filter(|w| w.code == SUDDEN_DROP)
+        .map(|w| w.message.clone())
+        .collect();
     let pruned = if flags.is_empty() {
-        prune(destination, settings.retention)
+        prune(destination, settings.retention, now_local)
     } else {
         Vec::new()
     };
@@ -207,62 +264,117 @@ pub async fn run(
     })
 }
 
-/// Collections of the previous snapshot that are gone now, or lost more than `percent` of
-/// their items. Only sources this run read are compared.
-pub fn sudden_drops(plan: &ExportPlan, previous: &PreviousArchive, percent: u32) -> Vec<String> {
-    let manifest = previous.manifest();
+/// One collection of the baseline snapshot, as the drop guard compares it.
+struct Before {
+    location: String,
+    href: String,
+    name: String,
+    /// [`href_key`]s of its items.
+    items: std::collections::HashSet<String>,
+}
+
+/// The check a new snapshot must pass against the `baseline` (module doc): its findings
+/// flag the snapshot.
+fn drop_guard(baseline: &PreviousArchive, percent: u32) -> CommitCheck {
+    let manifest = baseline.manifest();
+    let before: Vec<Before> = manifest
+        .collections
+        .iter()
+        .filter_map(|c| {
+            Some(Before {
+                location: manifest.sources.get(c.source)?.location.clone(),
+                href: c.info.href.clone(),
+                name: c
+                    .info
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| c.info.name.clone()),
+                items: manifest
+                    .items
+                    .iter()
+                    .filter(|i| i.collection == c.path)
+                    .map(|i| href_key(&i.href))
+                    .collect(),
+            })
+        })
+        .collect();
+    Box::new(move |now: &Manifest| sudden_drops(&before, now, percent))
+}
+
+/// What the snapshot `now` lost against `before`. Only sources this run read are compared.
+fn sudden_drops(before: &[Before], now: &Manifest, percent: u32) -> Vec<Warning> {
+    let unavailable: std::collections::HashSet<String> = now
+        .warnings
+        .iter()
+        .filter(|w| w.code == "unavailable")
+        .filter_map(|w| w.href.as_deref())
+        .map(href_key)
+        .collect();
     let mut flags = Vec::new();
-    for source_plan in &plan.sources {
-        let Some(source_index) = manifest
+    for collection in before {
+        let read_now = now
             .sources
             .iter()
-            .position(|s| s.location == source_plan.info.location)
-        else {
+            .enumerate()
+            .filter(|(_, s)| s.location == collection.location)
+            .map(|(index, _)| index)
+            .collect::<Vec<_>>();
+        if read_now.is_empty() {
             continue;
-        };
-        for before in manifest
+        }
+        let label = &now.sources[read_now[0]].label;
+        let had = collection.items.len();
+        let Some(path) = now
             .collections
             .iter()
-            .filter(|c| c.source == source_index)
-        {
-            let name = before
-                .info
-                .display_name
-                .clone()
-                .unwrap_or_else(|| before.info.name.clone());
-            let had = previous.item_count(&before.path);
-            let now = source_plan
-                .collections
-                .iter()
-                .find(|c| c.info.href == before.info.href)
-                .map(export::CollectionPlan::item_count);
-            match now {
-                None => flags.push(format!(
-                    "{name}: the whole collection is gone at {} ({had} items last time)",
-                    source_plan.info.label
-                )),
-                Some(now) if had > 0 && now < had => {
-                    let lost = had - now;
-                    if lost * 100 > had * percent as usize {
-                        flags.push(format!(
-                            "{name}: {lost} of {had} items are gone since the last run ({}%)",
-                            lost * 100 / had
-                        ));
-                    }
-                }
-                Some(_) => {}
-            }
+            .find(|c| read_now.contains(&c.source) && c.info.href == collection.href)
+            .map(|c| c.path.as_str())
+        else {
+            flags.push(format!(
+                "{}: the whole collection is gone at {label} ({had} items last time)",
+                collection.name
+            ));
+            continue;
+        };
+        let archived: std::collections::HashSet<String> = now
+            .items
+            .iter()
+            .filter(|i| i.collection == path)
+            .map(|i| href_key(&i.href))
+            .collect();
+        let missing: Vec<&String> = collection.items.difference(&archived).collect();
+        // A multi-item file's parts (`file.vcf#2`) are unavailable as the whole file.
+        let not_delivered = missing
+            .iter()
+            .filter(|key| unavailable.contains(key.split('#').next().unwrap_or(key)))
+            .count();
+        let gone = missing.len() - not_delivered;
+        if not_delivered > 0 {
+            flags.push(format!(
+                "{}: {not_delivered} of {had} items the last good snapshot holds were listed by {label} but could not be read this time",
+                collection.name
+            ));
+        }
+        if had > 0 && gone * 100 > had * percent as usize {
+            flags.push(format!(
+                "{}: {gone} of {had} items are gone since the last good snapshot ({}%)",
+                collection.name,
+                gone * 100 / had
+            ));
         }
     }
     flags
+        .into_iter()
+        .map(|flag| Warning::new(SUDDEN_DROP, flag))
+        .collect()
 }
 
 /// Deletes the snapshots retention lets go. Returns their names; a folder that cannot be
 /// deleted is left and logged.
-fn prune(destination: &Path, policy: &Retention) -> Vec<String> {
+fn prune(destination: &Path, policy: &Retention, now: chrono::NaiveDateTime) -> Vec<String> {
     let snapshots = list_snapshots(destination);
     let mut pruned = Vec::new();
-    for id in retention::to_forget(&snapshots, policy) {
+    for id in retention::to_forget(&snapshots, policy, now) {
         let path = destination.join(&id);
         match std::fs::remove_dir_all(&path) {
             Ok(()) => pruned.push(id),

@@ -99,9 +99,9 @@ impl Bundle {
             let index = parts.len();
             let mut found = Vec::new();
             if metadata.is_dir() {
-                for (relative, size) in super::device::files_under(path)? {
-                    let location = Location::FolderRelative(relative.clone());
-                    found.push((relative, size, None, location));
+                for file in super::device::files_under(path)?.files {
+                    let location = Location::FolderRelative(file.relative.clone());
+                    found.push((file.relative, file.size, None, location));
                 }
                 parts.push(Part::Folder { root: path.clone() });
             } else {

@@ -1,8 +1,16 @@
 //! A phone or folder on this computer (a mounted phone, an SD card, an old export): finds
 //! `.vcf`/`.ics` files and photos recursively, cuts multi-item files into items byte for byte,
 //! and keeps every file whose cut is not an exact partition as an original too.
+//!
+//! Every file is kept whatever its name's encoding: a name that is not UTF-8 (Latin-1 from an
+//! old phone) gets an href with its invalid bytes as `%XX`, and the file is read by its real
+//! name. Links are not followed (a loop must not hang us, and a backup copies files, not what
+//! links point to) but each is reported; a subfolder that cannot be read is reported too,
+//! and the rest is archived.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
 
@@ -39,7 +47,17 @@ pub struct DeviceSource {
     root: PathBuf,
     name: String,
     /// One walk of the folder serves every collection's listing.
-    scanned: tokio::sync::OnceCell<Vec<Found>>,
+    scanned: tokio::sync::OnceCell<Scan>,
+    /// The walk's warnings go into the first collection fetched.
+    reported: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Scan {
+    found: Vec<Found>,
+    /// Real paths by href, for names that are not UTF-8.
+    paths: HashMap<String, PathBuf>,
+    problems: Vec<Warning>,
 }
 
 /// A file found under the root: its path relative to the root, with `/` separators.
@@ -48,6 +66,23 @@ struct Found {
     relative: String,
     kind: CollectionKind,
     size: u64,
+}
+
+/// A regular file under a folder: its href (path relative to the folder, `/` separators,
+/// bytes of a non-UTF-8 name as `%XX`), its real path and size.
+#[derive(Debug, Clone)]
+pub(crate) struct FolderFile {
+    pub relative: String,
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// What a folder walk found, and what it could not take (links, unreadable folders, names
+/// that are not UTF-8), one warning each.
+#[derive(Debug, Default)]
+pub(crate) struct FolderWalk {
+    pub files: Vec<FolderFile>,
+    pub problems: Vec<Warning>,
 }
 
 impl DeviceSource {
@@ -70,10 +105,15 @@ impl DeviceSource {
             root,
             name,
             scanned: tokio::sync::OnceCell::new(),
+            reported: AtomicBool::new(false),
         })
     }
 
     async fn scan(&self) -> Result<&[Found]> {
+        Ok(&self.scanned().await?.found)
+    }
+
+    async fn scanned(&self) -> Result<&Scan> {
         let found = self
             .scanned
             .get_or_try_init(|| async {
@@ -86,57 +126,144 @@ impl DeviceSource {
         Ok(found)
     }
 
-    fn path_of(&self, relative: &str) -> PathBuf {
-        relative
-            .split('/')
-            .fold(self.root.clone(), |path, part| path.join(part))
+    fn path_of(&self, scan: &Scan, relative: &str) -> PathBuf {
+        scan.paths.get(relative).cloned().unwrap_or_else(|| {
+            relative
+                .split('/')
+                .fold(self.root.clone(), |path, part| path.join(part))
+        })
     }
 }
 
 /// The files of the folder this device source handles (by extension), sorted.
-fn scan_folder(root: &Path) -> Result<Vec<Found>> {
-    Ok(files_under(root)?
+fn scan_folder(root: &Path) -> Result<Scan> {
+    let walk = files_under(root)?;
+    let mut paths = HashMap::new();
+    let found = walk
+        .files
         .into_iter()
-        .filter_map(|(relative, size)| {
-            let kind = kind_of(Path::new(&relative))?;
+        .filter_map(|file| {
+            let kind = kind_of(Path::new(&file.relative))?;
+            paths.insert(file.relative.clone(), file.path);
             Some(Found {
-                relative,
+                relative: file.relative,
                 kind,
-                size,
+                size: file.size,
             })
         })
-        .collect())
+        .collect();
+    Ok(Scan {
+        found,
+        paths,
+        problems: walk.problems,
+    })
 }
 
-/// Every regular file under `root` as (path relative to it with `/` separators, size),
-/// sorted by path. Symbolic links are not followed: a link loop must not hang us.
-pub(crate) fn files_under(root: &Path) -> Result<Vec<(String, u64)>> {
-    let mut found = Vec::new();
+/// A file name as href text: UTF-8 as it is, the bytes of anything else as `%XX`; `true`
+/// when the name was not UTF-8.
+fn name_text(name: &std::ffi::OsStr) -> (String, bool) {
+    if let Some(text) = name.to_str() {
+        return (text.to_owned(), false);
+    }
+    #[cfg(unix)]
+    {
+        use std::fmt::Write as _;
+        use std::os::unix::ffi::OsStrExt as _;
+        let mut text = String::new();
+        for chunk in name.as_bytes().utf8_chunks() {
+            text.push_str(chunk.valid());
+            for byte in chunk.invalid() {
+                let _ = write!(text, "%{byte:02X}");
+            }
+        }
+        (text, true)
+    }
+    #[cfg(not(unix))]
+    {
+        (name.to_string_lossy().into_owned(), true)
+    }
+}
+
+/// Every regular file under `root`, sorted by href (module doc: names, links, unreadable
+/// folders). Fails only when `root` itself cannot be read.
+pub(crate) fn files_under(root: &Path) -> Result<FolderWalk> {
+    let mut walk = FolderWalk::default();
     let mut pending = vec![(root.to_path_buf(), String::new())];
     while let Some((folder, prefix)) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&folder).map_err(|e| Error::io("reading a folder", &folder, e))?;
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if prefix.is_empty() => return Err(Error::io("reading a folder", &folder, e)),
+            Err(e) => {
+                walk.problems.push(
+                    Warning::new(
+                        "unavailable",
+                        format!("this folder could not be read ({e}); what it holds is not in the archive"),
+                    )
+                    .at_href(format!("{prefix}/")),
+                );
+                continue;
+            }
+        };
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io("reading a folder", &folder, e))?;
-            let file_type = entry
-                .file_type()
-                .map_err(|e| Error::io("reading a folder", entry.path(), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    walk.problems.push(
+                        Warning::new(
+                            "unavailable",
+                            format!("this folder could not be read to its end ({e})"),
+                        )
+                        .at_href(format!("{prefix}/")),
+                    );
+                    break;
+                }
+            };
+            let (name, not_utf8) = name_text(&entry.file_name());
             let relative = if prefix.is_empty() {
                 name
             } else {
                 format!("{prefix}/{name}")
             };
+            let Ok(file_type) = entry.file_type() else {
+                walk.problems.push(
+                    Warning::new("unavailable", "this entry could not be read").at_href(&relative),
+                );
+                continue;
+            };
+            if not_utf8 {
+                walk.problems.push(
+                    Warning::new(
+                        "name-not-utf8",
+                        "this name is not UTF-8 (an old phone's or card's charset); kept, with its bytes that are not as %XX in the manifest",
+                    )
+                    .at_href(&relative),
+                );
+            }
             if file_type.is_dir() {
                 pending.push((entry.path(), relative));
             } else if file_type.is_file() {
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                found.push((relative, size));
+                walk.files.push(FolderFile {
+                    relative,
+                    path: entry.path(),
+                    size,
+                });
+            } else if file_type.is_symlink() {
+                let points_to = std::fs::read_link(entry.path())
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                walk.problems.push(
+                    Warning::new(
+                        "skipped-link",
+                        format!("a link (to {points_to}), not followed: a backup copies files, not what links point to"),
+                    )
+                    .at_href(&relative),
+                );
             }
         }
     }
-    found.sort();
-    Ok(found)
+    walk.files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(walk)
 }
 
 #[async_trait::async_trait]
@@ -195,9 +322,15 @@ impl Source for DeviceSource {
         sink: &dyn ItemSink,
         cancel: &CancelToken,
     ) -> Result<()> {
+        let scan = self.scanned().await?;
+        if !self.reported.swap(true, Ordering::SeqCst) {
+            for problem in &scan.problems {
+                sink.warn(problem.clone());
+            }
+        }
         for item in items {
             cancel.check()?;
-            let path = self.path_of(&item.href);
+            let path = self.path_of(scan, &item.href);
             if collection.kind == CollectionKind::Photos {
                 match tokio::fs::File::open(&path).await {
                     Ok(file) => {

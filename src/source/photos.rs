@@ -64,7 +64,10 @@ pub fn entries_in(
     {
         let first =
             |name: &PropertyName<'_, '_>| node.descendants().find(|n| n.tag_name() == *name);
-        let Some(raw_href) = first(&names::HREF).and_then(|n| n.text()).map(str::trim) else {
+        let Some(raw_href) = first(&names::HREF)
+            .and_then(|n| n.text())
+            .map(|h| absolute_path(h.trim()))
+        else {
             continue;
         };
         let href = libdav::encoding::normalise_percent_encoded(raw_href)
@@ -82,6 +85,21 @@ pub fn entries_in(
         });
     }
     Ok(entries)
+}
+
+/// An href as a path on the server we asked. RFC 4918 lets a server write hrefs as absolute
+/// URLs (`http://host/photos/a.jpg`); only their path is used, so requests never go to a
+/// host other than the one the user named.
+fn absolute_path(href: &str) -> &str {
+    let lower = href.get(..8).unwrap_or(href).to_ascii_lowercase();
+    let Some(rest) = ["https://", "http://"]
+        .iter()
+        .find(|scheme| lower.starts_with(*scheme))
+        .map(|scheme| &href[scheme.len()..])
+    else {
+        return href;
+    };
+    rest.find('/').map_or("/", |slash| &rest[slash..])
 }
 
 #[derive(Debug)]
@@ -159,20 +177,45 @@ impl PhotoSource {
     ) -> Result<()> {
         cancel.check()?;
         let url = self.url_of(&item.href);
-        match self.http.get_resuming(&url, item.size).await {
-            Ok(body) => {
-                sink.stream(item.href.clone(), item.etag.clone(), body)
-                    .await
-            }
-            Err(error) if error.kind() == ErrorKind::NotFound => {
-                sink.warn(
-                    Warning::new("unavailable", "the file disappeared before it was copied")
-                        .at_href(&item.href),
-                );
-                Ok(())
-            }
-            Err(error) => Err(error),
+        let problem = match self.http.get_resuming(&url, item.size).await {
+            Ok(body) => match sink.stream(item.href.clone(), item.etag.clone(), body).await {
+                // The server began sending this file, then the body kept breaking off or
+                // arrived short: that file's problem. (The sink's own failures are local
+                // ones, disk full and the like, and end the job.)
+                Err(error) if matches!(error.kind(), ErrorKind::Network | ErrorKind::InvalidData) => {
+                    Err((Some("the download of this file kept breaking off"), error))
+                }
+                other => other.map_err(|e| (None, e)),
+            },
+            Err(error) => Err((one_file_problem(&error), error)),
+        };
+        match problem {
+            Ok(()) => Ok(()),
+            Err((why, error)) => match why {
+                // One file the server will not give us costs that file, not the backup
+                // (Source contract, rule 4); the run reports it as missing.
+                Some(why) => {
+                    sink.warn(
+                        Warning::new("unavailable", format!("{why}: {error}")).at_href(&item.href),
+                    );
+                    Ok(())
+                }
+                None => Err(error),
+            },
         }
+    }
+}
+
+/// Why a failed download concerns only that one file, or `None` for a failure of the whole
+/// job (the connection is gone, the server is overloaded, the disk is full). The listing was
+/// answered with the same password, so a 401/403 on one file is about that file.
+fn one_file_problem(error: &Error) -> Option<&'static str> {
+    match error.kind() {
+        ErrorKind::NotFound => Some("the file disappeared before it was copied"),
+        ErrorKind::Auth => Some("the server refused access to this one file"),
+        ErrorKind::Server => Some("the server could not send this file"),
+        ErrorKind::InvalidData => Some("the server's answer for this file was unreadable"),
+        _ => None,
     }
 }
 
@@ -238,5 +281,18 @@ impl Source for PhotoSource {
 
     fn requests_made(&self) -> u64 {
         self.http.stats().requests()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_url_hrefs_become_paths_on_our_own_server() {
+        assert_eq!(absolute_path("/photos/a.jpg"), "/photos/a.jpg");
+        assert_eq!(absolute_path("http://host/photos/a.jpg"), "/photos/a.jpg");
+        assert_eq!(absolute_path("HTTPS://host:8443/p/"), "/p/");
+        assert_eq!(absolute_path("http://elsewhere"), "/");
     }
 }

@@ -207,6 +207,16 @@ impl Target for DavTarget {
                         return Ok(());
                     }
                 }
+                // 405: a collection is there already, though the plan found the href free:
+                // another restore into the same account made it meanwhile. Using it is safe,
+                // since every item goes up with `If-None-Match: *`.
+                Err(Creation::Exists(error)) => {
+                    return if self.collection_exists(href).await {
+                        Ok(())
+                    } else {
+                        Err(error)
+                    };
+                }
                 Err(Creation::Transient(error) | Creation::Failed(error)) => return Err(error),
                 Ok(()) => return Ok(()),
             }
@@ -316,6 +326,8 @@ impl Target for DavTarget {
 #[derive(Debug)]
 enum Creation {
     Transient(Error),
+    /// 405 Method Not Allowed: something exists at the href.
+    Exists(Error),
     Failed(Error),
 }
 
@@ -330,9 +342,15 @@ impl Creation {
             libdav::dav::WebDavError::BadStatusCode(status) => status.is_server_error(),
             _ => false,
         };
+        let exists = matches!(
+            &error,
+            libdav::dav::WebDavError::BadStatusCode(http::StatusCode::METHOD_NOT_ALLOWED)
+        );
         let error = dav_error(error, url, user);
         if transient {
             Self::Transient(error)
+        } else if exists {
+            Self::Exists(error)
         } else {
             Self::Failed(error)
         }

@@ -170,11 +170,14 @@ impl Target for FolderTarget {
         let path = self.path_of(href);
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&parent).map_err(|e| Error::io("creating a folder", &parent, e))?;
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temporary = parent.join(format!(".{file_name}.lifeboat-{}", std::process::id()));
+        // A short temporary name of its own: the item's name may already be near the file
+        // system's 255-byte limit.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let temporary = parent.join(format!(
+            ".lifeboat-{}-{}.part",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         std::fs::write(&temporary, &bytes).map_err(|e| Error::io("writing", &temporary, e))?;
         let placed = match mode {
             // A hard link never replaces an existing name: creation is atomic and exclusive.
