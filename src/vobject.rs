@@ -833,6 +833,34 @@ pub fn equivalent(a: &[u8], b: &[u8]) -> bool {
     a == b || canonical(a) == canonical(b)
 }
 
+/// Whether the events, to-dos, journal entries or vCards of `a` and `b` are [`equivalent`],
+/// whatever the calendar around them says (`METHOD`, `CALSCALE`, `VTIMEZONE` blocks): those
+/// are what a server rewrites on a whole-collection upload, while an edit made by a person
+/// changes the items themselves.
+pub fn same_items(a: &[u8], b: &[u8]) -> bool {
+    let items_only = |data: &[u8]| {
+        let mut stack: Vec<Vec<u8>> = Vec::new();
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        for line in unfolded(data) {
+            let canonical = canonical_line(&line);
+            if let Some(name) = canonical.strip_prefix(b"BEGIN:") {
+                stack.push(name.to_vec());
+            }
+            let inside_item = stack.iter().any(|c| c != b"VCALENDAR")
+                && !stack.iter().any(|c| c == b"VTIMEZONE");
+            if inside_item {
+                kept.push(canonical.clone());
+            }
+            if canonical.starts_with(b"END:") {
+                stack.pop();
+            }
+        }
+        kept.sort();
+        kept
+    };
+    items_only(a) == items_only(b)
+}
+
 /// The item with every `UID` property's value replaced by `uid` (all components of a
 /// recurring event share it); every other byte stays as it was.
 pub fn replace_uid(data: &[u8], uid: &str) -> Vec<u8> {
@@ -1085,6 +1113,19 @@ mod tests {
         assert!(equivalent(original, served));
         let changed = b"BEGIN:VCARD\nVERSION:3.0\nUID:a1\nEMAIL;TYPE=internet,work:bob@example.com\nFN:Ann\nEND:VCARD\n";
         assert!(!equivalent(original, changed));
+    }
+
+    #[test]
+    fn same_items_ignores_the_calendar_around_the_items_but_not_an_edit() {
+        let sent = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:e1\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let rewritten = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Radicale//EN\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nX-LIC-LOCATION:Europe/Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:e1\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert!(!equivalent(sent, rewritten));
+        assert!(same_items(sent, rewritten));
+        let edited = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:e1\r\nSUMMARY:Dentist at 9\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert!(!same_items(sent, edited));
+        let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Anna\r\nEND:VCARD\r\n";
+        let card_edited = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Anna EDITED ON PHONE\r\nEND:VCARD\r\n";
+        assert!(!same_items(card, card_edited));
     }
 
     #[test]

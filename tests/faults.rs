@@ -229,6 +229,7 @@ fn rule(methods: &[&'static str], skip: usize, times: usize, fault: Fault) -> Ru
         skip,
         times,
         fault,
+        path: None,
     }
 }
 

@@ -703,6 +703,35 @@ fn decide(
             };
         }
     }
+    // A run killed after a one-request upload but before it re-sent the items the server
+    // rewrote: the server chose the href, so the pending record only knows the UID. The item
+    // is ours to repair only when nothing but the calendar around it differs (what such an
+    // upload rewrites); an edit of the item itself is somebody's, and a conflict below.
+    if let Some(record) = record.filter(|r| r.state == ItemState::Pending && !photos)
+        && let Some(found) = record
+            .uid
+            .as_ref()
+            .and_then(|uid| existing.by_uid.get(uid))
+            .and_then(|key| existing.by_href.get(key))
+    {
+        match input.read_item(item) {
+            Ok(bytes) if bytes == found.bytes || vobject::equivalent(&bytes, &found.bytes) => {
+                return ItemAction::AlreadyThere {
+                    href: found.href.clone(),
+                    matched: Match::RestoredBefore,
+                };
+            }
+            Ok(bytes) if vobject::same_items(&bytes, &found.bytes) => {
+                return ItemAction::Conflict {
+                    href: found.href.clone(),
+                    etag: found.etag.clone(),
+                    resolution: Resolution::Overwrite,
+                };
+            }
+            Ok(_) => {}
+            Err(reason) => return ItemAction::Refused { reason },
+        }
+    }
     // 2. Something with the same identity (UID, or path for photos) is there.
     let same_identity = if photos {
         let href = target.item_href(collection_href, relative);

@@ -1,6 +1,8 @@
 //! A fault-injecting HTTP proxy for tests: sits between Lifeboat and a real Radicale or WsgiDAV
 //! server on loopback and, per rule or at random from a seed, resets connections mid-body,
-//! stalls, answers 5xx or 429 bursts, cuts multistatus bodies short and serves malformed XML.
+//! stalls, answers 5xx or 429 bursts, cuts multistatus bodies short and serves malformed XML;
+//! also plays a provider failing item by item (a multiget answering 404 for every item it
+//! still lists) and a server writing absolute-URL hrefs.
 
 use std::io::{BufRead as _, BufReader, Read, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -23,6 +25,10 @@ pub enum Fault {
     Truncate,
     /// Forward, then replace the body with malformed XML of a plausible shape.
     MalformedXml,
+    /// Answer a REPORT (multiget) with a 207 in which every requested href is 404.
+    MultigetNotFound,
+    /// Forward, then write every `href` of the answer as an absolute URL (RFC 4918 allows it).
+    AbsoluteHrefs,
 }
 
 impl Fault {
@@ -36,18 +42,22 @@ impl Fault {
             }
             Self::Truncate => "truncated body".to_owned(),
             Self::MalformedXml => "malformed XML".to_owned(),
+            Self::MultigetNotFound => "multiget 404 per item".to_owned(),
+            Self::AbsoluteHrefs => "absolute-URL hrefs".to_owned(),
         }
     }
 }
 
-/// Applies `fault` to requests whose method is in `methods` (all when empty): it lets `skip`
-/// matching requests through, then faults the next `times` (`usize::MAX`: every one).
+/// Applies `fault` to requests whose method is in `methods` (all when empty) and, when
+/// `path` is set, whose request line contains it: it lets `skip` matching requests through,
+/// then faults the next `times` (`usize::MAX`: every one).
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub methods: Vec<&'static str>,
     pub skip: usize,
     pub times: usize,
     pub fault: Fault,
+    pub path: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -77,10 +87,13 @@ struct State {
 }
 
 impl State {
-    fn decide(&mut self, method: &str) -> Option<Fault> {
+    fn decide(&mut self, method: &str, line: &str) -> Option<Fault> {
         self.requests += 1;
         for (rule, seen) in &mut self.rules {
             if !rule.methods.is_empty() && !rule.methods.contains(&method) {
+                continue;
+            }
+            if rule.path.is_some_and(|path| !line.contains(path)) {
                 continue;
             }
             *seen += 1;
@@ -271,7 +284,7 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
         .next()
         .unwrap_or("")
         .to_owned();
-    let fault = state.lock().unwrap().decide(&method);
+    let fault = state.lock().unwrap().decide(&method, &request.first_line);
     if let Some(fault) = &fault {
         state
             .lock()
@@ -289,6 +302,18 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
                 )
                 .as_bytes(),
             );
+            return;
+        }
+        Some(Fault::MultigetNotFound) if method == "REPORT" => {
+            let body = not_found_multistatus(&request.body);
+            let _ = client.write_all(
+                format!(
+                    "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = client.write_all(body.as_bytes());
             return;
         }
         Some(Fault::TooManyRequests { retry_after_secs }) => {
@@ -344,8 +369,33 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
             b"<?xml version=\"1.0\"?><d:multistatus xmlns:d=\"DAV:\"><d:response><d:href>/x</d:propstat></d:multistatus>",
             &mut client,
         ),
+        Some(Fault::AbsoluteHrefs) => {
+            let host = format!("http://127.0.0.1:{upstream}");
+            let body = String::from_utf8_lossy(&response.body)
+                .replace("href>/", &format!("href>{host}/"));
+            answer(body.as_bytes(), &mut client);
+        }
         _ => answer(&response.body, &mut client),
     }
+}
+
+/// A multistatus answering 404 for every `<…href>` of a multiget request body.
+fn not_found_multistatus(request: &[u8]) -> String {
+    let text = String::from_utf8_lossy(request);
+    let mut body = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">",
+    );
+    for piece in text.split("href>").skip(1) {
+        let Some(href) = piece.split('<').next().filter(|h| !h.trim().is_empty()) else {
+            continue;
+        };
+        body.push_str(&format!(
+            "<D:response><D:href>{}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>",
+            href.trim()
+        ));
+    }
+    body.push_str("</D:multistatus>");
+    body
 }
 
 /// Sends `request` to the upstream server on a fresh connection and reads the whole answer.
