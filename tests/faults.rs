@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "faults/provider.rs"]
+mod provider;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -323,8 +323,7 @@ impl ArchiveWriter {
                     "the earlier snapshot's copy of a file is damaged ({why}), so it was not reused: {}",
                     shown.display()
                 ),
-            )
-            .at_path(shown.display().to_string()),
+            ),
         );
         false
     }

@@ -183,7 +183,10 @@ impl PhotoSource {
                 // arrived short: that file's problem. (The sink's own failures are local
                 // ones, disk full and the like, and end the job.)
                 Err(error) if matches!(error.kind(), ErrorKind::Network | ErrorKind::InvalidData) => {
-                    Err((Some("the download of this file kept breaking off"), error))
+                    Err((
+                        Some("the download kept breaking off or ending before its listed length".to_owned()),
+                        error,
+                    ))
                 }
                 other => other.map_err(|e| (None, e)),
             },
@@ -191,17 +194,13 @@ impl PhotoSource {
         };
         match problem {
             Ok(()) => Ok(()),
-            Err((why, error)) => match why {
-                // One file the server will not give us costs that file, not the backup
-                // (Source contract, rule 4); the run reports it as missing.
-                Some(why) => {
-                    sink.warn(
-                        Warning::new("unavailable", format!("{why}: {error}")).at_href(&item.href),
-                    );
-                    Ok(())
-                }
-                None => Err(error),
-            },
+            // One file the server will not give us costs that file, not the backup (Source
+            // contract, rule 4); the run reports it as missing.
+            Err((Some(why), _)) => {
+                sink.warn(Warning::new("unavailable", why).at_href(&item.href));
+                Ok(())
+            }
+            Err((None, error)) => Err(error),
         }
     }
 }
@@ -209,12 +208,16 @@ impl PhotoSource {
 /// Why a failed download concerns only that one file, or `None` for a failure of the whole
 /// job (the connection is gone, the server is overloaded, the disk is full). The listing was
 /// answered with the same password, so a 401/403 on one file is about that file.
-fn one_file_problem(error: &Error) -> Option<&'static str> {
+fn one_file_problem(error: &Error) -> Option<String> {
     match error.kind() {
-        ErrorKind::NotFound => Some("the file disappeared before it was copied"),
-        ErrorKind::Auth => Some("the server refused access to this one file"),
-        ErrorKind::Server => Some("the server could not send this file"),
-        ErrorKind::InvalidData => Some("the server's answer for this file was unreadable"),
+        ErrorKind::NotFound => Some("the file disappeared before it was copied".to_owned()),
+        ErrorKind::Auth => Some(
+            "the server refused access to this one file, though it let us list the folder"
+                .to_owned(),
+        ),
+        ErrorKind::Server | ErrorKind::InvalidData => {
+            Some(format!("the server could not send this file ({error})"))
+        }
         _ => None,
     }
 }

@@ -25,10 +25,14 @@ pub enum Fault {
     Truncate,
     /// Forward, then replace the body with malformed XML of a plausible shape.
     MalformedXml,
-    /// Answer a REPORT (multiget) with a 207 in which every requested href is 404.
+    /// Answer a multiget REPORT with a 207 in which every requested href is 404 (other
+    /// requests pass).
     MultigetNotFound,
     /// Forward, then write every `href` of the answer as an absolute URL (RFC 4918 allows it).
     AbsoluteHrefs,
+    /// Forward, lose the answer (as [`Fault::ResetMidBody`]), then answer 503 to everything
+    /// after: the server took the request and went down.
+    ResetThenDown,
 }
 
 impl Fault {
@@ -44,6 +48,7 @@ impl Fault {
             Self::MalformedXml => "malformed XML".to_owned(),
             Self::MultigetNotFound => "multiget 404 per item".to_owned(),
             Self::AbsoluteHrefs => "absolute-URL hrefs".to_owned(),
+            Self::ResetThenDown => "reset, then down".to_owned(),
         }
     }
 }
@@ -84,11 +89,16 @@ struct State {
     random: Option<RandomFaults>,
     injected: Vec<(String, Fault)>,
     requests: usize,
+    /// Set by [`Fault::ResetThenDown`].
+    down: bool,
 }
 
 impl State {
     fn decide(&mut self, method: &str, line: &str) -> Option<Fault> {
         self.requests += 1;
+        if self.down {
+            return Some(Fault::Status(503));
+        }
         for (rule, seen) in &mut self.rules {
             if !rule.methods.is_empty() && !rule.methods.contains(&method) {
                 continue;
@@ -166,6 +176,7 @@ impl FaultProxy {
         state.rules.clear();
         state.random = None;
         state.injected.clear();
+        state.down = false;
     }
 
     /// The faults injected so far, with the request line each hit.
@@ -304,7 +315,9 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
             );
             return;
         }
-        Some(Fault::MultigetNotFound) if method == "REPORT" => {
+        Some(Fault::MultigetNotFound)
+            if method == "REPORT" && String::from_utf8_lossy(&request.body).contains("multiget") =>
+        {
             let body = not_found_multistatus(&request.body);
             let _ = client.write_all(
                 format!(
@@ -346,8 +359,11 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
         }
         let _ = client.write_all(&bytes);
     };
+    if fault == Some(Fault::ResetThenDown) {
+        state.lock().unwrap().down = true;
+    }
     match fault {
-        Some(Fault::ResetMidBody) => {
+        Some(Fault::ResetMidBody | Fault::ResetThenDown) => {
             // An answer without a body (a PUT's 201) is lost whole: the server stored the
             // item, the client never hears of it.
             if !response.body.is_empty() {
