@@ -846,8 +846,8 @@ pub fn same_items(a: &[u8], b: &[u8]) -> bool {
             if let Some(name) = canonical.strip_prefix(b"BEGIN:") {
                 stack.push(name.to_vec());
             }
-            let inside_item = stack.iter().any(|c| c != b"VCALENDAR")
-                && !stack.iter().any(|c| c == b"VTIMEZONE");
+            let inside_item =
+                stack.iter().any(|c| c != b"VCALENDAR") && !stack.iter().any(|c| c == b"VTIMEZONE");
             if inside_item {
                 kept.push(canonical.clone());
             }
@@ -1124,7 +1124,8 @@ mod tests {
         let edited = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:e1\r\nSUMMARY:Dentist at 9\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         assert!(!same_items(sent, edited));
         let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Anna\r\nEND:VCARD\r\n";
-        let card_edited = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Anna EDITED ON PHONE\r\nEND:VCARD\r\n";
+        let card_edited =
+            b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Anna EDITED ON PHONE\r\nEND:VCARD\r\n";
         assert!(!same_items(card, card_edited));
     }
 

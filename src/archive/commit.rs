@@ -77,7 +77,9 @@ mod tests {
         fallback(&a, &dir.path().join("free2.zip")).unwrap();
         assert!(!a.exists());
         assert_eq!(
-            fallback(&dir.path().join("free2.zip"), &b).unwrap_err().kind(),
+            fallback(&dir.path().join("free2.zip"), &b)
+                .unwrap_err()
+                .kind(),
             io::ErrorKind::AlreadyExists
         );
     }

@@ -121,7 +121,10 @@ mod tests {
         assert!(safe_segment(&"x".repeat(500)).len() <= MAX_NAME);
         let long = safe_segment(&format!("{}.jpg", "Sommer ".repeat(43)));
         assert_eq!(long.len(), MAX_NAME);
-        assert!(long.starts_with("Sommer_Sommer_") && long.ends_with("_Somme.jpg"), "{long}");
+        assert!(
+            long.starts_with("Sommer_Sommer_") && long.ends_with("_Somme.jpg"),
+            "{long}"
+        );
     }
 
     #[test]

@@ -493,7 +493,10 @@ impl ArchiveWriter {
         if let Some(check) = check {
             let findings = check(&manifest);
             if !findings.is_empty() {
-                let text: String = findings.iter().map(|w| format!("{}\n", w.message)).collect();
+                let text: String = findings
+                    .iter()
+                    .map(|w| format!("{}\n", w.message))
+                    .collect();
                 manifest
                     .files
                     .push(self.write_file(FLAG_FILE, "flagged", text.as_bytes())?);
@@ -699,7 +702,10 @@ impl ArchiveWriter {
                 .into_inner()
                 .map_err(|e| Error::io("writing the zip", &partial, e.into_error()))?;
             file.sync_all().map_err(io("syncing the zip", &partial))?;
-            commit_error(rename_no_replace(&partial, &self.final_path), &self.final_path)?;
+            commit_error(
+                rename_no_replace(&partial, &self.final_path),
+                &self.final_path,
+            )?;
             Ok(())
         })();
         if result.is_err() {

@@ -178,13 +178,21 @@ impl PhotoSource {
         cancel.check()?;
         let url = self.url_of(&item.href);
         let problem = match self.http.get_resuming(&url, item.size).await {
-            Ok(body) => match sink.stream(item.href.clone(), item.etag.clone(), body).await {
+            Ok(body) => match sink
+                .stream(item.href.clone(), item.etag.clone(), body)
+                .await
+            {
                 // The server began sending this file, then the body kept breaking off or
                 // arrived short: that file's problem. (The sink's own failures are local
                 // ones, disk full and the like, and end the job.)
-                Err(error) if matches!(error.kind(), ErrorKind::Network | ErrorKind::InvalidData) => {
+                Err(error)
+                    if matches!(error.kind(), ErrorKind::Network | ErrorKind::InvalidData) =>
+                {
                     Err((
-                        Some("the download kept breaking off or ending before its listed length".to_owned()),
+                        Some(
+                            "the download kept breaking off or ending before its listed length"
+                                .to_owned(),
+                        ),
                         error,
                     ))
                 }

@@ -78,7 +78,10 @@ async fn a_provider_that_lists_what_it_cannot_deliver_never_costs_the_good_snaps
         let flagged = lifeboat_in(&config, &["run", "nightly"]);
         let said = both(&flagged);
         assert_eq!(code(&flagged), 3, "run {attempt}: {said}");
-        assert!(said.contains("FLAGGED") && said.contains("could not be read"), "{said}");
+        assert!(
+            said.contains("FLAGGED") && said.contains("could not be read"),
+            "{said}"
+        );
         assert!(!said.contains("Removed old snapshots"), "{said}");
         let names = snapshot_names(&dest);
         assert_eq!(names[0], good[0], "run {attempt} pruned the good snapshot");
@@ -87,7 +90,11 @@ async fn a_provider_that_lists_what_it_cannot_deliver_never_costs_the_good_snaps
         assert!(verify_ok(&newest));
     }
     let status = lifeboat_in(&config, &["schedule", "status"]);
-    assert!(text(&status.stdout).contains("Flagged"), "{}", both(&status));
+    assert!(
+        text(&status.stdout).contains("Flagged"),
+        "{}",
+        both(&status)
+    );
 
     // The provider is back: the run compares against the good snapshot, succeeds, and
     // retention deletes only good snapshots (the flagged ones are kept).
@@ -95,8 +102,15 @@ async fn a_provider_that_lists_what_it_cannot_deliver_never_costs_the_good_snaps
     let healthy = lifeboat_in(&config, &["run", "nightly"]);
     assert!(healthy.status.success(), "{}", both(&healthy));
     let names = snapshot_names(&dest);
-    assert!(!names.contains(&good[0]), "the older good snapshot was pruned: {names:?}");
-    assert_eq!(names.len(), 3, "two flagged and the new good one: {names:?}");
+    assert!(
+        !names.contains(&good[0]),
+        "the older good snapshot was pruned: {names:?}"
+    );
+    assert_eq!(
+        names.len(),
+        3,
+        "two flagged and the new good one: {names:?}"
+    );
     let newest = dest.join(names.last().unwrap());
     assert_eq!(manifest_of(&newest).items.len(), 25 + 15 + 8 + 4);
     row(
@@ -146,7 +160,10 @@ async fn damage_in_the_previous_snapshot_is_never_carried_into_a_new_one() {
         let said = both(&again);
         assert!(again.status.success(), "run {run_number}: {said}");
         let newest = dest.join(snapshot_names(&dest).last().unwrap());
-        assert!(verify_ok(&newest), "run {run_number} carried the damage: {said}");
+        assert!(
+            verify_ok(&newest),
+            "run {run_number} carried the damage: {said}"
+        );
         let archived = manifest_of(&newest);
         assert_eq!(archived.items.len(), 4);
         for item in &archived.items {
@@ -165,7 +182,11 @@ async fn damage_in_the_previous_snapshot_is_never_carried_into_a_new_one() {
             .filter(|w| w.code == "damaged-previous")
             .count();
         let expected = if run_number == 2 { 3 } else { 0 };
-        assert_eq!(damaged, expected, "run {run_number}: {:?}", archived.warnings);
+        assert_eq!(
+            damaged, expected,
+            "run {run_number}: {:?}",
+            archived.warnings
+        );
     }
     row(
         "earlier snapshot damaged in place (same size and not)",
@@ -209,7 +230,10 @@ async fn a_rerun_restore_never_overwrites_an_edit_made_since() {
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("config");
     let archive = work.path().join("alice");
-    let exported = run(&config, &export_args(&account.radicale.base_url(), None, &archive));
+    let exported = run(
+        &config,
+        &export_args(&account.radicale.base_url(), None, &archive),
+    );
     assert!(exported.status.success(), "{}", both(&exported));
 
     // Every PUT reaches the server, but its answer is lost: the restore stops with its
@@ -232,7 +256,10 @@ async fn a_rerun_restore_never_overwrites_an_edit_made_since() {
 
     // The user edits a contact on the phone meanwhile.
     let seen = work.path().join("seen");
-    let out = run(&config, &export_args(&target.radicale.base_url(), None, &seen));
+    let out = run(
+        &config,
+        &export_args(&target.radicale.base_url(), None, &seen),
+    );
     assert!(out.status.success(), "{}", both(&out));
     let stored = manifest_of(&seen)
         .items
@@ -348,7 +375,10 @@ async fn one_photo_the_server_refuses_costs_that_photo_not_the_archive() {
     let said = both(&output);
     assert_eq!(code(&output), 2, "{said}");
     assert!(!said.contains("password"), "{said}");
-    assert!(said.contains("could NOT be read") && said.contains("photo-2.jpg"), "{said}");
+    assert!(
+        said.contains("could NOT be read") && said.contains("photo-2.jpg"),
+        "{said}"
+    );
     assert!(verify_ok(&out));
     let manifest = manifest_of(&out);
     let missing: Vec<&str> = manifest
@@ -388,7 +418,13 @@ fn device_folders_keep_every_file_whatever_its_name() {
     let out = work.path().join("archive");
     let output = lifeboat_in(
         work.path(),
-        &["export", "--device", phone.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "export",
+            "--device",
+            phone.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     let said = both(&output);
     assert!(output.status.success(), "{said}");
@@ -404,8 +440,16 @@ fn device_folders_keep_every_file_whatever_its_name() {
         std::fs::read(&latin1).unwrap()
     );
     let codes: Vec<&str> = manifest.warnings.iter().map(|w| w.code.as_str()).collect();
-    assert!(codes.contains(&"name-not-utf8") && codes.contains(&"skipped-link"), "{codes:?}");
-    assert!(!manifest.items.iter().any(|i| i.uid.as_deref() == Some("outside")));
+    assert!(
+        codes.contains(&"name-not-utf8") && codes.contains(&"skipped-link"),
+        "{codes:?}"
+    );
+    assert!(
+        !manifest
+            .items
+            .iter()
+            .any(|i| i.uid.as_deref() == Some("outside"))
+    );
     let originals: Vec<_> = manifest
         .files
         .iter()
@@ -417,7 +461,9 @@ fn device_folders_keep_every_file_whatever_its_name() {
         .iter()
         .map(|f| std::fs::read(out.join(&f.path)).unwrap())
         .collect();
-    assert!(kept.contains(&damaged("ae").into_bytes()) && kept.contains(&damaged("oe").into_bytes()));
+    assert!(
+        kept.contains(&damaged("ae").into_bytes()) && kept.contains(&damaged("oe").into_bytes())
+    );
     row(
         "Latin-1 name, a link out, two originals made alike",
         "all kept, link reported, originals apart, verify ok",
@@ -438,7 +484,13 @@ async fn long_names_absolute_hrefs_and_two_restores_into_one_new_collection() {
     let out = work.path().join("archive");
     let exported = lifeboat_in(
         work.path(),
-        &["export", "--device", phone.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "export",
+            "--device",
+            phone.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(exported.status.success(), "{}", both(&exported));
     let items = manifest_of(&out).items;
@@ -449,7 +501,11 @@ async fn long_names_absolute_hrefs_and_two_restores_into_one_new_collection() {
     let account = Account::seeded().await;
     let near_limit = format!("{}.jpg", "a".repeat(240));
     std::fs::write(
-        account.photo_root.path().join("Photos/album").join(&near_limit),
+        account
+            .photo_root
+            .path()
+            .join("Photos/album")
+            .join(&near_limit),
         photo(7, 20_000),
     )
     .unwrap();
@@ -471,15 +527,31 @@ async fn long_names_absolute_hrefs_and_two_restores_into_one_new_collection() {
     for run_number in 1..=2 {
         let output = lifeboat_in(
             work.path(),
-            &["restore", photos_out.to_str().unwrap(), "--to-folder", restored.to_str().unwrap()],
+            &[
+                "restore",
+                photos_out.to_str().unwrap(),
+                "--to-folder",
+                restored.to_str().unwrap(),
+            ],
         );
-        assert!(output.status.success(), "run {run_number}: {}", both(&output));
+        assert!(
+            output.status.success(),
+            "run {run_number}: {}",
+            both(&output)
+        );
     }
-    assert!(files_under(&restored).iter().any(|p| p.ends_with(&near_limit)));
+    assert!(
+        files_under(&restored)
+            .iter()
+            .any(|p| p.ends_with(&near_limit))
+    );
 
     // Two restores into the same new collections at once.
     let archive = work.path().join("alice");
-    let exported = run(work.path(), &export_args(&account.radicale.base_url(), None, &archive));
+    let exported = run(
+        work.path(),
+        &export_args(&account.radicale.base_url(), None, &archive),
+    );
     assert!(exported.status.success());
     let target = Target::empty();
     let restore = [
@@ -500,11 +572,17 @@ async fn long_names_absolute_hrefs_and_two_restores_into_one_new_collection() {
     let mut expected = account.expected.clone();
     expected.retain(|(collection, _), _| collection != "Photos");
     let found = work.path().join("found");
-    let output = run(work.path(), &export_args(&target.radicale.base_url(), None, &found));
+    let output = run(
+        work.path(),
+        &export_args(&target.radicale.base_url(), None, &found),
+    );
     assert!(output.status.success());
     let copies = archived_copies(&found);
     assert!(expected.keys().all(|k| copies.contains_key(k)));
-    assert!(copies.values().all(|c| c.len() == 1), "duplicates after two restores");
+    assert!(
+        copies.values().all(|c| c.len() == 1),
+        "duplicates after two restores"
+    );
     row(
         "244-byte and long names; absolute hrefs; two restores at once",
         "restored twice, .jpg kept, photos whole, no 405, no duplicates",

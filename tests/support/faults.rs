@@ -316,7 +316,8 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
             return;
         }
         Some(Fault::MultigetNotFound)
-            if method == "REPORT" && String::from_utf8_lossy(&request.body).contains("multiget") =>
+            if method == "REPORT"
+                && String::from_utf8_lossy(&request.body).contains("multiget") =>
         {
             let body = not_found_multistatus(&request.body);
             let _ = client.write_all(
