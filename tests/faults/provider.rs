@@ -588,3 +588,59 @@ async fn long_names_absolute_hrefs_and_two_restores_into_one_new_collection() {
         "restored twice, .jpg kept, photos whole, no 405, no duplicates",
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_subfolder_is_one_warning_not_the_end_of_the_export() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let work = tempfile::tempdir().unwrap();
+    // Root reads every folder, so as root the export runs as `nobody` (setpriv).
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let phone = work.path().join("phone");
+    std::fs::create_dir_all(phone.join("locked")).unwrap();
+    std::fs::write(phone.join("a.vcf"), vcard("a", "Anna")).unwrap();
+    std::fs::write(phone.join("locked/b.vcf"), vcard("b", "Bert")).unwrap();
+    std::fs::set_permissions(phone.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = work.path().join("archive");
+    let lifeboat_args = [
+        "export",
+        "--device",
+        phone.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| text(&o.stdout).trim() == "0");
+    let mut command = if as_root {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_lifeboat"));
+        command
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+    };
+    let output = command
+        .args(lifeboat_args)
+        .env("LIFEBOAT_CONFIG_DIR", work.path().join("config"))
+        .output()
+        .unwrap();
+    let said = both(&output);
+    assert_eq!(code(&output), 2, "{said}");
+    assert!(said.contains("locked/"), "{said}");
+    let manifest = manifest_of(&out);
+    assert_eq!(manifest.items.len(), 1);
+    assert!(
+        manifest
+            .warnings
+            .iter()
+            .any(|w| w.code == "unavailable" && w.href.as_deref() == Some("locked/"))
+    );
+    std::fs::set_permissions(phone.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    row(
+        "a subfolder that cannot be read",
+        "one warning naming it, the rest archived, exit 2",
+    );
+}
