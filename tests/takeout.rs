@@ -706,13 +706,21 @@ fn a_damaged_photo_in_a_part_is_reported_and_the_rest_is_archived() {
     bytes[at] ^= 0x55;
     std::fs::write(&part, bytes).unwrap();
     let archive = dir.path().join("archive");
-    let manifest = export(&[
+    // The archive holds the rest, and the run says that one photo is missing (exit 2).
+    let output = lifeboat(&[
         "export",
         "--takeout",
         part.to_str().unwrap(),
         "--out",
         archive.to_str().unwrap(),
     ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("broken.jpg"),
+        "{}",
+        text(&output.stdout)
+    );
+    let manifest = manifest_of(&archive);
     let photos: Vec<&str> = manifest
         .items
         .iter()

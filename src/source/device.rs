@@ -184,6 +184,15 @@ fn name_text(name: &std::ffi::OsStr) -> (String, bool) {
     }
 }
 
+/// The warning for a subfolder that could not be read (whole, or to its end).
+fn unreadable_folder(prefix: &str, error: &std::io::Error) -> Warning {
+    Warning::new(
+        "unavailable",
+        format!("this folder could not be read ({error}); what it holds is not in the archive"),
+    )
+    .at_href(format!("{prefix}/"))
+}
+
 /// Every regular file under `root`, sorted by href (module doc: names, links, unreadable
 /// folders). Fails only when `root` itself cannot be read.
 pub(crate) fn files_under(root: &Path) -> Result<FolderWalk> {
@@ -194,13 +203,7 @@ pub(crate) fn files_under(root: &Path) -> Result<FolderWalk> {
             Ok(entries) => entries,
             Err(e) if prefix.is_empty() => return Err(Error::io("reading a folder", &folder, e)),
             Err(e) => {
-                walk.problems.push(
-                    Warning::new(
-                        "unavailable",
-                        format!("this folder could not be read ({e}); what it holds is not in the archive"),
-                    )
-                    .at_href(format!("{prefix}/")),
-                );
+                walk.problems.push(unreadable_folder(&prefix, &e));
                 continue;
             }
         };
@@ -208,13 +211,7 @@ pub(crate) fn files_under(root: &Path) -> Result<FolderWalk> {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    walk.problems.push(
-                        Warning::new(
-                            "unavailable",
-                            format!("this folder could not be read to its end ({e})"),
-                        )
-                        .at_href(format!("{prefix}/")),
-                    );
+                    walk.problems.push(unreadable_folder(&prefix, &e));
                     break;
                 }
             };
