@@ -300,3 +300,96 @@ fn a_zip_whose_entries_try_to_escape_restores_nothing_outside_the_folder() {
     let contacts = restored.iter().filter(|p| p.ends_with(".vcf")).count();
     assert_eq!((contacts, photos), (1, 4), "{restored:?}\n{stderr}");
 }
+
+#[test]
+fn a_zip_with_two_entries_of_one_name_is_damage_that_verify_names() {
+    let work = tempfile::tempdir().unwrap();
+    let vcard = |uid: &str, name: &str| {
+        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{name}\r\nEND:VCARD\r\n")
+            .into_bytes()
+    };
+    // The tampered copy first, under a name of the same length that is renamed below.
+    let entries = vec![
+        (
+            "contacts/friends/two.vcf".to_owned(),
+            vcard("uid-0", "Tampered"),
+        ),
+        (
+            "contacts/friends/one.vcf".to_owned(),
+            vcard("uid-0", "Original"),
+        ),
+    ];
+    let listed = vec![entries[1].clone()];
+    let mut with_manifest = entries.clone();
+    with_manifest.push(("manifest.json".to_owned(), manifest_for(&listed, &[])));
+    let mut bytes = zip_of(&with_manifest);
+    // Local header and central directory both name the entry; the CRC stays its own.
+    let (from, to) = (b"friends/two.vcf", b"friends/one.vcf");
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + found..at + found + to.len()].copy_from_slice(to);
+        at += found + to.len();
+    }
+    let archive = work.path().join("twice.zip");
+    std::fs::write(&archive, bytes).unwrap();
+    let output = lifeboat(&["verify", archive.to_str().unwrap()]);
+    let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("contacts/friends/one.vcf") && said.contains("2 entries"),
+        "{said}"
+    );
+    // Damage is never restored, --accept-damaged included.
+    let into = work.path().join("restored");
+    let output = lifeboat(&[
+        "restore",
+        archive.to_str().unwrap(),
+        "--to-folder",
+        into.to_str().unwrap(),
+        "--accept-damaged",
+    ]);
+    assert!(!text(&output.stderr).contains("panicked"));
+    assert!(
+        !files_under(&into)
+            .iter()
+            .any(|p| p.display().to_string().ends_with(".vcf")),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_linked_collection_folder_is_never_read_by_a_restore() {
+    let work = tempfile::tempdir().unwrap();
+    let vcard =
+        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:uid-0\r\nFN:From outside\r\nEND:VCARD\r\n")
+            .into_bytes();
+    let entries = vec![("contacts/friends/0.vcf".to_owned(), vcard.clone())];
+    let archive = work.path().join("archive");
+    std::fs::create_dir_all(archive.join("contacts")).unwrap();
+    std::fs::write(archive.join("manifest.json"), manifest_for(&entries, &[])).unwrap();
+    // The collection folder is a link to a folder outside the archive holding the file.
+    let outside = work.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("0.vcf"), &vcard).unwrap();
+    std::os::unix::fs::symlink(&outside, archive.join("contacts/friends")).unwrap();
+    let into = work.path().join("restored");
+    let output = lifeboat(&[
+        "restore",
+        archive.to_str().unwrap(),
+        "--to-folder",
+        into.to_str().unwrap(),
+        "--accept-damaged",
+    ]);
+    assert!(!text(&output.stderr).contains("panicked"));
+    assert!(
+        !files_under(&into)
+            .iter()
+            .any(|p| p.display().to_string().ends_with(".vcf")),
+        "restored through the link: {}",
+        text(&output.stdout)
+    );
+    let verify = lifeboat(&["verify", archive.to_str().unwrap()]);
+    assert!(!verify.status.success());
+}

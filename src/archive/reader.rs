@@ -153,6 +153,34 @@ impl ArchiveReader {
         }
     }
 
+    /// Names a zip holds more than once, with how often. Which of such entries a program
+    /// reads differs from program to program, so none of them can be trusted. (The zip
+    /// crate's index keeps one entry per name; its central-directory walk keeps them all.)
+    pub fn duplicate_names(&mut self) -> Vec<(String, usize)> {
+        let Self::Zip { path, zip } = self else {
+            return Vec::new();
+        };
+        if !zip.has_duplicate_names() {
+            return Vec::new();
+        }
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let walk = std::fs::File::open(&*path)
+            .map(std::io::BufReader::new)
+            .ok()
+            .and_then(|file| {
+                zip::unstable::read::ZipIterable::try_new(file, zip::read::Config::default()).ok()
+            });
+        if let Some(mut iterable) = walk
+            && let Ok(files) = iterable.files()
+        {
+            for entry in files.flatten() {
+                let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+                *counts.entry(name).or_default() += 1;
+            }
+        }
+        counts.into_iter().filter(|(_, n)| *n > 1).collect()
+    }
+
     /// SHA-256 and size of an entry, streamed; `None` when it does not exist.
     pub fn hash(&mut self, name: &str) -> Result<Option<(String, u64)>> {
         if unsafe_name(name).is_some() {
@@ -173,6 +201,9 @@ impl ArchiveReader {
         };
         match self {
             Self::Folder(root) => {
+                if through_a_link(root, name) {
+                    return Ok(None);
+                }
                 let path = root.join(name);
                 match std::fs::symlink_metadata(&path) {
                     Ok(m) if m.is_file() => {}
@@ -210,6 +241,7 @@ impl ArchiveReader {
             )
         };
         match self {
+            Self::Folder(root) if through_a_link(root, name) => Ok(None),
             Self::Folder(root) => {
                 let path = root.join(name);
                 match std::fs::symlink_metadata(&path) {
@@ -239,6 +271,18 @@ impl ArchiveReader {
             }
         }
     }
+}
+
+/// Whether a folder on the way from `root` to its entry `name` is a link: reads never leave
+/// the archive through one (a linked collection folder is not part of the archive).
+fn through_a_link(root: &Path, name: &str) -> bool {
+    let mut path = root.to_path_buf();
+    let mut folders: Vec<&str> = name.split('/').collect();
+    folders.pop();
+    folders.into_iter().any(|folder| {
+        path.push(folder);
+        std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+    })
 }
 
 fn walk(root: &Path, prefix: &str, found: &mut BTreeMap<String, Option<String>>) -> Result<()> {

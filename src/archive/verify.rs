@@ -62,9 +62,18 @@ pub fn check(reader: &mut ArchiveReader, manifest: &Manifest) -> Result<VerifyRe
         export_warnings: manifest.warnings.len(),
         ..VerifyReport::default()
     };
+    let duplicates = reader.duplicate_names();
+    for (name, count) in &duplicates {
+        report.corrupt.push(format!(
+            "{name} (the zip holds {count} entries of this name; programs differ in which they read)"
+        ));
+    }
     let mut listed = HashSet::new();
     for (file, sha256, size) in manifest.checked_files() {
         listed.insert(file.to_owned());
+        if duplicates.iter().any(|(name, _)| name == file) {
+            continue;
+        }
         match reader.hash(file)? {
             None => report.missing.push(file.to_owned()),
             Some((actual, actual_size)) => {
