@@ -435,7 +435,40 @@ impl Progress for TerminalProgress {
     }
 }
 
-async fn run_export(args: ExportArgs) -> Result<ExitCode> {
+/// Takes user names out of `urls` (`https://alice@host/`) into `user`, before anything else
+/// sees the URLs; an address holding a password is refused.
+fn take_user_names<'a>(
+    urls: impl IntoIterator<Item = &'a mut String>,
+    user: &mut Option<String>,
+) -> Result<()> {
+    for url in urls {
+        let (address, name) = crate::source::dav::split_user_info(url)?;
+        *url = address;
+        match (name, user.as_deref()) {
+            (Some(name), Some(given)) if name != given => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("the address names the user {name:?}, but --user says {given:?}"),
+                ));
+            }
+            (Some(name), _) => *user = Some(name),
+            (None, _) => {}
+        }
+    }
+    Ok(())
+}
+
+impl SourceArgs {
+    fn take_user_names(&mut self) -> Result<()> {
+        take_user_names(
+            self.urls.iter_mut().chain(self.photos_urls.iter_mut()),
+            &mut self.user,
+        )
+    }
+}
+
+async fn run_export(mut args: ExportArgs) -> Result<ExitCode> {
+    args.sources.take_user_names()?;
     let cancel = cancel_on_interrupt();
     let started = std::time::Instant::now();
     let progress = Arc::new(TerminalProgress::new("fetching"));
@@ -549,7 +582,11 @@ async fn restore_targets(args: &RestoreArgs) -> Result<Vec<Box<dyn Target>>> {
     Ok(targets)
 }
 
-async fn run_restore(args: RestoreArgs) -> Result<ExitCode> {
+async fn run_restore(mut args: RestoreArgs) -> Result<ExitCode> {
+    take_user_names(
+        args.url.iter_mut().chain(args.photos_url.iter_mut()),
+        &mut args.user,
+    )?;
     let cancel = cancel_on_interrupt();
     let progress = Arc::new(TerminalProgress::new("uploading"));
     progress
@@ -998,7 +1035,8 @@ fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
     let (dir, mut config) = load_config()?;
     let path = dir.join(crate::config::CONFIG_FILE);
     match command {
-        ProfileCommand::Add(args) => {
+        ProfileCommand::Add(mut args) => {
+            args.sources.take_user_names()?;
             check_name(&args.name)?;
             if config.profiles.iter().any(|p| p.name == args.name) {
                 return Err(Error::new(

@@ -271,3 +271,188 @@ async fn an_untrusted_certificate_is_refused_unless_its_ca_is_trusted() {
             .success()
     );
 }
+
+/// A plain-http listener on loopback that answers 401 to everything and records whether any
+/// request carried credentials.
+fn recording_listener() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 16384];
+            let read = stream.read(&mut buffer).unwrap_or(0);
+            record
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buffer[..read]).into_owned());
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, seen)
+}
+
+/// An https server (Python's, with our certificate) that redirects every request to `to`.
+struct RedirectingServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedirectingServer {
+    fn start(certificate: &Path, key: &Path, to: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = r#"
+import http.server, ssl, sys
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        self.send_response(301)
+        self.send_header("Location", sys.argv[2])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_OPTIONS = do_PROPFIND = do_REPORT = answer
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Redirect)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[3], sys.argv[4])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#;
+        let child = Command::new("python3")
+            .args(["-c", script, &port.to_string(), to])
+            .arg(certificate)
+            .arg(key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting python3");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the redirecting server did not start");
+    }
+}
+
+impl Drop for RedirectingServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_https_server_redirecting_to_plain_http_never_gets_the_password_sent_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, certificate, key) = make_certificates(dir.path(), "redirect");
+    let (plain, seen) = recording_listener();
+    let server =
+        RedirectingServer::start(&certificate, &key, &format!("http://127.0.0.1:{plain}/"));
+    let config = dir.path().join("config");
+    let out = dir.path().join("out");
+    let output = lifeboat_traced(
+        &config,
+        &[
+            "export",
+            "--url",
+            &format!("https://127.0.0.1:{}/", server.port),
+            "--user",
+            USER,
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("from https to plain http"), "{stderr}");
+    assert!(!out.exists());
+    let requests = seen.lock().unwrap().clone();
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.to_ascii_lowercase().contains("authorization")),
+        "credentials went over plain http: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_name_in_the_address_is_used_and_a_password_there_is_refused_unrepeated() {
+    let radicale = Server::radicale();
+    seed_radicale(&radicale).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let secret = "S3cretPW-in-the-URL";
+    let with_password = format!("http://{USER}:{secret}@127.0.0.1:{}/", radicale.port);
+    let out = dir.path().join("refused");
+    for args in [
+        vec![
+            "export",
+            "--url",
+            &with_password,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "export",
+            "--url",
+            &with_password,
+            "--out",
+            out.to_str().unwrap(),
+            "--dry-run",
+        ],
+        vec![
+            "profile",
+            "add",
+            "leaky",
+            "--url",
+            &with_password,
+            "--dest",
+            out.to_str().unwrap(),
+            "--every",
+            "daily",
+        ],
+    ] {
+        let output = lifeboat_traced(&config, &args);
+        let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!output.status.success(), "{args:?}: {said}");
+        assert!(
+            !said.contains(secret),
+            "{args:?} repeated the password: {said}"
+        );
+        assert!(said.contains("holds a password"), "{said}");
+    }
+    assert!(!out.exists());
+    for file in files_under(dir.path()) {
+        let bytes = std::fs::read(dir.path().join(&file)).unwrap();
+        assert!(!holds(&bytes, secret.as_bytes()), "in {}", file.display());
+    }
+    // A user name alone is taken as the user; no address kept holds it.
+    let with_user = format!("http://{USER}@127.0.0.1:{}/", radicale.port);
+    let out = dir.path().join("archive");
+    let output = lifeboat_traced(
+        &config,
+        &[
+            "export",
+            "--url",
+            &with_user,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(!manifest.contains(&format!("{USER}@")), "{manifest}");
+    assert!(manifest_of(&out).items.len() > 5);
+}

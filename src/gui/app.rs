@@ -397,6 +397,27 @@ impl LifeboatApp {
             });
             return;
         }
+        // A user name inside the address moves to its field; a password there is refused
+        // before the address is kept anywhere.
+        let address = if preset.kind() == AccountKind::Folder {
+            form.address.trim().to_owned()
+        } else {
+            match crate::source::dav::split_user_info(&form.address) {
+                Ok((address, user)) => {
+                    if let Some(user) = user {
+                        form.user = user;
+                    }
+                    address
+                }
+                Err(_) => {
+                    form.address.clear();
+                    form.error = Some(
+                        "The address held a password. Enter the address without it, and the password in its own field.".to_owned(),
+                    );
+                    return;
+                }
+            }
+        };
         let id = form
             .editing
             .clone()
@@ -409,7 +430,7 @@ impl LifeboatApp {
                 form.name.trim().to_owned()
             },
             preset,
-            address: form.address.trim().to_owned(),
+            address,
             user: form.user.trim().to_owned(),
         };
         let password = std::mem::take(&mut form.password);

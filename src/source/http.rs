@@ -100,6 +100,8 @@ impl HttpStats {
 pub struct HttpClient {
     client: reqwest::Client,
     credentials: Arc<Credentials>,
+    /// Where the credentials may go (`origin.rs`).
+    trusted: crate::source::origin::TrustedOrigins,
     stats: Arc<HttpStats>,
     max_retry_wait: Duration,
 }
@@ -139,6 +141,7 @@ impl HttpClient {
         Ok(Self {
             client,
             credentials: Arc::new(credentials),
+            trusted: crate::source::origin::TrustedOrigins::default(),
             stats: Arc::new(HttpStats::default()),
             max_retry_wait: Duration::from_secs(settings.max_retry_wait_secs.unwrap_or(120)),
         })
@@ -150,6 +153,28 @@ impl HttpClient {
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The origins the credentials may go to; the address the user gave is trusted first.
+    pub fn trusted(&self) -> &crate::source::origin::TrustedOrigins {
+        &self.trusted
+    }
+
+    /// Trusts `uri`'s origin with the credentials, warning once when that means a password
+    /// over plain http across a network.
+    pub fn trust(&self, uri: &http::Uri) {
+        if self.trusted.trust(uri)
+            && let Some(origin) = crate::source::origin::Origin::of(uri)
+            && !origin.is_https()
+            && !origin.is_loopback()
+            && !matches!(*self.credentials, Credentials::None)
+        {
+            tracing::warn!(
+                "the password for {} goes to {} over plain http, unencrypted: use an https:// address if the server has one",
+                self.credentials.user().unwrap_or("this account"),
+                origin.host
+            );
+        }
     }
 
     /// Sends a request, retrying idempotent ones on 429, 5xx and broken connections.
@@ -175,10 +200,17 @@ impl HttpClient {
     where
         B: Clone + Into<reqwest::Body>,
     {
+        let authenticate = match self.trusted.verdict(request.uri()) {
+            crate::source::origin::Verdict::Authenticate => true,
+            crate::source::origin::Verdict::Anonymous => false,
+            crate::source::origin::Verdict::Downgrade => {
+                return Err(HttpError::Downgrade(request.uri().to_string()));
+            }
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.send_once(request).await;
+            let result = self.send_once(request, authenticate).await;
             let Some(wait) = self.retry_wait(attempt, retryable, &result) else {
                 return result
                     .map(|response| (response, attempt))
@@ -238,16 +270,17 @@ impl HttpClient {
         }
     }
 
-    /// One attempt, with credentials, counted.
+    /// One attempt, counted; with credentials when `authenticate`.
     async fn send_once<B>(
         &self,
         request: &http::Request<B>,
+        authenticate: bool,
     ) -> Result<reqwest::Response, reqwest::Error>
     where
         B: Clone + Into<reqwest::Body>,
     {
         let mut outgoing = reqwest::Request::try_from(clone_request(request))?;
-        if let Some(header) = self.credentials.header() {
+        if authenticate && let Some(header) = self.credentials.header() {
             outgoing
                 .headers_mut()
                 .insert(http::header::AUTHORIZATION, header);
@@ -628,6 +661,8 @@ pub enum HttpError {
     Invalid(String),
     #[error("the answer from {url} is larger than {limit} bytes")]
     TooLarge { url: String, limit: usize },
+    #[error("refused to follow https to plain http: {0}")]
+    Downgrade(String),
 }
 
 impl HttpError {
@@ -639,6 +674,14 @@ impl HttpError {
                     ErrorKind::InvalidData,
                     format!("the server sent an answer we cannot read: {url}"),
                     self,
+                );
+            }
+            Self::Downgrade(to) => {
+                return Error::new(
+                    ErrorKind::Server,
+                    format!(
+                        "the server sent us from https to plain http ({to}), where the password would travel unencrypted; Lifeboat did not follow: {url}"
+                    ),
                 );
             }
             Self::TooLarge { limit, .. } => {

@@ -15,6 +15,7 @@ pub mod device;
 pub mod google_tasks;
 pub mod http;
 pub mod memory;
+pub mod origin;
 pub mod photos;
 pub mod provider;
 pub mod takeout;

@@ -112,6 +112,7 @@ pub struct PhotoSource {
 impl PhotoSource {
     pub fn new(url: &str, http: HttpClient) -> Result<Self> {
         let root: Uri = crate::source::dav::starting_url(url)?;
+        http.trust(&root);
         let dav = WebDavClient::new(root.clone(), http.dav_service());
         Ok(Self { http, dav, root })
     }
