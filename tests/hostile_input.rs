@@ -363,8 +363,7 @@ fn a_zip_with_two_entries_of_one_name_is_damage_that_verify_names() {
 fn a_linked_collection_folder_is_never_read_by_a_restore() {
     let work = tempfile::tempdir().unwrap();
     let vcard =
-        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:uid-0\r\nFN:From outside\r\nEND:VCARD\r\n")
-            .into_bytes();
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:uid-0\r\nFN:From outside\r\nEND:VCARD\r\n".to_vec();
     let entries = vec![("contacts/friends/0.vcf".to_owned(), vcard.clone())];
     let archive = work.path().join("archive");
     std::fs::create_dir_all(archive.join("contacts")).unwrap();
