@@ -326,7 +326,7 @@ context.load_cert_chain(sys.argv[3], sys.argv[4])
 server.socket = context.wrap_socket(server.socket, server_side=True)
 server.serve_forever()
 "#;
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .args(["-c", script, &port.to_string(), to])
             .arg(certificate)
             .arg(key)
@@ -340,6 +340,8 @@ server.serve_forever()
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the redirecting server did not start");
     }
 }
