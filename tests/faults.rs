@@ -7,6 +7,8 @@ mod support;
 
 #[path = "faults/provider.rs"]
 mod provider;
+#[path = "faults/hostile.rs"]
+mod hostile;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

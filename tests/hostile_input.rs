@@ -392,3 +392,44 @@ fn a_linked_collection_folder_is_never_read_by_a_restore() {
     let verify = lifeboat(&["verify", archive.to_str().unwrap()]);
     assert!(!verify.status.success());
 }
+
+/// What the hostile photo server answers to every request: a folder listing itself, a child
+/// folder (which, asked in turn, lists the parent again: a loop), one photo twice, and hrefs
+/// that lead out of the folder or to another port.
+const LOOPING_LISTING: &str = r#"<?xml version="1.0"?><D:multistatus xmlns:D="DAV:">
+<D:response><D:href>/photos/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+<D:response><D:href>/photos/a/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+<D:response><D:href>/photos/x.jpg</D:href><D:propstat><D:prop><D:resourcetype/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+<D:response><D:href>/photos/x.jpg</D:href><D:propstat><D:prop><D:resourcetype/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+<D:response><D:href>/photos/%2e%2e/%2e%2e/escape2.jpg</D:href><D:propstat><D:prop><D:resourcetype/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+<D:response><D:href>/photos/a%5C..%5C..%5Cwin.jpg</D:href><D:propstat><D:prop><D:resourcetype/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+<D:response><D:href>@127.0.0.1:9/x.jpg</D:href><D:propstat><D:prop><D:resourcetype/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>
+</D:multistatus>"#;
+
+#[test]
+fn a_photo_server_whose_folders_loop_and_lead_outside_is_walked_once_and_stays_inside() {
+    let port = broken_server("207 Multi-Status", LOOPING_LISTING);
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("archive");
+    let started = std::time::Instant::now();
+    let output = lifeboat(&[
+        "export",
+        "--photos-url",
+        &format!("http://127.0.0.1:{port}/photos/"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{said}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let manifest = manifest_of(&out);
+    let hrefs: Vec<&str> = manifest.items.iter().map(|i| i.href.as_str()).collect();
+    assert_eq!(hrefs, ["/photos/x.jpg"], "{said}");
+    let outside = manifest
+        .warnings
+        .iter()
+        .filter(|w| w.code == "outside-folder")
+        .count();
+    // Three hrefs out of the folder, and the parent listed again by its child.
+    assert_eq!(outside, 4, "{:?}", manifest.warnings);
+}

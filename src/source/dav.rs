@@ -546,9 +546,23 @@ async fn deliver(
     resources: Vec<libdav::FetchedResource>,
     sink: &dyn ItemSink,
 ) -> Result<()> {
+    let asked: std::collections::HashSet<String> =
+        batch.iter().map(|r| href_key(&r.href)).collect();
     let mut delivered = std::collections::HashSet::new();
     for resource in resources {
-        delivered.insert(href_key(&resource.href));
+        let key = href_key(&resource.href);
+        // Only what was asked, once: a hostile or broken server must not slip in items
+        // from elsewhere, nor the same item twice.
+        if !asked.contains(&key) || !delivered.insert(key) {
+            sink.warn(
+                Warning::new(
+                    "not-asked",
+                    "the server answered with an item that was not asked for (or twice); it was left out",
+                )
+                .at_href(resource.href),
+            );
+            continue;
+        }
         match resource.content {
             Ok(content) => {
                 sink.item(resource.href, Some(content.etag), content.data.into_bytes())

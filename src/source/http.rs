@@ -104,9 +104,21 @@ pub struct HttpClient {
     trusted: crate::source::origin::TrustedOrigins,
     stats: Arc<HttpStats>,
     max_retry_wait: Duration,
+    /// How long a server may be silent, and the grace before [`MIN_RATE`] applies.
+    patience: Duration,
 }
 
 const ATTEMPTS: u32 = 5;
+
+/// The slowest a body may arrive (bytes per second) once [`HttpClient::patience`] has passed:
+/// a server trickling a byte a second never times out on silence, so every request also has
+/// a deadline that grows with what it delivered.
+pub const MIN_RATE: u64 = 4 * 1024;
+
+/// Whether a body that delivered `bytes` since `started` is now behind its deadline.
+fn too_slow(started: std::time::Instant, bytes: u64, patience: Duration) -> bool {
+    started.elapsed() > patience + Duration::from_secs(bytes / MIN_RATE)
+}
 
 fn install_crypto_provider() {
     // Only the first call installs; later calls find a provider and do nothing.
@@ -116,12 +128,11 @@ fn install_crypto_provider() {
 impl HttpClient {
     pub fn new(credentials: Credentials, settings: &HttpSettings) -> Result<Self> {
         install_crypto_provider();
+        let patience = Duration::from_secs(settings.timeout_secs.unwrap_or(120).max(1));
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(20))
-            .read_timeout(Duration::from_secs(
-                settings.timeout_secs.unwrap_or(120).max(1),
-            ))
+            .read_timeout(patience)
             // libdav follows redirects itself where the protocol asks for it (.well-known).
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &settings.ca_file {
@@ -144,6 +155,7 @@ impl HttpClient {
             trusted: crate::source::origin::TrustedOrigins::default(),
             stats: Arc::new(HttpStats::default()),
             max_retry_wait: Duration::from_secs(settings.max_retry_wait_secs.unwrap_or(120)),
+            patience,
         })
     }
 
@@ -242,7 +254,7 @@ impl HttpClient {
             if let Some(headers) = head.headers_mut() {
                 *headers = response.headers().clone();
             }
-            match read_capped(response, MAX_DAV_ANSWER).await {
+            match read_capped(response, MAX_DAV_ANSWER, self.patience).await {
                 Err(BodyError::TooLarge) => {
                     return Err(HttpError::TooLarge {
                         url: request.uri().to_string(),
@@ -255,6 +267,14 @@ impl HttpClient {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(BodyError::Transport(error)) => return Err(HttpError::Transport(error)),
+                Err(BodyError::TooSlow) if idempotent && attempt < ATTEMPTS => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(attempt, uri = %request.uri(), "answer too slow; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(BodyError::TooSlow) => {
+                    return Err(HttpError::TooSlow(request.uri().to_string()));
+                }
                 Ok(body) if idempotent && attempt < ATTEMPTS && cut_short(status, &body) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(attempt, uri = %request.uri(), "multistatus cut short; retrying");
@@ -356,6 +376,8 @@ impl HttpClient {
             skip: 0,
             breaks: 0,
             expected,
+            body_started: std::time::Instant::now(),
+            body_delivered: 0,
         };
         Ok(futures_util::stream::unfold(Some(state), |state| async move {
             let mut state = state?;
@@ -365,7 +387,19 @@ impl HttpClient {
                         Some(Err(BodyBreak::EndedShort))
                     }
                     None => return None,
-                    Some(Ok(chunk)) => Some(Ok(chunk)),
+                    Some(Ok(chunk))
+                        if too_slow(
+                            state.body_started,
+                            state.body_delivered + chunk.len() as u64,
+                            state.http.patience,
+                        ) =>
+                    {
+                        Some(Err(BodyBreak::TooSlow))
+                    }
+                    Some(Ok(chunk)) => {
+                        state.body_delivered += chunk.len() as u64;
+                        Some(Ok(chunk))
+                    }
                     Some(Err(error)) => Some(Err(BodyBreak::Transport(error))),
                 };
                 match next {
@@ -416,6 +450,9 @@ struct Resume {
     breaks: u32,
     /// The length the listing gave, if it gave one.
     expected: Option<u64>,
+    /// When the current body began, and what it brought: its deadline.
+    body_started: std::time::Instant,
+    body_delivered: u64,
 }
 
 /// Why a download stopped before its end.
@@ -423,6 +460,7 @@ struct Resume {
 enum BodyBreak {
     Transport(reqwest::Error),
     EndedShort,
+    TooSlow,
 }
 
 impl BodyBreak {
@@ -431,6 +469,10 @@ impl BodyBreak {
             Self::Transport(error) => std::io::Error::other(error),
             Self::EndedShort => std::io::Error::other(format!(
                 "the server kept ending the file before its listed length: {uri}"
+            )),
+            Self::TooSlow => std::io::Error::other(format!(
+                "the server kept sending the file too slowly (under {} KiB/s): {uri}",
+                MIN_RATE / 1024
             )),
         }
     }
@@ -441,6 +483,7 @@ impl std::fmt::Display for BodyBreak {
         match self {
             Self::Transport(error) => error.fmt(f),
             Self::EndedShort => f.write_str("ended before its listed length"),
+            Self::TooSlow => f.write_str("came too slowly"),
         }
     }
 }
@@ -488,6 +531,8 @@ impl Resume {
             }
         };
         self.body = response.bytes_stream().boxed();
+        self.body_started = std::time::Instant::now();
+        self.body_delivered = 0;
         Ok(())
     }
 }
@@ -531,13 +576,17 @@ const MAX_DAV_ANSWER: usize = 1 << 30;
 enum BodyError {
     Transport(reqwest::Error),
     TooLarge,
+    /// Slower than [`MIN_RATE`] after the grace.
+    TooSlow,
 }
 
 /// A whole body, refusing more than `limit` bytes.
 async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
+    patience: Duration,
 ) -> Result<bytes::Bytes, BodyError> {
+    let started = std::time::Instant::now();
     if response
         .content_length()
         .is_some_and(|length| length > limit as u64)
@@ -550,6 +599,9 @@ async fn read_capped(
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
+        if too_slow(started, body.len() as u64, patience) {
+            return Err(BodyError::TooSlow);
+        }
     }
     Ok(body.freeze())
 }
@@ -663,6 +715,8 @@ pub enum HttpError {
     TooLarge { url: String, limit: usize },
     #[error("refused to follow https to plain http: {0}")]
     Downgrade(String),
+    #[error("the answer from {0} came too slowly")]
+    TooSlow(String),
 }
 
 impl HttpError {
@@ -674,6 +728,15 @@ impl HttpError {
                     ErrorKind::InvalidData,
                     format!("the server sent an answer we cannot read: {url}"),
                     self,
+                );
+            }
+            Self::TooSlow(_) => {
+                return Error::new(
+                    ErrorKind::Network,
+                    format!(
+                        "the server sent its answer too slowly (under {} KiB/s), again and again: {url}",
+                        MIN_RATE / 1024
+                    ),
                 );
             }
             Self::Downgrade(to) => {

@@ -8,7 +8,7 @@ use libdav::dav::WebDavClient;
 use libdav::{PropertyName, names};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
 use crate::source::http::{DavService, HttpClient};
 use crate::source::{ItemSink, Source, SourceInfo, last_segment};
@@ -107,6 +107,25 @@ pub struct PhotoSource {
     http: HttpClient,
     dav: WebDavClient<DavService>,
     root: Uri,
+    /// What the walk refused (hrefs outside the folder, loops, too deep), reported by the
+    /// first fetch.
+    problems: std::sync::Mutex<Vec<Warning>>,
+}
+
+/// Folders deeper than this below the photo folder are not walked: real libraries nest a
+/// handful of levels, a server whose folder is its own child nests without end.
+const MAX_DEPTH: usize = 32;
+
+/// Whether `href` names something inside the folder `root` (both absolute paths): no `..`
+/// or `.` segment and no backslash, percent-encoded or not, may lead out of it.
+fn inside(href: &str, root: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(href).decode_utf8_lossy();
+    let root = percent_encoding::percent_decode_str(root).decode_utf8_lossy();
+    let root = root.trim_end_matches('/');
+    decoded.starts_with('/')
+        && (decoded.trim_end_matches('/') == root || decoded.starts_with(&format!("{root}/")))
+        && !decoded.contains('\\')
+        && !decoded.split('/').any(|part| part == ".." || part == ".")
 }
 
 impl PhotoSource {
@@ -114,16 +133,27 @@ impl PhotoSource {
         let root: Uri = crate::source::dav::starting_url(url)?;
         http.trust(&root);
         let dav = WebDavClient::new(root.clone(), http.dav_service());
-        Ok(Self { http, dav, root })
+        Ok(Self {
+            http,
+            dav,
+            root,
+            problems: std::sync::Mutex::default(),
+        })
     }
 
     fn url_of(&self, href: &str) -> String {
         crate::source::http::url_for_href(&self.root, href)
     }
 
-    async fn walk(&self, folder: &str, found: &mut Vec<ItemRef>) -> Result<()> {
-        let mut pending = vec![folder.to_owned()];
-        while let Some(folder) = pending.pop() {
+    /// Every file below `top`. Each folder is listed once (a server whose folders list each
+    /// other would otherwise be walked for ever), at most [`MAX_DEPTH`] deep, and only hrefs
+    /// inside `top` are taken; what is refused is reported.
+    async fn walk(&self, top: &str, found: &mut Vec<ItemRef>) -> Result<()> {
+        let mut pending = vec![(top.to_owned(), 0usize)];
+        let mut visited = std::collections::HashSet::from([href_key(top.trim_end_matches('/'))]);
+        let mut files = std::collections::HashSet::new();
+        let mut problems = Vec::new();
+        while let Some((folder, depth)) = pending.pop() {
             // Our own PROPFIND instead of libdav's `ListResources`: it also asks for each
             // file's length, the witness that a download is whole.
             let response = self
@@ -153,18 +183,42 @@ impl PhotoSource {
                 if entry.href.trim_end_matches('/') == own {
                     continue;
                 }
-                if entry.is_folder {
-                    pending.push(entry.href);
+                let refused = |why: &str| Warning::new("outside-folder", why).at_href(&entry.href);
+                // Listed again by another folder: reported once.
+                if problems.iter().any(|p: &Warning| p.href.as_deref() == Some(&entry.href)) {
+                    continue;
+                }
+                let key = href_key(entry.href.trim_end_matches('/'));
+                if !inside(&entry.href, top) {
+                    problems.push(refused(
+                        "the server listed this outside the photo folder; it was not fetched",
+                    ));
+                } else if !entry.is_folder {
+                    if files.insert(key) {
+                        found.push(ItemRef {
+                            href: entry.href,
+                            etag: entry.etag,
+                            size: entry.size,
+                        });
+                    }
+                } else if depth + 1 > MAX_DEPTH {
+                    problems.push(refused(&format!(
+                        "this folder is more than {MAX_DEPTH} levels deep; it was not walked"
+                    )));
+                } else if visited.insert(key) {
+                    pending.push((entry.href, depth + 1));
                 } else {
-                    found.push(ItemRef {
-                        href: entry.href,
-                        etag: entry.etag,
-                        size: entry.size,
-                    });
+                    problems.push(refused(
+                        "this folder was listed again (the server's folders form a loop); it was walked once",
+                    ));
                 }
             }
         }
         found.sort_by(|a, b| a.href.cmp(&b.href));
+        self.problems
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(problems);
         Ok(())
     }
 }
@@ -280,6 +334,15 @@ impl Source for PhotoSource {
         sink: &dyn ItemSink,
         cancel: &CancelToken,
     ) -> Result<()> {
+        let problems = std::mem::take(
+            &mut *self
+                .problems
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for problem in problems {
+            sink.warn(problem);
+        }
         let downloads: Vec<_> = items
             .iter()
             .map(|item| self.fetch_one(item, sink, cancel))
@@ -299,6 +362,23 @@ impl Source for PhotoSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_hrefs_inside_the_folder_are_taken() {
+        for href in ["/Photos/a.jpg", "/Photos/album/b%20c.jpg", "/Photos/"] {
+            assert!(inside(href, "/Photos/"), "{href}");
+        }
+        for href in [
+            "/Photos/%2e%2e/%2e%2e/escape2.jpg",
+            "/Photos/../x.jpg",
+            "/Photos/a%5C..%5C..%5Cwin.jpg",
+            "@127.0.0.1:18132/x.jpg",
+            "/Photos2/x.jpg",
+            "/elsewhere/y.jpg",
+        ] {
+            assert!(!inside(href, "/Photos/"), "{href}");
+        }
+    }
 
     #[test]
     fn absolute_url_hrefs_become_paths_on_our_own_server() {

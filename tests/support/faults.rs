@@ -33,6 +33,9 @@ pub enum Fault {
     /// Forward, lose the answer (as [`Fault::ResetMidBody`]), then answer 503 to everything
     /// after: the server took the request and went down.
     ResetThenDown,
+    /// Forward, then send the answer's body one byte at a time, this long apart: never silent
+    /// long enough for an idle timeout.
+    Trickle(Duration),
 }
 
 impl Fault {
@@ -49,6 +52,7 @@ impl Fault {
             Self::MultigetNotFound => "multiget 404 per item".to_owned(),
             Self::AbsoluteHrefs => "absolute-URL hrefs".to_owned(),
             Self::ResetThenDown => "reset, then down".to_owned(),
+            Self::Trickle(gap) => format!("a byte every {} ms", gap.as_millis()),
         }
     }
 }
@@ -386,6 +390,15 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
             b"<?xml version=\"1.0\"?><d:multistatus xmlns:d=\"DAV:\"><d:response><d:href>/x</d:propstat></d:multistatus>",
             &mut client,
         ),
+        Some(Fault::Trickle(gap)) => {
+            let _ = client.write_all(&response.head(response.body.len()));
+            for byte in &response.body {
+                if client.write_all(&[*byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(gap);
+            }
+        }
         Some(Fault::AbsoluteHrefs) => {
             let host = format!("http://127.0.0.1:{upstream}");
             let body = String::from_utf8_lossy(&response.body)

@@ -1,0 +1,102 @@
+//! The hostile-server rows of the fault matrix: servers that never go silent but never
+//! finish either. Each test prints its row.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn row(case: &str, outcome: &str) {
+    println!("fault matrix | hostile  | {case:<58} | {outcome}");
+}
+
+/// Runs `command` for at most `limit`, killing it after; `None` when it had to be killed.
+fn bounded(mut command: Command, limit: Duration) -> Option<Output> {
+    let child = command.spawn().unwrap();
+    let id = child.id();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(child.wait_with_output());
+    });
+    match receive.recv_timeout(limit) {
+        Ok(output) => Some(output.unwrap()),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_multiget_answer_trickling_a_byte_at_a_time_is_given_up_and_asked_again() {
+    let account = Account::seeded().await;
+    let proxy = FaultProxy::start(account.radicale.port);
+    proxy.add(Rule {
+        path: Some("/contacts/"),
+        ..rule(&["REPORT"], 0, 1, Fault::Trickle(Duration::from_millis(200)))
+    });
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("alice");
+    let started = Instant::now();
+    let output = bounded(
+        command(work.path(), &strs(&export_args(&proxy.base_url(), None, &out))),
+        Duration::from_secs(120),
+    )
+    .expect("the export was still running after 120 s");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut expected = account.expected.clone();
+    expected.retain(|(collection, _), _| collection != "Photos");
+    assert_eq!(lost_and_duplicated(&out, &expected), (0, 0));
+    row(
+        "multiget answer at 5 bytes/s (LIFEBOAT_TIMEOUT=3)",
+        &format!("given up, asked again; all archived in {:.0} s", started.elapsed().as_secs_f64()),
+    );
+}
+
+#[test]
+fn a_photo_trickling_a_byte_a_second_costs_that_photo_not_the_run() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let listing = r#"<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"><D:response><D:href>/photos/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response><D:response><D:href>/photos/slow.jpg</D:href><D:propstat><D:prop><D:resourcetype/><D:getcontentlength>2000</D:getcontentlength></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buffer = [0u8; 16384];
+                let read = stream.read(&mut buffer).unwrap_or(0);
+                if buffer[..read].starts_with(b"PROPFIND") {
+                    let _ = stream.write_all(
+                        format!(
+                            "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{listing}",
+                            listing.len()
+                        )
+                        .as_bytes(),
+                    );
+                    return;
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n",
+                );
+                for _ in 0..2000 {
+                    if stream.write_all(b"x").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("archive");
+    let photos = format!("http://127.0.0.1:{port}/photos/");
+    let args = ["export", "--photos-url", &photos, "--out", out.to_str().unwrap()];
+    let output = bounded(command(work.path(), &args), Duration::from_secs(150))
+        .expect("the export was still running after 150 s");
+    let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("slow.jpg"), "{said}");
+    row(
+        "a photo at 1 byte/s (LIFEBOAT_TIMEOUT=3)",
+        "given up after 5 tries: that photo missing, exit 2",
+    );
+}
