@@ -5,10 +5,10 @@
 
 mod support;
 
-#[path = "faults/provider.rs"]
-mod provider;
 #[path = "faults/hostile.rs"]
 mod hostile;
+#[path = "faults/provider.rs"]
+mod provider;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -12,12 +12,14 @@ pub mod bundle;
 pub mod contract;
 pub mod dav;
 pub mod device;
+pub mod discovery;
 pub mod google_tasks;
 pub mod http;
 pub mod memory;
 pub mod origin;
 pub mod photos;
 pub mod provider;
+pub mod resume;
 pub mod takeout;
 
 use futures_util::stream::BoxStream;

@@ -185,7 +185,10 @@ impl PhotoSource {
                 }
                 let refused = |why: &str| Warning::new("outside-folder", why).at_href(&entry.href);
                 // Listed again by another folder: reported once.
-                if problems.iter().any(|p: &Warning| p.href.as_deref() == Some(&entry.href)) {
+                if problems
+                    .iter()
+                    .any(|p: &Warning| p.href.as_deref() == Some(&entry.href))
+                {
                     continue;
                 }
                 let key = href_key(entry.href.trim_end_matches('/'));

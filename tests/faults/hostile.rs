@@ -32,13 +32,21 @@ async fn a_multiget_answer_trickling_a_byte_at_a_time_is_given_up_and_asked_agai
     let proxy = FaultProxy::start(account.radicale.port);
     proxy.add(Rule {
         path: Some("/contacts/"),
-        ..rule(&["REPORT"], 0, 1, Fault::Trickle(Duration::from_millis(200)))
+        ..rule(
+            &["REPORT"],
+            0,
+            1,
+            Fault::Trickle(Duration::from_millis(200)),
+        )
     });
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("alice");
     let started = Instant::now();
     let output = bounded(
-        command(work.path(), &strs(&export_args(&proxy.base_url(), None, &out))),
+        command(
+            work.path(),
+            &strs(&export_args(&proxy.base_url(), None, &out)),
+        ),
         Duration::from_secs(120),
     )
     .expect("the export was still running after 120 s");
@@ -48,7 +56,10 @@ async fn a_multiget_answer_trickling_a_byte_at_a_time_is_given_up_and_asked_agai
     assert_eq!(lost_and_duplicated(&out, &expected), (0, 0));
     row(
         "multiget answer at 5 bytes/s (LIFEBOAT_TIMEOUT=3)",
-        &format!("given up, asked again; all archived in {:.0} s", started.elapsed().as_secs_f64()),
+        &format!(
+            "given up, asked again; all archived in {:.0} s",
+            started.elapsed().as_secs_f64()
+        ),
     );
 }
 
@@ -89,7 +100,13 @@ fn a_photo_trickling_a_byte_a_second_costs_that_photo_not_the_run() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("archive");
     let photos = format!("http://127.0.0.1:{port}/photos/");
-    let args = ["export", "--photos-url", &photos, "--out", out.to_str().unwrap()];
+    let args = [
+        "export",
+        "--photos-url",
+        &photos,
+        "--out",
+        out.to_str().unwrap(),
+    ];
     let output = bounded(command(work.path(), &args), Duration::from_secs(150))
         .expect("the export was still running after 150 s");
     let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
@@ -98,5 +115,32 @@ fn a_photo_trickling_a_byte_a_second_costs_that_photo_not_the_run() {
     row(
         "a photo at 1 byte/s (LIFEBOAT_TIMEOUT=3)",
         "given up after 5 tries: that photo missing, exit 2",
+    );
+}
+
+#[tokio::test]
+async fn a_multiget_answer_with_items_not_asked_for_archives_only_what_was_listed() {
+    let account = Account::seeded().await;
+    let proxy = FaultProxy::start(account.radicale.port);
+    proxy.add(rule(&["REPORT"], 0, usize::MAX, Fault::InjectItems));
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("alice");
+    let output = run(work.path(), &export_args(&proxy.base_url(), None, &out));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = manifest_of(&out);
+    assert_eq!(manifest.items.len(), 25 + 15 + 8);
+    assert!(!manifest.items.iter().any(|i| i.href.contains("injected")));
+    let mut expected = account.expected.clone();
+    expected.retain(|(collection, _), _| collection != "Photos");
+    assert_eq!(lost_and_duplicated(&out, &expected), (0, 0));
+    let refused = manifest
+        .warnings
+        .iter()
+        .filter(|w| w.code == "not-asked")
+        .count();
+    assert!(refused >= 6, "{:?}", manifest.warnings);
+    row(
+        "multiget answers with a duplicate and an item never listed",
+        "only what was asked archived, once; the rest reported",
     );
 }

@@ -36,6 +36,9 @@ pub enum Fault {
     /// Forward, then send the answer's body one byte at a time, this long apart: never silent
     /// long enough for an idle timeout.
     Trickle(Duration),
+    /// Forward a (Radicale) multiget, then add to its answer its first item once more and that
+    /// item again under an href nobody asked for.
+    InjectItems,
 }
 
 impl Fault {
@@ -53,6 +56,7 @@ impl Fault {
             Self::AbsoluteHrefs => "absolute-URL hrefs".to_owned(),
             Self::ResetThenDown => "reset, then down".to_owned(),
             Self::Trickle(gap) => format!("a byte every {} ms", gap.as_millis()),
+            Self::InjectItems => "multiget answer with items not asked for".to_owned(),
         }
     }
 }
@@ -398,6 +402,27 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
                 }
                 std::thread::sleep(gap);
             }
+        }
+        Some(Fault::InjectItems) => {
+            let body = String::from_utf8_lossy(&response.body).into_owned();
+            let first = body
+                .find("<response>")
+                .zip(body.find("</response>"))
+                .map(|(start, end)| body[start..end + "</response>".len()].to_owned());
+            let body = match first {
+                Some(item) => {
+                    let href = item
+                        .split("<href>")
+                        .nth(1)
+                        .and_then(|rest| rest.split("</href>").next())
+                        .unwrap_or("")
+                        .to_owned();
+                    let injected = item.replace(&href, "/home/other/injected.vcf");
+                    body.replace("</multistatus>", &format!("{item}{injected}</multistatus>"))
+                }
+                None => body,
+            };
+            answer(body.as_bytes(), &mut client);
         }
         Some(Fault::AbsoluteHrefs) => {
             let host = format!("http://127.0.0.1:{upstream}");
