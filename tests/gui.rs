@@ -446,3 +446,45 @@ fn a_schedule_made_in_the_window_runs_and_shows_its_snapshot() {
     harness.step();
     harness.check_accessibility();
 }
+
+#[test]
+fn a_backup_missing_an_item_never_says_every_item_was_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("takeout-20261128T101010Z-001.zip");
+    let year = "Takeout/Google Photos/Photos from 2024";
+    let damaged = photo(21, 50_000);
+    zip_part(
+        &part,
+        &[
+            (format!("{year}/broken.jpg"), damaged.clone()),
+            (format!("{year}/fine.jpg"), photo(22, 30_000)),
+        ],
+    );
+    // A flipped byte inside the stored photo: its entry fails its CRC, so it is unavailable.
+    let mut bytes = std::fs::read(&part).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &damaged[1000..1064])
+        .unwrap();
+    bytes[at] ^= 0x55;
+    std::fs::write(&part, bytes).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+    harness.state_mut().state.backup.folder = dir.path().join("backups").display().to_string();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(part.clone())));
+    harness.step();
+    wait_for_text(&mut harness, "It holds:");
+    click(&mut harness, "Import this Google export");
+    wait_until(&mut harness, "the import", |h| {
+        h.state().state.backup.result.is_some()
+    });
+    wait_for_text(&mut harness, "1 item(s) could not be read from the source");
+    assert!(
+        harness
+            .query_by_label_contains("Every item was kept")
+            .is_none()
+    );
+}

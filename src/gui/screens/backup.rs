@@ -16,6 +16,8 @@ pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiComm
         if state.config.accounts.is_empty() {
             ui.label("Add an account first.");
             command_button(ui, commands, UiCommand::Show(Screen::Accounts));
+            // An import of a dropped export needs no account: its summary shows all the same.
+            result_ui(ui, state, commands);
             return;
         }
         ui.label("What to back up:");
@@ -65,32 +67,37 @@ pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiComm
         let anything = state.config.accounts.iter().any(|a| !state.backup.skip_accounts.contains(&a.id));
         command_button_enabled(ui, commands, UiCommand::StartBackup, anything && !state.busy());
         ui.add_space(8.0);
-        match &state.backup.result {
-            Some(Ok(summary)) => {
-                ui.heading("Backup complete");
-                let counts = summary
-                    .counts()
-                    .iter()
-                    .map(|(kind, n)| format!("{n} {}", kind.label()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                ui.label(format!(
-                    "{counts} — {} in {:.1} s.",
-                    human_bytes(summary.item_bytes),
-                    summary.elapsed.as_secs_f64()
-                ));
-                ui.label(format!("Saved in {}", summary.archive.display()));
-                command_button(ui, commands, UiCommand::OpenFolder(summary.archive.clone()));
-                warnings_ui(ui, state);
-            }
-            Some(Err(failure)) => {
-                ui.heading("The backup did not finish");
-                failure_ui(ui, failure);
-                ui.label("Nothing half-written was left behind.");
-            }
-            None => {}
-        }
+        result_ui(ui, state, commands);
     });
+}
+
+/// The last backup's or import's summary, or why it did not finish.
+fn result_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
+    match &state.backup.result {
+        Some(Ok(summary)) => {
+            ui.heading("Backup complete");
+            let counts = summary
+                .counts()
+                .iter()
+                .map(|(kind, n)| format!("{n} {}", kind.label()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ui.label(format!(
+                "{counts} — {} in {:.1} s.",
+                human_bytes(summary.item_bytes),
+                summary.elapsed.as_secs_f64()
+            ));
+            ui.label(format!("Saved in {}", summary.archive.display()));
+            command_button(ui, commands, UiCommand::OpenFolder(summary.archive.clone()));
+            warnings_ui(ui, state);
+        }
+        Some(Err(failure)) => {
+            ui.heading("The backup did not finish");
+            failure_ui(ui, failure);
+            ui.label("Nothing half-written was left behind.");
+        }
+        None => {}
+    }
 }
 
 /// A dropped Google or Apple export: what it holds, and the button that imports it.
@@ -164,10 +171,26 @@ pub fn warnings_ui(ui: &mut egui::Ui, state: &State) {
         .map(|(code, n)| format!("{n} × {code}"))
         .collect::<Vec<_>>()
         .join(", ");
-    ui.label(format!(
-        "{} warning(s): {counts}. Every item was kept all the same.",
-        state.warnings.len()
-    ));
+    let missing = state
+        .warnings
+        .iter()
+        .filter(|w| w.code == "unavailable")
+        .count();
+    if missing == 0 {
+        ui.label(format!(
+            "{} warning(s): {counts}. Every item was kept all the same.",
+            state.warnings.len()
+        ));
+    } else {
+        // Never "everything was kept" when something the source listed is not in the backup.
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "{missing} item(s) could not be read from the source and are not in this backup; everything else was kept. {} warning(s): {counts}.",
+                state.warnings.len()
+            ),
+        );
+    }
     ui.collapsing("Show warnings", |ui| {
         egui::ScrollArea::vertical()
             .max_height(200.0)
