@@ -644,3 +644,34 @@ fn an_unreadable_subfolder_is_one_warning_not_the_end_of_the_export() {
         "one warning naming it, the rest archived, exit 2",
     );
 }
+
+#[test]
+fn deletions_made_on_purpose_are_accepted_and_retention_resumes() {
+    let work = tempfile::tempdir().unwrap();
+    let phone = work.path().join("phone");
+    std::fs::create_dir_all(&phone).unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::write(phone.join(format!("{name}.vcf")), vcard(name, name)).unwrap();
+    }
+    let (config, dest) = (work.path().join("config"), work.path().join("snaps"));
+    add_device_profile(&config, "phone", &phone, &dest, 1);
+    assert!(lifeboat_in(&config, &["run", "phone"]).status.success());
+    // Two of three contacts deleted: flagged, nothing pruned, again on the next run.
+    std::fs::remove_file(phone.join("a.vcf")).unwrap();
+    std::fs::remove_file(phone.join("b.vcf")).unwrap();
+    for _ in 0..2 {
+        let flagged = lifeboat_in(&config, &["run", "phone"]);
+        assert_eq!(code(&flagged), 3, "{}", both(&flagged));
+    }
+    assert_eq!(snapshot_names(&dest).len(), 3);
+    let accepted = lifeboat_in(&config, &["schedule", "accept", "phone"]);
+    assert!(accepted.status.success(), "{}", both(&accepted));
+    assert!(text(&accepted.stdout).contains("Accepted as good"));
+    let after = lifeboat_in(&config, &["run", "phone"]);
+    assert!(after.status.success(), "{}", both(&after));
+    assert_eq!(snapshot_names(&dest).len(), 1, "keep-last 1 applies again");
+    row(
+        "2 of 3 contacts deleted on purpose, then `schedule accept`",
+        "flagged (exit 3) until accepted; then retention resumes",
+    );
+}
