@@ -5,6 +5,8 @@
 
 mod support;
 
+#[path = "faults/folders.rs"]
+mod folders;
 #[path = "faults/hostile.rs"]
 mod hostile;
 #[path = "faults/provider.rs"]
