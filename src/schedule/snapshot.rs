@@ -239,9 +239,7 @@ pub async fn run(
             ),
         ));
     }
-    if let Some(baseline) = &baseline {
-        writer.check_before_commit(drop_guard(baseline, settings.drop_percent));
-    }
+    writer.check_before_commit(drop_guard(baseline.as_ref(), settings.drop_percent));
     let summary = export::execute_into(sources, &plan, writer, progress, cancel).await?;
     let flags: Vec<String> = summary
         .manifest
@@ -273,31 +271,37 @@ struct Before {
     items: std::collections::HashSet<String>,
 }
 
-/// The check a new snapshot must pass against the `baseline` (module doc): its findings
-/// flag the snapshot.
-fn drop_guard(baseline: &PreviousArchive, percent: u32) -> CommitCheck {
-    let manifest = baseline.manifest();
-    let before: Vec<Before> = manifest
-        .collections
-        .iter()
-        .filter_map(|c| {
-            Some(Before {
-                location: manifest.sources.get(c.source)?.location.clone(),
-                href: c.info.href.clone(),
-                name: c
-                    .info
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| c.info.name.clone()),
-                items: manifest
-                    .items
-                    .iter()
-                    .filter(|i| i.collection == c.path)
-                    .map(|i| href_key(&i.href))
-                    .collect(),
-            })
+/// The check a new snapshot must pass against the `baseline` (module doc), if there is one:
+/// its findings flag the snapshot. Without a baseline (the first run) only items the source
+/// listed but did not deliver are found.
+fn drop_guard(baseline: Option<&PreviousArchive>, percent: u32) -> CommitCheck {
+    let before: Vec<Before> = baseline
+        .map(|baseline| {
+            let manifest = baseline.manifest();
+            manifest
+                .collections
+                .iter()
+                .filter_map(|c| {
+                    let location = manifest.sources.get(c.source)?.location.clone();
+                    let items = baseline
+                        .collection(&location, &c.info.href)?
+                        .items()
+                        .map(|i| href_key(&i.href))
+                        .collect();
+                    Some(Before {
+                        location,
+                        href: c.info.href.clone(),
+                        name: c
+                            .info
+                            .display_name
+                            .clone()
+                            .unwrap_or_else(|| c.info.name.clone()),
+                        items,
+                    })
+                })
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     Box::new(move |now: &Manifest| sudden_drops(&before, now, percent))
 }
 
@@ -362,6 +366,17 @@ fn sudden_drops(before: &[Before], now: &Manifest, percent: u32) -> Vec<Warning>
                 gone * 100 / had
             ));
         }
+    }
+    // Items listed but not delivered that no good snapshot holds either (new ones, or the
+    // first run): missing all the same, so the run must not count as a success.
+    let unknown = unavailable
+        .iter()
+        .filter(|key| !before.iter().any(|c| c.items.contains(*key)))
+        .count();
+    if unknown > 0 {
+        flags.push(format!(
+            "{unknown} item(s) the source listed could not be read and are in no good snapshot"
+        ));
     }
     flags
         .into_iter()

@@ -424,3 +424,30 @@ fn deletions_made_on_purpose_are_accepted_and_retention_resumes() {
         "flagged (exit 3) until accepted; then retention resumes",
     );
 }
+
+#[tokio::test]
+async fn a_first_scheduled_run_missing_a_photo_is_flagged_not_a_success() {
+    let account = Account::seeded().await;
+    let proxy = FaultProxy::start(account.webdav.port);
+    proxy.add(Rule {
+        path: Some("photo-2.jpg"),
+        ..rule(&["GET"], 0, usize::MAX, Fault::Status(403))
+    });
+    let work = tempfile::tempdir().unwrap();
+    let (config, dest) = (work.path().join("config"), work.path().join("nightly"));
+    let photos = format!("{}Photos/", proxy.base_url());
+    let args = nightly_profile_args(&account.radicale.base_url(), &photos, &dest);
+    assert!(run(&config, &args).status.success());
+    // No earlier snapshot to compare with: the missing photo alone must flag the run.
+    let first = lifeboat_in(&config, &["run", "nightly"]);
+    assert_eq!(code(&first), 3, "{}", both(&first));
+    assert!(
+        both(&first).contains("could not be read"),
+        "{}",
+        both(&first)
+    );
+    row(
+        "first scheduled run, one photo 403",
+        "flagged (exit 3), never reported as a success",
+    );
+}
