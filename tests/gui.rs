@@ -460,14 +460,7 @@ fn a_backup_missing_an_item_never_says_every_item_was_kept() {
             (format!("{year}/fine.jpg"), photo(22, 30_000)),
         ],
     );
-    // A flipped byte inside the stored photo: its entry fails its CRC, so it is unavailable.
-    let mut bytes = std::fs::read(&part).unwrap();
-    let at = bytes
-        .windows(64)
-        .position(|w| w == &damaged[1000..1064])
-        .unwrap();
-    bytes[at] ^= 0x55;
-    std::fs::write(&part, bytes).unwrap();
+    damage_inside(&part, &damaged[1000..1064]);
     let config = tempfile::tempdir().unwrap();
     let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
     harness.state_mut().state.backup.folder = dir.path().join("backups").display().to_string();

@@ -652,3 +652,15 @@ pub fn zip_part(path: &Path, files: &[File]) {
     }
     writer.finish().unwrap();
 }
+
+/// Flips one byte of a zip part inside the stored bytes `inside` (a photo stored, not
+/// deflated): that entry then fails its CRC, as a download damaged in transit does.
+pub fn damage_inside(part: &Path, inside: &[u8]) {
+    let mut bytes = std::fs::read(part).unwrap();
+    let at = bytes
+        .windows(inside.len())
+        .position(|w| w == inside)
+        .expect("the stored bytes are in the zip");
+    bytes[at] ^= 0x55;
+    std::fs::write(part, bytes).unwrap();
+}
