@@ -793,6 +793,56 @@ impl Drop for SmallDisk {
     }
 }
 
+/// A photo still being written on another task when the job fails (the full-disk case
+/// under load) must not bring the removed temporary folder back.
+#[tokio::test]
+async fn a_write_still_running_after_the_job_failed_leaves_no_temporary_folder() {
+    use lifeboat::archive::ArchiveWriter;
+    use lifeboat::model::{CollectionInfo, CollectionKind};
+    use lifeboat::source::{ItemSink as _, SourceInfo};
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["late", "late.zip"] {
+        let writer = ArchiveWriter::create(
+            &dir.path().join(name),
+            std::sync::Arc::new(lifeboat::progress::NoProgress),
+        )
+        .unwrap();
+        let source = writer.add_source(SourceInfo {
+            kind: "memory".to_owned(),
+            label: "test".to_owned(),
+            location: "memory:".to_owned(),
+        });
+        let photos = writer
+            .add_collection(
+                source,
+                &CollectionInfo {
+                    kind: CollectionKind::Photos,
+                    href: "/photos/".to_owned(),
+                    name: "photos".to_owned(),
+                    display_name: None,
+                    description: None,
+                    color: None,
+                    components: Vec::new(),
+                    sync_token: None,
+                },
+            )
+            .unwrap();
+        writer.abort();
+        assert!(no_partials(dir.path()), "{name}: abort left its folder");
+        let body = futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"late photo"))]);
+        let late = photos
+            .stream("/photos/sub/late.jpg".to_owned(), None, Box::pin(body))
+            .await;
+        assert!(late.is_err(), "{name}: a write after the abort was taken");
+        drop(photos);
+        drop(writer);
+        assert!(
+            no_partials(dir.path()),
+            "{name}: a late write brought the temporary folder back"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_full_disk_gives_a_clear_error_and_removes_the_partial_archive() {
     let account = Account::seeded().await;
@@ -823,7 +873,15 @@ async fn a_full_disk_gives_a_clear_error_and_removes_the_partial_archive() {
             !out.exists(),
             "{name}: a partial archive is left under the final name"
         );
-        assert!(no_partials(disk.path()), "{name}: temporary files are left");
+        assert!(
+            no_partials(disk.path()),
+            "{name}: temporary files are left: {:?}",
+            std::fs::read_dir(disk.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect::<Vec<_>>()
+        );
         let verified = lifeboat_in(&config, &["verify", earlier.to_str().unwrap()]);
         assert!(verified.status.success(), "the earlier archive was damaged");
     }

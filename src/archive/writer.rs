@@ -158,7 +158,11 @@ pub struct ArchiveWriter {
     zip: bool,
     state: Mutex<State>,
     progress: Arc<dyn Progress>,
-    done: AtomicBool,
+    /// Set once the archive is in place: nothing is removed after that.
+    committed: AtomicBool,
+    /// Set by [`ArchiveWriter::abort`]: no file or folder is created after that, so a write
+    /// still running on another task cannot bring the removed staging folder back.
+    aborted: AtomicBool,
     link_from: Option<LinkFrom>,
     commit_check: Mutex<Option<CommitCheck>>,
 }
@@ -227,7 +231,8 @@ impl ArchiveWriter {
             zip: is_zip(out),
             state: Mutex::new(State::default()),
             progress,
-            done: AtomicBool::new(false),
+            committed: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
             link_from,
             commit_check: Mutex::new(None),
         })
@@ -278,9 +283,7 @@ impl ArchiveWriter {
     /// Hard-links (or copies) the file at `source` to `relative_new` in staging.
     fn link_file(&self, source: &Path, relative_new: &str) -> Result<()> {
         let target = self.staging.join(relative_new);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
-        }
+        self.make_parent(&target)?;
         if std::fs::hard_link(source, &target).is_ok() {
             return Ok(());
         }
@@ -384,7 +387,7 @@ impl ArchiveWriter {
             path
         };
         let dir = self.staging.join(&path);
-        std::fs::create_dir_all(&dir).map_err(io("creating a folder", &dir))?;
+        self.make_parent(&dir.join("_"))?;
         Ok(CollectionWriter {
             archive: Arc::clone(self),
             path,
@@ -522,7 +525,7 @@ impl ArchiveWriter {
             )?;
         }
         sync_parent(&self.final_path);
-        self.done.store(true, Ordering::SeqCst);
+        self.committed.store(true, Ordering::SeqCst);
         Ok(WrittenArchive {
             path: self.final_path.clone(),
             manifest,
@@ -554,9 +557,7 @@ impl ArchiveWriter {
 
     fn write_file(&self, relative: &str, role: &str, bytes: &[u8]) -> Result<ManifestFile> {
         let path = self.staging.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
-        }
+        self.make_parent(&path)?;
         std::fs::write(&path, bytes).map_err(io("writing", &path))?;
         let sha256 = sha256_hex(bytes);
         self.dedupe(relative, &sha256);
@@ -610,9 +611,7 @@ impl ArchiveWriter {
             }));
         }
         let path = self.staging.join(&relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))?;
-        }
+        self.make_parent(&path)?;
         let file = std::fs::File::create(&path).map_err(io("writing", &path))?;
         let mut out = HashingWriter::new(std::io::BufWriter::new(file));
         let read = |item: &ManifestItem| {
@@ -722,18 +721,51 @@ impl ArchiveWriter {
         PathBuf::from(name)
     }
 
-    /// Removes everything written so far. Called on error and cancel; `Drop` does it too.
+    /// Removes everything written so far. Called on error and cancel; `Drop` does it again
+    /// once the last task holding the writer is gone.
     pub fn abort(&self) {
-        if !self.done.swap(true, Ordering::SeqCst) {
-            let _ = std::fs::remove_dir_all(&self.staging);
-            let _ = std::fs::remove_file(self.partial_zip_path());
+        self.aborted.store(true, Ordering::SeqCst);
+        self.remove_uncommitted();
+    }
+
+    fn remove_uncommitted(&self) {
+        if self.committed.load(Ordering::SeqCst) {
+            return;
+        }
+        // A write that began before the flag was set may add an entry while the folder is
+        // being removed, which makes one pass fail with "not empty".
+        for _ in 0..5 {
+            match std::fs::remove_dir_all(&self.staging) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                _ => break,
+            }
+        }
+        let _ = std::fs::remove_file(self.partial_zip_path());
+    }
+
+    /// Creates the folders above `path` inside staging; refused once the job was aborted,
+    /// and never re-creates the staging folder itself.
+    fn make_parent(&self, path: &Path) -> Result<()> {
+        if self.aborted.load(Ordering::SeqCst) || !self.staging.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                "the archive was abandoned",
+            ));
+        }
+        match path.parent() {
+            Some(parent) => {
+                std::fs::create_dir_all(parent).map_err(io("creating a folder", parent))
+            }
+            None => Ok(()),
         }
     }
 }
 
 impl Drop for ArchiveWriter {
     fn drop(&mut self) {
-        self.abort();
+        self.remove_uncommitted();
     }
 }
 
@@ -1122,11 +1154,7 @@ impl ItemSink for CollectionWriter {
         use tokio::io::AsyncWriteExt as _;
         let path = self.place(&href);
         let full = self.archive.staging.join(&path);
-        if let Some(parent) = full.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(io("creating a folder", parent))?;
-        }
+        self.archive.make_parent(&full)?;
         let mut file = tokio::fs::File::create(&full)
             .await
             .map_err(io("writing", &full))?;
