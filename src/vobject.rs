@@ -86,35 +86,39 @@ fn ends(content: &[u8], name: &[u8]) -> bool {
 
 /// Value of a property named `name` among unfolded lines `range` (first match), as bytes.
 fn property_value(data: &[u8], lines: &[Line], name: &[u8]) -> Option<Vec<u8>> {
+    let continues = |line: &Line| matches!(data[line.start..line.end].first(), Some(b' ' | b'\t'));
     let mut index = 0;
     while index < lines.len() {
-        let line = lines[index];
-        let content = &data[line.start..line.content_end];
-        // A property name ends at ':' or ';' (parameters); vCard groups prefix it with `group.`.
-        let name_end = content.iter().position(|&b| b == b':' || b == b';');
-        if let Some(name_end) = name_end {
-            let full_name = &content[..name_end];
-            let bare = full_name
-                .iter()
-                .rposition(|&b| b == b'.')
-                .map_or(full_name, |dot| &full_name[dot + 1..]);
-            if bare.trim_ascii().eq_ignore_ascii_case(name) {
-                let colon = content.iter().position(|&b| b == b':')?;
-                let mut value = content[colon + 1..].to_vec();
-                // Unfold continuation lines (a leading space or tab).
-                let mut next = index + 1;
-                while next < lines.len() {
-                    let cont = &data[lines[next].start..lines[next].content_end];
-                    match cont.first() {
-                        Some(b' ' | b'\t') => value.extend_from_slice(&cont[1..]),
-                        _ => break,
-                    }
-                    next += 1;
-                }
-                return Some(value);
-            }
+        // One logical line: this line and its continuation lines unfolded (RFC 6350 3.2,
+        // RFC 5545 3.1) before anything is read, since a fold may cut the name itself
+        // (`UID\r\n :315030d0-...`, from a real Mozilla file).
+        let first = &data[lines[index].start..lines[index].content_end];
+        let mut logical = std::borrow::Cow::Borrowed(first);
+        let mut next = index + 1;
+        while let Some(line) = lines.get(next).filter(|l| continues(l)) {
+            logical
+                .to_mut()
+                .extend_from_slice(&data[line.start + 1..line.content_end]);
+            next += 1;
         }
-        index += 1;
+        let orphan = continues(&lines[index]);
+        index = next;
+        if orphan {
+            continue;
+        }
+        // A property name ends at ':' or ';' (parameters); vCard groups prefix it with `group.`.
+        let Some(name_end) = logical.iter().position(|&b| b == b':' || b == b';') else {
+            continue;
+        };
+        let full_name = &logical[..name_end];
+        let bare = full_name
+            .iter()
+            .rposition(|&b| b == b'.')
+            .map_or(full_name, |dot| &full_name[dot + 1..]);
+        if bare.trim_ascii().eq_ignore_ascii_case(name) {
+            let colon = logical.iter().position(|&b| b == b':')?;
+            return Some(logical[colon + 1..].to_vec());
+        }
     }
     None
 }
@@ -978,6 +982,23 @@ fn unescape_text(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uid_whose_name_is_folded_is_found_and_replaced_once() {
+        // The shape of a real Mozilla file in the corpus: the fold cuts the name.
+        let data = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID\r\n :315030d0-abc\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert_eq!(uid_of(data).as_deref(), Some("315030d0-abc"));
+        assert_eq!(inspect(data).uid.as_deref(), Some("315030d0-abc"));
+        let replaced = replace_uid(data, "new");
+        let text = String::from_utf8_lossy(&replaced);
+        assert_eq!(text.matches("UID").count(), 1, "{text}");
+        assert!(text.contains("UID:new\r\nSUMMARY:x"), "{text}");
+        // A value folded in the middle still reads whole.
+        assert_eq!(
+            uid_of(b"BEGIN:VCARD\r\nUID:ab\r\n cd\r\nEND:VCARD\r\n").as_deref(),
+            Some("abcd")
+        );
+    }
 
     #[test]
     fn add_uid_adds_one_line_per_item_and_keeps_every_other_byte() {

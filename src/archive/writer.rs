@@ -1206,7 +1206,9 @@ impl ItemSink for CollectionWriter {
         // Names made safe can meet (`Kontakte-ä.vcf` and `Kontakte-ö.vcf` both become
         // `Kontakte-_.vcf`): each original claims its own.
         let relative = {
-            let safe = safe_relative_path(href);
+            // Relative to the collection, as a device file's href already is.
+            let inside = href.strip_prefix(self.info.href.as_str()).unwrap_or(href);
+            let safe = safe_relative_path(inside);
             let (folder, name) = match safe.rsplit_once('/') {
                 Some((folder, name)) => (format!("originals/{}/{folder}", self.path), name),
                 None => (format!("originals/{}", self.path), safe.as_str()),

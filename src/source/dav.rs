@@ -7,7 +7,7 @@ use libdav::dav::{WebDavClient, WebDavError};
 use libdav::names;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef, href_key};
 use crate::progress::CancelToken;
 use crate::source::http::{HttpClient, HttpError, status_error};
 use crate::source::{Changes, ItemSink, Source, SourceInfo, last_segment};
@@ -71,6 +71,25 @@ impl DavSource {
     /// Finds the account's services and home sets at `input` (URL, host or email address).
     pub async fn connect(input: &str, http: HttpClient) -> Result<Self> {
         let start = starting_url(input)?;
+        match Self::connect_at(&start, http.clone()).await {
+            Err(error) if matches!(error.kind(), ErrorKind::Network | ErrorKind::Tls) => {
+                match crate::source::discovery::plain_http_instead(input) {
+                    Some(plain) => Self::connect_at(&plain, http).await,
+                    None if !input.contains("://") => Err(Error::new(
+                        error.kind(),
+                        format!(
+                            "{error}; if this server only speaks plain http, type the address with http:// in front (the password then travels unencrypted)"
+                        ),
+                    )),
+                    None => Err(error),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn connect_at(start: &http::Uri, http: HttpClient) -> Result<Self> {
+        let start = start.clone();
         http.trust(&start);
         let user = http.credentials().user().map(str::to_owned);
         let base = find_context(&http, &start, user.as_deref()).await?;
@@ -212,8 +231,8 @@ pub fn collections_in(
         let Some(raw_href) = text(&names::HREF) else {
             continue;
         };
-        let href = libdav::encoding::normalise_percent_encoded(&raw_href)
-            .map_or_else(|_| raw_href.clone(), std::borrow::Cow::into_owned);
+        // Kept as the server wrote it: some servers (Cyrus) compare hrefs byte for byte.
+        let href = raw_href;
         let supports_sync = has(&names::SUPPORTED_REPORT_SET, &names::SYNC_COLLECTION);
         let contacts = kind == CollectionKind::Contacts;
         found.push((
@@ -294,90 +313,14 @@ impl DavSource {
         let own = collection.href.trim_end_matches('/');
         Ok(entries
             .into_iter()
-            .filter(|e| !e.is_folder && e.href.trim_end_matches('/') != own)
+            .filter(|e| !e.is_folder && href_key(&e.raw_href) != href_key(own))
             .map(|e| ItemRef {
-                href: e.href,
+                href: e.raw_href,
                 etag: e.etag,
                 size: None,
             })
             .collect())
     }
-
-    /// One multiget REPORT for a batch of hrefs.
-    async fn multiget(
-        &self,
-        collection: &CollectionInfo,
-        batch: &[ItemRef],
-    ) -> Result<Vec<libdav::FetchedResource>> {
-        let hrefs = batch.iter().map(|r| r.href.as_str());
-        match collection.kind {
-            CollectionKind::Contacts => self
-                .dav
-                .request(
-                    libdav::carddav::GetAddressBookResources::new(&collection.href)
-                        .with_hrefs(hrefs),
-                )
-                .await
-                .map(|r| r.resources),
-            _ => self
-                .dav
-                .request(
-                    libdav::caldav::GetCalendarResources::new(&collection.href).with_hrefs(hrefs),
-                )
-                .await
-                .map(|r| r.resources),
-        }
-        .map_err(|e| dav_error(e, &self.url_of(&collection.href), self.user()))
-    }
-}
-
-/// Hands one batch's answers to the sink; hrefs the server left out become warnings.
-async fn deliver(
-    batch: &[ItemRef],
-    resources: Vec<libdav::FetchedResource>,
-    sink: &dyn ItemSink,
-) -> Result<()> {
-    let asked: std::collections::HashSet<String> =
-        batch.iter().map(|r| href_key(&r.href)).collect();
-    let mut delivered = std::collections::HashSet::new();
-    for resource in resources {
-        let key = href_key(&resource.href);
-        // Only what was asked, once: a hostile or broken server must not slip in items
-        // from elsewhere, nor the same item twice.
-        if !asked.contains(&key) || !delivered.insert(key) {
-            sink.warn(
-                Warning::new(
-                    "not-asked",
-                    "the server answered with an item that was not asked for (or twice); it was left out",
-                )
-                .at_href(resource.href),
-            );
-            continue;
-        }
-        match resource.content {
-            Ok(content) => {
-                sink.item(resource.href, Some(content.etag), content.data.into_bytes())
-                    .await?;
-            }
-            Err(status) => sink.warn(
-                Warning::new(
-                    "unavailable",
-                    format!("the server would not give this item ({status})"),
-                )
-                .at_href(resource.href),
-            ),
-        }
-    }
-    for missing in batch
-        .iter()
-        .filter(|r| !delivered.contains(&href_key(&r.href)))
-    {
-        sink.warn(
-            Warning::new("unavailable", "the server left this item out of its answer")
-                .at_href(&missing.href),
-        );
-    }
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -434,31 +377,7 @@ impl Source for DavSource {
         sink: &dyn ItemSink,
         cancel: &CancelToken,
     ) -> Result<()> {
-        // Pipelined: while one batch is written to disk, the server prepares the next.
-        let batches: Vec<&[ItemRef]> = items.chunks(MULTIGET_BATCH).collect();
-        let mut fetched = match batches.first() {
-            Some(first) => {
-                cancel.check()?;
-                self.multiget(collection, first).await?
-            }
-            None => Vec::new(),
-        };
-        for (index, batch) in batches.iter().enumerate() {
-            let following = async {
-                match batches.get(index + 1) {
-                    Some(next) => {
-                        cancel.check()?;
-                        self.multiget(collection, next).await
-                    }
-                    None => Ok(Vec::new()),
-                }
-            };
-            let current = std::mem::take(&mut fetched);
-            let (delivered, next) = tokio::join!(deliver(batch, current, sink), following);
-            delivered?;
-            fetched = next?;
-        }
-        Ok(())
+        self.fetch_items(collection, items, sink, cancel).await
     }
 
     async fn sync_token(&self, collection: &CollectionInfo) -> Result<Option<String>> {

@@ -106,6 +106,16 @@ pub(crate) async fn find_context(
             WellKnown::NotHere => {}
         }
     }
+    // Servers such as SOGo advertise only `DAV: 1,2` in OPTIONS, yet answer the principal:
+    // the address and each folder above it are asked, as vdirsyncer does.
+    if refused.is_none() {
+        for candidate in start_and_parents(start) {
+            let dav = WebDavClient::new(candidate.clone(), http.dav_service());
+            if let Ok(Some(_)) = dav.find_current_user_principal().await {
+                return Ok(candidate);
+            }
+        }
+    }
     if let Some(status) = refused.or(failed) {
         return Err(status_error(status, &url, user));
     }
@@ -136,6 +146,46 @@ pub(crate) async fn find_context(
         ErrorKind::NotDav,
         format!("no CalDAV or CardDAV service answers at this address: {url}"),
     ))
+}
+
+/// `start`, then each folder above it up to (not including) the root, which libdav's
+/// principal lookup asks anyway.
+fn start_and_parents(start: &Uri) -> Vec<Uri> {
+    let origin = format!(
+        "{}://{}",
+        start.scheme_str().unwrap_or("https"),
+        start.authority().map_or("", |a| a.as_str())
+    );
+    let mut path = start.path().trim_end_matches('/').to_owned();
+    let mut found = vec![start.clone()];
+    while let Some((parent, _)) = path.rsplit_once('/') {
+        path = parent.to_owned();
+        if path.is_empty() {
+            break;
+        }
+        if let Ok(uri) = format!("{origin}{path}/").parse() {
+            found.push(uri);
+        }
+    }
+    found
+}
+
+/// For an address typed without a scheme (`127.0.0.1:8008`), which is tried as https first:
+/// the plain-http address to try next, for a loopback host only, where nothing can listen
+/// in between. Elsewhere a password would travel unencrypted, so people type `http://`
+/// themselves (the error says so).
+pub(crate) fn plain_http_instead(input: &str) -> Option<Uri> {
+    let input = input.trim();
+    if input.contains("://") || input.contains('@') {
+        return None;
+    }
+    let uri: Uri = format!("http://{input}").parse().ok()?;
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback.then_some(uri)
 }
 
 /// What `/.well-known/...` on the starting origin said.

@@ -484,11 +484,17 @@ fn is_tls(error: &reqwest::Error) -> bool {
         if current.downcast_ref::<rustls::Error>().is_some() {
             return true;
         }
+
         let text = current.to_string();
         if text.contains("certificate") || text.contains("tls") || text.contains("TLS") {
             return true;
         }
-        source = current.source();
+        // An io::Error's `source()` skips the error it wraps: a TLS handshake answered in
+        // plain http (an address typed without a scheme) hides its rustls error there.
+        source = match current.downcast_ref::<std::io::Error>() {
+            Some(io) if io.get_ref().is_some() => io.get_ref().map(|e| e as _),
+            _ => current.source(),
+        };
     }
     false
 }

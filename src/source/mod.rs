@@ -11,6 +11,7 @@ pub mod apple;
 pub mod bundle;
 pub mod contract;
 pub mod dav;
+mod dav_fetch;
 pub mod device;
 pub mod discovery;
 pub mod google_tasks;

@@ -44,7 +44,11 @@ const GETCONTENTLENGTH: PropertyName<'static, 'static> =
 /// One file or folder of a photo folder's listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedEntry {
+    /// Normalised as libdav normalises hrefs (for the photo walk's checks and file names).
     pub href: String,
+    /// Exactly as the server wrote it (only an absolute URL cut to its path): what is sent
+    /// back to CalDAV/CardDAV servers, which may compare hrefs byte for byte.
+    pub raw_href: String,
     pub etag: Option<String>,
     pub size: Option<u64>,
     pub is_folder: bool,
@@ -74,6 +78,7 @@ pub fn entries_in(
             .map_or_else(|_| raw_href.to_owned(), std::borrow::Cow::into_owned);
         entries.push(ListedEntry {
             href,
+            raw_href: raw_href.to_owned(),
             etag: first(&names::GETETAG)
                 .and_then(|n| n.text())
                 .map(str::to_owned),
