@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs the real test servers (Radicale, WsgiDAV) into target/test-venv,
+# The test command: installs the real test servers (Radicale, Xandikos, WsgiDAV) into
+# target/test-venv and the Debian-packaged engines (Cyrus; as root),
 # then runs every unit, contract, integration, GUI and corpus test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +18,5 @@ if [ "${LIFEBOAT_TEST_KEYRING:-}" = 1 ]; then
   printf 'throwaway' | XDG_DATA_HOME="$keyring_home" gnome-keyring-daemon --unlock --components=secrets >/dev/null
 fi
 bash scripts/setup-test-servers.sh
+bash scripts/setup-dav-engines.sh
 cargo test --all-targets "$@"

@@ -209,11 +209,27 @@ pub async fn request_as(
     }
 }
 
+/// The body of an extended MKCOL making an address book (RFC 5689).
+pub fn mkcol_addressbook(display: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>{display}</D:displayname></D:prop></D:set></D:mkcol>"#
+    )
+}
+
+/// The body of a MKCALENDAR for these components.
+pub fn mkcalendar(display: &str, components: &[&str]) -> String {
+    let comps: String = components
+        .iter()
+        .map(|c| format!(r#"<C:comp name="{c}"/>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop><D:displayname>{display}</D:displayname><A:calendar-color>#ff0000ff</A:calendar-color><C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"#
+    )
+}
+
 pub async fn make_addressbook(server: &Server, name: &str, display: &str) -> String {
     let url = format!("{}{USER}/{name}/", server.base_url());
-    let body = format!(
-        r#"<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>{display}</D:displayname></D:prop></D:set></D:mkcol>"#
-    );
+    let body = mkcol_addressbook(display);
     let (status, _) = request("MKCOL", &url, body.into_bytes(), "application/xml").await;
     assert_eq!(status, 201, "MKCOL {url}");
     url
@@ -226,13 +242,7 @@ pub async fn make_calendar(
     components: &[&str],
 ) -> String {
     let url = format!("{}{USER}/{name}/", server.base_url());
-    let comps: String = components
-        .iter()
-        .map(|c| format!(r#"<C:comp name="{c}"/>"#))
-        .collect();
-    let body = format!(
-        r#"<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop><D:displayname>{display}</D:displayname><A:calendar-color>#ff0000ff</A:calendar-color><C:supported-calendar-component-set>{comps}</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"#
-    );
+    let body = mkcalendar(display, components);
     let (status, _) = request("MKCALENDAR", &url, body.into_bytes(), "application/xml").await;
     assert_eq!(status, 201, "MKCALENDAR {url}");
     url
@@ -631,6 +641,7 @@ pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
         .sum()
 }
 
+pub mod engines;
 pub mod faults;
 
 /// One file of a generated zip: its path inside the zip and its bytes.

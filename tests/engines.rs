@@ -1,0 +1,391 @@
+//! The compatibility matrix: each CalDAV/CardDAV engine real providers run, seeded with items
+//! whose hrefs need percent-encoding, a resource of two vCards, a folded property name,
+//! non-UTF-8 and bare-LF items. On each: discovery from the bare root, from `host:port` and
+//! from the DAV path; export, compared with what the server serves; verify; restore into an
+//! empty second user; the same restore again; an export of that user. One row per engine is
+//! printed (`cargo test --test engines -- --nocapture | grep "engine matrix"`); the quirks
+//! each engine is known for are in `tests/engines/QUIRKS.md`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use support::engines::{Engine, EngineAccount};
+use support::*;
+
+/// Everything but RFC 3986's unreserved characters is encoded: `+`, `@`, `%` and spaces too.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+#[derive(Clone, Copy, PartialEq)]
+enum Into {
+    Contacts,
+    Calendar,
+    Tasks,
+}
+
+fn seeds() -> Vec<(Into, String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    for i in 0..12 {
+        seeds.push((
+            Into::Contacts,
+            format!("c{i}.vcf"),
+            vcard(&format!("card-{i}"), &format!("Card {i}")),
+        ));
+        seeds.push((
+            Into::Calendar,
+            format!("e{i}.ics"),
+            event(&format!("event-{i}"), &format!("Event {i}")),
+        ));
+    }
+    for i in 0..4 {
+        seeds.push((
+            Into::Tasks,
+            format!("t{i}.ics"),
+            todo(&format!("todo-{i}"), &format!("To-do {i}")),
+        ));
+    }
+    for (i, name) in [
+        "Contact 5 é.vcf",
+        "plus+sign.vcf",
+        "at@sign.vcf",
+        "50%off.vcf",
+        "a b (c).vcf",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        seeds.push((
+            Into::Contacts,
+            name.to_owned(),
+            vcard(&format!("encoded-{i}"), name),
+        ));
+    }
+    seeds.push((
+        Into::Calendar,
+        "Réunion 1.ics".to_owned(),
+        event("encoded-event", "Réunion"),
+    ));
+    let mut two = vcard("two-1", "First of two");
+    two.extend_from_slice(&vcard("two-2", "Second of two"));
+    seeds.push((Into::Contacts, "two-cards.vcf".to_owned(), two));
+    seeds.push((
+        Into::Contacts,
+        "latin1.vcf".to_owned(),
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:latin1\r\nFN:B\xe9la\r\nN:B\xe9la;;;;\r\nEND:VCARD\r\n"
+            .to_vec(),
+    ));
+    seeds.push((
+        Into::Contacts,
+        "bare-lf.vcf".to_owned(),
+        b"BEGIN:VCARD\nVERSION:3.0\nUID:bare-lf\nFN:Bare LF\nN:LF;Bare;;;\nEND:VCARD\n".to_vec(),
+    ));
+    // The shape of a real Mozilla file in the corpus: the fold cuts the property name.
+    seeds.push((
+        Into::Calendar,
+        "folded-uid.ics".to_owned(),
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Lifeboat tests//EN\r\nBEGIN:VEVENT\r\nUID\r\n :folded-uid-1\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240103T100000Z\r\nDTEND:20240103T110000Z\r\nSUMMARY:Folded UID\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".to_vec(),
+    ));
+    seeds
+}
+
+/// The URL of `href` (an absolute path) on the account's server.
+fn url_of(account: &EngineAccount, href: &str) -> String {
+    format!("{}{}", account.root.trim_end_matches('/'), href)
+}
+
+/// The items of a collection as the server lists (hrefs exactly as written) and serves them.
+async fn served(account: &EngineAccount, collection: &str) -> Vec<(String, Vec<u8>)> {
+    let response = client()
+        .request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), collection)
+        .basic_auth(account.user, Some(PASSWORD))
+        .header("Depth", "1")
+        .header("Content-Type", "application/xml")
+        .body(r#"<?xml version="1.0"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>"#)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let xml = response.text().await.unwrap();
+    assert_eq!(status, 207, "PROPFIND {collection}: {xml}");
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let own = collection.split_once("://").unwrap().1;
+    let own = &own[own.find('/').unwrap()..];
+    let mut items = Vec::new();
+    for response in document
+        .descendants()
+        .filter(|n| n.has_tag_name(("DAV:", "response")))
+    {
+        let href = response
+            .descendants()
+            .find(|n| n.has_tag_name(("DAV:", "href")))
+            .and_then(|n| n.text())
+            .unwrap()
+            .trim();
+        // RFC 4918 lets hrefs be absolute URLs (Xandikos writes them so): their path is
+        // what Lifeboat records.
+        let href = match href.split_once("://") {
+            Some((_, rest)) => rest[rest.find('/').unwrap_or(rest.len())..].to_owned(),
+            None => href.to_owned(),
+        };
+        let folder = response
+            .descendants()
+            .any(|n| n.has_tag_name(("DAV:", "collection")));
+        if folder || href.trim_end_matches('/') == own.trim_end_matches('/') {
+            continue;
+        }
+        let (status, bytes) = request_as(
+            account.user,
+            "GET",
+            &url_of(account, &href),
+            Vec::new(),
+            "text/plain",
+        )
+        .await;
+        assert_eq!(status, 200, "GET {href}");
+        items.push((href, bytes));
+    }
+    items
+}
+
+async fn served_all(account: &EngineAccount) -> Vec<(String, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut seen = Vec::new();
+    for collection in [&account.addressbook, &account.calendar, &account.tasks] {
+        if !seen.contains(&collection) {
+            seen.push(collection);
+            all.extend(served(account, collection).await);
+        }
+    }
+    all
+}
+
+/// Whether `bytes` hold a line end other than CRLF: an XML multiget answer cannot carry it
+/// (XML turns CR and CRLF into LF, libdav turns every LF into CRLF).
+fn has_bare_line_end(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
+            || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    })
+}
+
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let text = text(bytes).replace("\r\n", "\n").replace('\r', "\n");
+    text.replace('\n', "\r\n").into_bytes()
+}
+
+fn uid_counts(archive: &Path) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for item in manifest_of(archive).items {
+        if let Some(uid) = item.uid {
+            *counts.entry(uid).or_default() += 1;
+        }
+    }
+    counts
+}
+
+fn json_of(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
+/// One engine through the whole matrix; returns its row and what went wrong.
+async fn run_matrix(engine: &Engine) -> (String, Vec<String>) {
+    let [from, into] = &engine.accounts;
+    let mut problems = Vec::new();
+    for (kind, name, bytes) in seeds() {
+        let collection = match kind {
+            Into::Contacts => &from.addressbook,
+            Into::Calendar => &from.calendar,
+            Into::Tasks => &from.tasks,
+        };
+        let content_type = if kind == Into::Contacts {
+            "text/vcard"
+        } else {
+            "text/calendar"
+        };
+        let url = format!("{collection}{}", utf8_percent_encode(&name, SEGMENT));
+        let (status, _) = request_as(from.user, "PUT", &url, bytes, content_type).await;
+        println!("{}: PUT {name} → {status}", engine.name);
+    }
+    let reference = served_all(from).await;
+    let work = tempfile::tempdir().unwrap();
+
+    // Discovery three ways, as people type addresses.
+    let mut discovery = Vec::new();
+    for (how, url) in [
+        ("root", from.root.clone()),
+        ("host:port", from.host_port()),
+        ("DAV path", from.dav.clone()),
+    ] {
+        let out = work.path().join(format!("dry-{}", discovery.len()));
+        let output = lifeboat(&[
+            "export",
+            "--dry-run",
+            "--url",
+            &url,
+            "--user",
+            from.user,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let ok = output.status.success();
+        if !ok {
+            problems.push(format!(
+                "discovery from {how} ({url}) failed: {}",
+                text(&output.stderr)
+            ));
+        }
+        discovery.push(format!("{how} {}", if ok { "ok" } else { "FAILED" }));
+    }
+
+    let first = work.path().join("first");
+    let exported = export_as(from.user, &from.root, &first);
+    if !exported.status.success() {
+        problems.push(format!(
+            "export failed ({}): {}",
+            exported.status,
+            text(&exported.stderr)
+        ));
+        return (
+            format!("engine matrix | {} | export failed", engine.name),
+            problems,
+        );
+    }
+    let manifest = manifest_of(&first);
+    let mut missing = Vec::new();
+    let mut normalised = 0;
+    for (href, bytes) in &reference {
+        let exact = manifest.items.iter().find(|i| &i.href == href);
+        let parts = manifest
+            .items
+            .iter()
+            .filter(|i| i.href.starts_with(&format!("{href}#")))
+            .count();
+        match exact {
+            Some(item) => {
+                let archived = std::fs::read(first.join(&item.path)).unwrap();
+                if archived == *bytes {
+                } else if has_bare_line_end(bytes) && archived == crlf(bytes) {
+                    normalised += 1;
+                } else {
+                    problems.push(format!(
+                        "{href}: archived bytes differ from what the server serves"
+                    ));
+                }
+            }
+            None if parts >= 2 => {}
+            None => missing.push(href.clone()),
+        }
+    }
+    for item in &manifest.items {
+        let listed = item
+            .href
+            .split_once('#')
+            .map_or(item.href.as_str(), |(h, _)| h);
+        if !reference.iter().any(|(href, _)| href == listed) {
+            problems.push(format!(
+                "archived under an href the server never listed: {}",
+                item.href
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        problems.push(format!("missing from the export: {missing:?}"));
+    }
+    let verified = lifeboat(&["verify", first.to_str().unwrap()]);
+    if !verified.status.success() {
+        problems.push(format!("verify failed: {}", text(&verified.stdout)));
+    }
+
+    // Into an empty second user, twice.
+    let restored = restore_as(into.user, &first, &into.root, &["--json"]);
+    println!("{}: restore said:\n{}", engine.name, text(&restored.stdout));
+    let summary = json_of(&restored);
+    let code = restored.status.code();
+    if !matches!(code, Some(0 | 2)) {
+        problems.push(format!(
+            "restore exited {code:?}: {}",
+            text(&restored.stderr)
+        ));
+    }
+    let changed = restore_total(&summary, "verify_failed");
+    let again = restore_as(into.user, &first, &into.root, &["--json"]);
+    let rerun = restore_total(&json_of(&again), "uploaded");
+    if rerun != 0 {
+        problems.push(format!("the re-run uploaded {rerun} items again"));
+    }
+    let second = work.path().join("second");
+    let exported = export_as(into.user, &into.root, &second);
+    if !exported.status.success() {
+        problems.push(format!(
+            "export of the restored user failed: {}",
+            text(&exported.stderr)
+        ));
+    }
+    let (before, after) = (uid_counts(&first), uid_counts(&second));
+    let lost: Vec<&String> = before
+        .keys()
+        .filter(|uid| !after.contains_key(*uid))
+        .collect();
+    let doubled: Vec<&String> = after
+        .iter()
+        .filter(|(uid, n)| **n > before.get(*uid).copied().unwrap_or(0))
+        .map(|(uid, _)| uid)
+        .collect();
+    if !lost.is_empty() {
+        problems.push(format!("not restored: {lost:?}"));
+    }
+    if !doubled.is_empty() {
+        problems.push(format!("restored twice: {doubled:?}"));
+    }
+    let row = format!(
+        "engine matrix | {} | discovery: {} | export {} items, {} missing, {normalised} line ends made CRLF | restore {} missing, {} duplicated, {changed} changed by the server (reported) | re-run +{rerun}",
+        engine.name,
+        discovery.join(", "),
+        manifest.items.len(),
+        missing.len(),
+        lost.len(),
+        doubled.len(),
+    );
+    (row, problems)
+}
+
+async fn check(engine: Option<Engine>) {
+    let Some(engine) = engine else { return };
+    let (row, problems) = run_matrix(&engine).await;
+    println!("{row}");
+    assert!(
+        problems.is_empty(),
+        "{}: {}",
+        engine.name,
+        problems.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn radicale_loses_and_duplicates_nothing() {
+    check(Some(support::engines::radicale().await)).await;
+}
+
+#[tokio::test]
+async fn xandikos_loses_and_duplicates_nothing() {
+    check(support::engines::xandikos()).await;
+}
+
+#[tokio::test]
+async fn cyrus_loses_and_duplicates_nothing() {
+    check(support::engines::cyrus()).await;
+}
