@@ -309,3 +309,209 @@ fn imap_create_users(port: u16, users: &[&str]) {
         }
     }
 }
+
+const DAVICAL_DBA: &str = "/usr/share/davical/dba/create-database.sh";
+const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A command run as the `postgres` user (PostgreSQL refuses to run as root).
+fn as_postgres(program: &str) -> Command {
+    let mut command = Command::new("setpriv");
+    command.args([
+        "--reuid=postgres",
+        "--regid=postgres",
+        "--clear-groups",
+        "--",
+        program,
+    ]);
+    command
+}
+
+fn run_ok(command: &mut Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what}: {}{}",
+        super::text(&output.stdout),
+        super::text(&output.stderr)
+    );
+}
+
+/// DAViCal 1.1 (Apache with PHP, PostgreSQL): its own database cluster and Apache in a
+/// folder of their own; the two users are made by SQL (a `**` password is a plain one), and
+/// alice's address book, calendar and task list by MKCOL/MKCALENDAR (DAViCal makes none).
+pub async fn davical() -> Option<Engine> {
+    if !Path::new(DAVICAL_DBA).exists() || !Path::new(DAVICAL_CONF).exists() {
+        return not_installed("DAViCal");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let (pg_port, http) = (free_port(), free_port());
+    for sub in ["pg", "sock", "apache"] {
+        std::fs::create_dir_all(base.join(sub)).unwrap();
+    }
+    // Apache's workers (www-data) reach the database socket through this folder.
+    run_ok(
+        Command::new("chmod").args(["755"]).arg(base),
+        "chmod the engine folder",
+    );
+    run_ok(
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(base.join("pg"))
+            .arg(base.join("sock")),
+        "chown the database folders",
+    );
+    run_ok(
+        as_postgres(&format!("{POSTGRES_BIN}/initdb"))
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(base.join("pg")),
+        "initdb",
+    );
+    let log = base.join("postgres.log");
+    let sock = base.join("sock");
+    let mut postgres = spawn_in_group(
+        as_postgres(&format!("{POSTGRES_BIN}/postgres"))
+            .arg("-D")
+            .arg(base.join("pg"))
+            .arg("-k")
+            .arg(&sock)
+            .args(["-p", &pg_port.to_string(), "-c", "listen_addresses="]),
+        &log,
+    );
+    let socket = sock.join(format!(".s.PGSQL.{pg_port}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "PostgreSQL did not start");
+        if let Ok(Some(status)) = postgres.try_wait() {
+            panic!(
+                "PostgreSQL exited with {status}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pg_env = [
+        ("PGHOST", sock.display().to_string()),
+        ("PGPORT", pg_port.to_string()),
+    ];
+    run_ok(
+        as_postgres(DAVICAL_DBA)
+            .args(["davical", "admin-password"])
+            .envs(pg_env.clone())
+            .current_dir("/tmp"),
+        "DAViCal's create-database.sh",
+    );
+    let quoted = PASSWORD.replace('\'', "''");
+    let sql: String = [USER, OTHER_USER]
+        .iter()
+        .map(|user| {
+            format!(
+                "INSERT INTO usr (active,email_ok,updated,username,password,fullname,email) VALUES \
+                 (TRUE,current_date,current_date,'{user}','**{quoted}','{user}','{user}@example.org');\
+                 INSERT INTO principal (type_id,user_no,displayname,default_privileges) \
+                 SELECT 1,user_no,fullname,0::BIT(24) FROM usr WHERE username='{user}';"
+            )
+        })
+        .collect();
+    run_ok(
+        as_postgres(&format!("{POSTGRES_BIN}/psql"))
+            .args(["-qXAt", "-U", "postgres", "davical", "-c", &sql])
+            .envs(pg_env),
+        "adding DAViCal users",
+    );
+    let apache = base.join("apache");
+    std::fs::write(
+        apache.join("httpd.conf"),
+        davical_apache_conf(
+            &apache,
+            http,
+            &format!(
+                "dbname=davical user=davical_app host={} port={pg_port}",
+                sock.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let log = apache.join("error.log");
+    let mut httpd = spawn_in_group(
+        Command::new("/usr/sbin/apache2")
+            .arg("-f")
+            .arg(apache.join("httpd.conf"))
+            .arg("-DFOREGROUND"),
+        &apache.join("stdout.log"),
+    );
+    wait_for_port(http, &mut httpd, &log);
+    let root = format!("http://127.0.0.1:{http}/");
+    let accounts = [USER, OTHER_USER].map(|user| {
+        let dav = format!("{root}davical/caldav.php/{user}/");
+        EngineAccount {
+            user,
+            addressbook: format!("{dav}addresses/"),
+            calendar: format!("{dav}calendar/"),
+            tasks: format!("{dav}tasks/"),
+            dav,
+            root: root.clone(),
+        }
+    });
+    let alice = &accounts[0];
+    for (method, url, body) in [
+        (
+            "MKCOL",
+            &alice.addressbook,
+            super::mkcol_addressbook("Contacts"),
+        ),
+        (
+            "MKCALENDAR",
+            &alice.calendar,
+            super::mkcalendar("Calendar", &["VEVENT"]),
+        ),
+        (
+            "MKCALENDAR",
+            &alice.tasks,
+            super::mkcalendar("Tasks", &["VTODO"]),
+        ),
+    ] {
+        let (status, answer) =
+            super::request_as(USER, method, url, body.into_bytes(), "application/xml").await;
+        assert_eq!(status, 201, "{method} {url}: {}", super::text(&answer));
+    }
+    Some(Engine {
+        name: "DAViCal 1.1",
+        accounts,
+        children: vec![httpd, postgres],
+        _servers: Vec::new(),
+        _dirs: vec![dir],
+    })
+}
+
+/// Written by `scripts/setup-dav-engines.sh`: DAViCal's configuration for requests to
+/// 127.0.0.1, taking the database from the `LIFEBOAT_PG` variable Apache sets.
+const DAVICAL_CONF: &str = "/etc/davical/127.0.0.1-conf.php";
+
+/// An Apache of our own: prefork with PHP, DAViCal's site (its `/.well-known` rewrites too).
+fn davical_apache_conf(dir: &Path, port: u16, database: &str) -> String {
+    let modules = [
+        ("mpm_prefork_module", "mod_mpm_prefork.so"),
+        ("authz_core_module", "mod_authz_core.so"),
+        ("alias_module", "mod_alias.so"),
+        ("dir_module", "mod_dir.so"),
+        ("mime_module", "mod_mime.so"),
+        ("rewrite_module", "mod_rewrite.so"),
+        ("headers_module", "mod_headers.so"),
+        ("env_module", "mod_env.so"),
+        ("php_module", "libphp8.2.so"),
+    ]
+    .map(|(name, file)| format!("LoadModule {name} /usr/lib/apache2/modules/{file}\n"))
+    .concat();
+    format!(
+        "ServerRoot /etc/apache2\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
+         PidFile {dir}/httpd.pid\nErrorLog {dir}/error.log\nLogLevel warn\n\
+         User www-data\nGroup www-data\n{modules}TypesConfig /etc/mime.types\n\
+         <FilesMatch \".+\\.php$\">\n  SetHandler application/x-httpd-php\n</FilesMatch>\n\
+         StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n\
+         SetEnv LIFEBOAT_PG \"{database}\"\n\
+         Include /etc/apache2/sites-available/davical.conf\n",
+        dir = dir.display()
+    )
+}
