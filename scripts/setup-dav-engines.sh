@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian-packaged CalDAV/CardDAV engines the compatibility matrix
 # (tests/engines.rs) starts on loopback: Cyrus IMAP with its CalDAV/CardDAV modules
-# (Fastmail's engine) and DAViCal (Apache with PHP, PostgreSQL). Needs root and apt-get; the
-# packages' own services are never started (policy-rc.d): the tests run each engine with
-# throwaway storage, database and web server of their own.
+# (Fastmail's engine), DAViCal (Apache with PHP, PostgreSQL) and SOGo (with memcached).
+# Needs root and apt-get; the packages' own services are never started (policy-rc.d): the
+# tests run each engine with throwaway storage, database and web server of their own.
 # Idempotent and quick when already done.
 set -euo pipefail
-packages=(cyrus-imapd cyrus-caldav cyrus-admin sasl2-bin
+packages=(cyrus-imapd cyrus-caldav cyrus-admin sasl2-bin sogo memcached
           davical postgresql apache2 libapache2-mod-php php-pgsql)
 # DAViCal's settings for requests to 127.0.0.1: the test harness runs its own PostgreSQL and
 # says where in LIFEBOAT_PG (Apache's SetEnv).

@@ -397,3 +397,8 @@ async fn cyrus_loses_and_duplicates_nothing() {
 async fn davical_loses_and_duplicates_nothing() {
     check(support::engines::davical().await).await;
 }
+
+#[tokio::test]
+async fn sogo_loses_and_duplicates_nothing() {
+    check(support::engines::sogo()).await;
+}

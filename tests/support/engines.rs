@@ -336,20 +336,14 @@ fn run_ok(command: &mut Command, what: &str) {
     );
 }
 
-/// DAViCal 1.1 (Apache with PHP, PostgreSQL): its own database cluster and Apache in a
-/// folder of their own; the two users are made by SQL (a `**` password is a plain one), and
-/// alice's address book, calendar and task list by MKCOL/MKCALENDAR (DAViCal makes none).
-pub async fn davical() -> Option<Engine> {
-    if !Path::new(DAVICAL_DBA).exists() || !Path::new(DAVICAL_CONF).exists() {
-        return not_installed("DAViCal");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path();
-    let (pg_port, http) = (free_port(), free_port());
-    for sub in ["pg", "sock", "apache"] {
+/// A PostgreSQL cluster of its own in `base/pg`, its socket in `base/sock` (and on
+/// 127.0.0.1 too when `tcp`): the child, the socket folder and the port.
+fn start_postgres(base: &Path, tcp: bool) -> (Child, std::path::PathBuf, u16) {
+    let port = free_port();
+    for sub in ["pg", "sock"] {
         std::fs::create_dir_all(base.join(sub)).unwrap();
     }
-    // Apache's workers (www-data) reach the database socket through this folder.
+    // Other users' workers (Apache's, SOGo's) reach the socket through this folder.
     run_ok(
         Command::new("chmod").args(["755"]).arg(base),
         "chmod the engine folder",
@@ -369,16 +363,21 @@ pub async fn davical() -> Option<Engine> {
     );
     let log = base.join("postgres.log");
     let sock = base.join("sock");
+    let listen = if tcp {
+        "listen_addresses=127.0.0.1"
+    } else {
+        "listen_addresses="
+    };
     let mut postgres = spawn_in_group(
         as_postgres(&format!("{POSTGRES_BIN}/postgres"))
             .arg("-D")
             .arg(base.join("pg"))
             .arg("-k")
             .arg(&sock)
-            .args(["-p", &pg_port.to_string(), "-c", "listen_addresses="]),
+            .args(["-p", &port.to_string(), "-c", listen]),
         &log,
     );
-    let socket = sock.join(format!(".s.PGSQL.{pg_port}"));
+    let socket = sock.join(format!(".s.PGSQL.{port}"));
     let deadline = Instant::now() + Duration::from_secs(30);
     while !socket.exists() {
         assert!(Instant::now() < deadline, "PostgreSQL did not start");
@@ -390,7 +389,34 @@ pub async fn davical() -> Option<Engine> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The socket appears a little before connections are taken.
     std::thread::sleep(Duration::from_millis(500));
+    (postgres, sock, port)
+}
+
+/// `psql` as `user` on the cluster at `sock`/`port`.
+fn psql(sock: &Path, port: u16, user: &str, database: &str, sql: &str) {
+    run_ok(
+        as_postgres(&format!("{POSTGRES_BIN}/psql"))
+            .args(["-qXAt", "-U", user, database, "-c", sql])
+            .env("PGHOST", sock)
+            .env("PGPORT", port.to_string()),
+        &format!("psql {sql}"),
+    );
+}
+
+/// DAViCal 1.1 (Apache with PHP, PostgreSQL): its own database cluster and Apache in a
+/// folder of their own; the two users are made by SQL (a `**` password is a plain one), and
+/// alice's address book, calendar and task list by MKCOL/MKCALENDAR (DAViCal makes none).
+pub async fn davical() -> Option<Engine> {
+    if !Path::new(DAVICAL_DBA).exists() || !Path::new(DAVICAL_CONF).exists() {
+        return not_installed("DAViCal");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let http = free_port();
+    let (postgres, sock, pg_port) = start_postgres(base, false);
+    std::fs::create_dir_all(base.join("apache")).unwrap();
     let pg_env = [
         ("PGHOST", sock.display().to_string()),
         ("PGPORT", pg_port.to_string()),
@@ -414,12 +440,7 @@ pub async fn davical() -> Option<Engine> {
             )
         })
         .collect();
-    run_ok(
-        as_postgres(&format!("{POSTGRES_BIN}/psql"))
-            .args(["-qXAt", "-U", "postgres", "davical", "-c", &sql])
-            .envs(pg_env),
-        "adding DAViCal users",
-    );
+    psql(&sock, pg_port, "postgres", "davical", &sql);
     let apache = base.join("apache");
     std::fs::write(
         apache.join("httpd.conf"),
@@ -512,6 +533,180 @@ fn davical_apache_conf(dir: &Path, port: u16, database: &str) -> String {
          StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n\
          SetEnv LIFEBOAT_PG \"{database}\"\n\
          Include /etc/apache2/sites-available/davical.conf\n",
+        dir = dir.display()
+    )
+}
+
+const SOGOD: &str = "/usr/sbin/sogod";
+
+/// SOGo 5.8 as providers deploy it: sogod (its settings given as arguments, so the
+/// system's `/etc/sogo/sogo.conf` is not touched) with its own PostgreSQL and memcached,
+/// behind an Apache of its own that proxies `/SOGo` and redirects `/.well-known` to the DAV
+/// root (SOGo's installation guide). SOGo makes each user's personal calendar and address
+/// book on first access; its to-dos go into the personal calendar.
+pub fn sogo() -> Option<Engine> {
+    if !Path::new(SOGOD).exists() || !Path::new("/usr/bin/memcached").exists() {
+        return not_installed("SOGo");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let (postgres, sock, pg_port) = start_postgres(base, true);
+    psql(
+        &sock,
+        pg_port,
+        "postgres",
+        "template1",
+        "CREATE ROLE sogo LOGIN PASSWORD 'sogo'",
+    );
+    psql(
+        &sock,
+        pg_port,
+        "postgres",
+        "template1",
+        "CREATE DATABASE sogo OWNER sogo",
+    );
+    let quoted = PASSWORD.replace('\'', "''");
+    psql(
+        &sock,
+        pg_port,
+        "sogo",
+        "sogo",
+        &format!(
+            "CREATE TABLE sogo_users (c_uid varchar(128) PRIMARY KEY, c_name varchar(128), \
+             c_password varchar(256), c_cn varchar(128), mail varchar(128)); \
+             INSERT INTO sogo_users VALUES ('{USER}','{USER}','{quoted}','{USER}','{USER}@example.org'), \
+             ('{OTHER_USER}','{OTHER_USER}','{quoted}','{OTHER_USER}','{OTHER_USER}@example.org');"
+        ),
+    );
+    let memcached_port = free_port();
+    let mut memcached = spawn_in_group(
+        Command::new("/usr/bin/memcached").args([
+            "-u",
+            "memcache",
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &memcached_port.to_string(),
+        ]),
+        &base.join("memcached.log"),
+    );
+    wait_for_port(memcached_port, &mut memcached, &base.join("memcached.log"));
+    let home = base.join("sogo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    run_ok(
+        Command::new("chown").args(["sogo:sogo"]).arg(&home),
+        "chown SOGo's home",
+    );
+    let database = format!("postgresql://sogo:sogo@127.0.0.1:{pg_port}/sogo");
+    let sogo_port = free_port();
+    let log = base.join("sogo.log");
+    let mut sogod = spawn_in_group(
+        Command::new("setpriv")
+            .args([
+                "--reuid=sogo",
+                "--regid=sogo",
+                "--clear-groups",
+                "--",
+                SOGOD,
+            ])
+            .env("HOME", &home)
+            .env("GNUSTEP_USER_ROOT", home.join("GNUstep"))
+            .args([
+                "-WONoDetach",
+                "YES",
+                "-WOWorkersCount",
+                "2",
+                "-WOLogFile",
+                "-",
+            ])
+            .arg("-WOPidFile")
+            .arg(home.join("sogo.pid"))
+            .args(["-WOPort", &format!("127.0.0.1:{sogo_port}")])
+            .args(["-SOGoProfileURL", &format!("{database}/sogo_user_profile")])
+            .args(["-OCSFolderInfoURL", &format!("{database}/sogo_folder_info")])
+            .args([
+                "-OCSSessionsFolderURL",
+                &format!("{database}/sogo_sessions_folder"),
+            ])
+            .args([
+                "-OCSEMailAlarmsFolderURL",
+                &format!("{database}/sogo_alarms_folder"),
+            ])
+            .args(["-SOGoMemcachedHost", &format!("127.0.0.1:{memcached_port}")])
+            .args(["-SOGoTimeZone", "UTC"])
+            .arg("-SOGoUserSources")
+            .arg(format!(
+                "({{type = sql; id = users; viewURL = \"{database}/sogo_users\"; \
+                 canAuthenticate = YES; isAddressBook = NO; userPasswordAlgorithm = plain;}})"
+            )),
+        &log,
+    );
+    wait_for_port(sogo_port, &mut sogod, &log);
+    let http = free_port();
+    let apache = base.join("apache");
+    std::fs::create_dir_all(&apache).unwrap();
+    std::fs::write(
+        apache.join("httpd.conf"),
+        sogo_apache_conf(&apache, http, sogo_port),
+    )
+    .unwrap();
+    let mut httpd = spawn_in_group(
+        Command::new("/usr/sbin/apache2")
+            .arg("-f")
+            .arg(apache.join("httpd.conf"))
+            .arg("-DFOREGROUND"),
+        &apache.join("stdout.log"),
+    );
+    wait_for_port(http, &mut httpd, &apache.join("error.log"));
+    let root = format!("http://127.0.0.1:{http}/");
+    let accounts = [USER, OTHER_USER].map(|user| {
+        let dav = format!("{root}SOGo/dav/{user}/");
+        EngineAccount {
+            user,
+            addressbook: format!("{dav}Contacts/personal/"),
+            calendar: format!("{dav}Calendar/personal/"),
+            tasks: format!("{dav}Calendar/personal/"),
+            dav,
+            root: root.clone(),
+        }
+    });
+    Some(Engine {
+        name: "SOGo 5.8",
+        accounts,
+        children: vec![httpd, sogod, memcached, postgres],
+        _servers: Vec::new(),
+        _dirs: vec![dir],
+    })
+}
+
+/// Apache in front of sogod, as SOGo's installation guide sets it up.
+fn sogo_apache_conf(dir: &Path, port: u16, sogo_port: u16) -> String {
+    let modules = [
+        ("mpm_prefork_module", "mod_mpm_prefork.so"),
+        ("authz_core_module", "mod_authz_core.so"),
+        ("alias_module", "mod_alias.so"),
+        ("headers_module", "mod_headers.so"),
+        ("proxy_module", "mod_proxy.so"),
+        ("proxy_http_module", "mod_proxy_http.so"),
+    ]
+    .map(|(name, file)| format!("LoadModule {name} /usr/lib/apache2/modules/{file}\n"))
+    .concat();
+    format!(
+        "ServerRoot /etc/apache2\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
+         PidFile {dir}/httpd.pid\nErrorLog {dir}/error.log\nLogLevel warn\n\
+         User www-data\nGroup www-data\n{modules}\
+         StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n\
+         ProxyRequests Off\nProxyPreserveHost On\n\
+         ProxyPass /SOGo http://127.0.0.1:{sogo_port}/SOGo retry=0\n\
+         <Location /SOGo>\n\
+           RequestHeader set \"x-webobjects-server-port\" \"{port}\"\n\
+           RequestHeader set \"x-webobjects-server-name\" \"127.0.0.1\"\n\
+           RequestHeader set \"x-webobjects-server-url\" \"http://127.0.0.1:{port}\"\n\
+           RequestHeader set \"x-webobjects-server-protocol\" \"HTTP/1.0\"\n\
+           RequestHeader set \"x-webobjects-remote-host\" \"127.0.0.1\"\n\
+         </Location>\n\
+         Redirect 301 /.well-known/caldav /SOGo/dav\n\
+         Redirect 301 /.well-known/carddav /SOGo/dav\n",
         dir = dir.display()
     )
 }
