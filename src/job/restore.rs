@@ -187,7 +187,7 @@ async fn convert_plain(
 }
 
 /// How an item already at the target was recognised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Match {
     /// Same UID (or path) and the same bytes.
@@ -196,6 +196,9 @@ pub enum Match {
     Equivalent,
     /// The restore report says an earlier run put it there.
     RestoredBefore,
+    /// An earlier run put it there and its read-back found these changes, which the target
+    /// still serves: reported again on every run, never counted as restored.
+    ChangedByServer { changes: Vec<String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -696,6 +699,14 @@ fn decide(
         let unchanged = record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes))
             || (record.etag.is_some() && record.etag == found.etag);
         let same_photo = photos && sha256_hex(&found.bytes) == item.sha256;
+        if unchanged && !record.changes.is_empty() {
+            return ItemAction::AlreadyThere {
+                href: found.href.clone(),
+                matched: Match::ChangedByServer {
+                    changes: record.changes.clone(),
+                },
+            };
+        }
         if unchanged || same_photo {
             return ItemAction::AlreadyThere {
                 href: found.href.clone(),
@@ -889,6 +900,8 @@ struct Written {
     size: u64,
     etag: Option<String>,
     verified: bool,
+    /// What the read-back found the target changed, property by property.
+    changes: Vec<String>,
 }
 
 /// Collects warnings and forwards them to the front end.
@@ -957,6 +970,14 @@ pub async fn execute(
         let writes: Vec<&ItemPlan> = collection.writes().collect();
         for item in &collection.items {
             match &item.action {
+                ItemAction::AlreadyThere {
+                    href,
+                    matched: Match::ChangedByServer { changes },
+                } => {
+                    outcome.already_there -= 1;
+                    outcome.verify_failed += 1;
+                    warnings.warn(changed_warning(changes, href, &item.path));
+                }
                 ItemAction::Refused { reason } => {
                     outcome.refused += 1;
                     warnings.warn(Warning::new("not-restored", reason.clone()).at_path(&item.path));
@@ -997,6 +1018,7 @@ pub async fn execute(
                         state: ItemState::Pending,
                         etag: None,
                         served_sha256: None,
+                        changes: Vec::new(),
                     },
                 );
             }
@@ -1112,11 +1134,16 @@ pub async fn execute(
                 state: ItemState::Stored,
                 etag: None,
                 served_sha256: None,
+                changes: Vec::new(),
             });
             entry.href.clone_from(&done.href);
             if done.verified {
                 entry.state = ItemState::Verified;
                 entry.served_sha256 = Some(done.sent_sha256.clone());
+            } else if !done.changes.is_empty() {
+                // Kept so that a re-run recognises the item and reports its changes again.
+                entry.served_sha256 = Some(done.sent_sha256.clone());
+                entry.changes.clone_from(&done.changes);
             }
         }
         save(report, &warnings);
@@ -1199,6 +1226,7 @@ async fn settle_one_request<'p>(
                 sent: bytes,
                 etag,
                 verified: stored_exactly,
+                changes: Vec::new(),
             })
         }))
         .buffer_unordered(UPLOAD_CONCURRENCY)
@@ -1207,6 +1235,18 @@ async fn settle_one_request<'p>(
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
     Ok(Settled { written, missing })
+}
+
+/// The warning for an item the target does not hold as sent, naming each changed property.
+fn changed_warning(changes: &[String], href: &str, path: &str) -> Warning {
+    Warning::new(
+        "verify-failed",
+        format!(
+            "the target does not hold what was sent ({}): {href}",
+            changes.join("; ")
+        ),
+    )
+    .at_path(path)
 }
 
 /// Where a write goes and with which UID.
@@ -1291,6 +1331,7 @@ async fn upload_one<'p>(
             size,
             etag,
             verified: false,
+            changes: Vec::new(),
         },
         PutOutcome::AlreadyExists => {
             return Ok((
@@ -1390,13 +1431,15 @@ async fn read_back(
             done.verified = true;
         } else {
             outcome.verify_failed += 1;
-            warnings.warn(
-                Warning::new(
-                    "verify-failed",
-                    format!("the target serves different content: {}", found.href),
-                )
-                .at_path(&done.path),
-            );
+            done.changes = if collection.kind == CollectionKind::Photos {
+                vec!["the target serves different bytes".to_owned()]
+            } else {
+                vobject::differences(&done.sent, &found.bytes)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            };
+            warnings.warn(changed_warning(&done.changes, &found.href, &done.path));
         }
         // From now on, `sent_sha256` records what the target serves, for the report.
         done.sent_sha256 = served_sha256;

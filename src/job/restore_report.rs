@@ -54,6 +54,10 @@ pub struct ItemRecord {
     /// SHA-256 of the bytes the target served on read-back.
     #[serde(default)]
     pub served_sha256: Option<String>,
+    /// What the read-back found the target changed (one line per property); empty when it
+    /// holds what was sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 impl Default for RestoreReport {
@@ -135,6 +139,7 @@ mod tests {
                 state: ItemState::Pending,
                 etag: None,
                 served_sha256: None,
+                changes: Vec::new(),
             },
         );
         report.save(&path).unwrap();

@@ -4,6 +4,9 @@
 
 use crate::model::ItemKind;
 
+mod compare;
+pub use compare::{PropertyChange, differences, equivalent, same_items};
+
 /// A line of a file: its byte range, with and without the line terminator.
 #[derive(Debug, Clone, Copy)]
 struct Line {
@@ -781,88 +784,6 @@ fn split_content_line(line: &[u8]) -> (&[u8], &[u8]) {
         }
     }
     (line, b"")
-}
-
-/// One content line in a canonical spelling: name upper-cased without its group, parameters
-/// as sorted `NAME=value` pairs (names upper-cased, values lower-cased and unquoted, lists
-/// split), then the value as it is.
-fn canonical_line(line: &[u8]) -> Vec<u8> {
-    let (head, value) = split_content_line(line);
-    let text = String::from_utf8_lossy(head);
-    let mut parts = text.split(';');
-    let name = parts.next().unwrap_or("");
-    let name = name
-        .rsplit('.')
-        .next()
-        .unwrap_or(name)
-        .trim()
-        .to_ascii_uppercase();
-    let mut parameters: Vec<String> = Vec::new();
-    for parameter in parts {
-        let (key, values) = parameter.split_once('=').unwrap_or(("TYPE", parameter));
-        let key = key.trim().to_ascii_uppercase();
-        for value in values.split(',') {
-            let value = value.trim().trim_matches('"').to_lowercase();
-            parameters.push(format!("{key}={value}"));
-        }
-    }
-    parameters.sort();
-    parameters.dedup();
-    let mut out = name.into_bytes();
-    for parameter in parameters {
-        out.push(b';');
-        out.extend_from_slice(parameter.as_bytes());
-    }
-    out.push(b':');
-    out.extend_from_slice(value);
-    out
-}
-
-/// Whether two vCards or iCalendar objects say the same thing although their bytes differ,
-/// as when a server re-serialises what it stores: the same set of properties with the same
-/// values, in any order, folding, line ending or parameter spelling. `PRODID` is left out (servers
-/// stamp their own).
-pub fn equivalent(a: &[u8], b: &[u8]) -> bool {
-    let canonical = |data: &[u8]| {
-        let mut lines: Vec<Vec<u8>> = unfolded(data)
-            .iter()
-            .map(|line| canonical_line(line))
-            .filter(|line| !line.starts_with(b"PRODID:") && !line.starts_with(b"PRODID;"))
-            .collect();
-        // A set: a server that repeats a VTIMEZONE block says nothing new.
-        lines.sort();
-        lines.dedup();
-        lines
-    };
-    a == b || canonical(a) == canonical(b)
-}
-
-/// Whether the events, to-dos, journal entries or vCards of `a` and `b` are [`equivalent`],
-/// whatever the calendar around them says (`METHOD`, `CALSCALE`, `VTIMEZONE` blocks): those
-/// are what a server rewrites on a whole-collection upload, while an edit made by a person
-/// changes the items themselves.
-pub fn same_items(a: &[u8], b: &[u8]) -> bool {
-    let items_only = |data: &[u8]| {
-        let mut stack: Vec<Vec<u8>> = Vec::new();
-        let mut kept: Vec<Vec<u8>> = Vec::new();
-        for line in unfolded(data) {
-            let canonical = canonical_line(&line);
-            if let Some(name) = canonical.strip_prefix(b"BEGIN:") {
-                stack.push(name.to_vec());
-            }
-            let inside_item =
-                stack.iter().any(|c| c != b"VCALENDAR") && !stack.iter().any(|c| c == b"VTIMEZONE");
-            if inside_item {
-                kept.push(canonical.clone());
-            }
-            if canonical.starts_with(b"END:") {
-                stack.pop();
-            }
-        }
-        kept.sort();
-        kept
-    };
-    items_only(a) == items_only(b)
 }
 
 /// The item with every `UID` property's value replaced by `uid` (all components of a
