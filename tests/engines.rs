@@ -415,9 +415,19 @@ async fn run_matrix(engine: &Engine) -> (String, Vec<String>) {
     if !doubled.is_empty() {
         problems.push(format!("restored twice: {doubled:?}"));
     }
+    // Back into the account it came from: everything is already there (found by hrefs as
+    // the server writes them), nothing is uploaded, and the server's items are untouched.
+    let home = restore_as(from.user, &first, &from.root, &["--json"]);
+    let home_uploaded = restore_total(&json_of(&home), "uploaded");
+    if home_uploaded != 0 || served_all(from).await != reference {
+        problems.push(format!(
+            "restoring into the account it came from uploaded {home_uploaded} items or changed what it serves: {}",
+            text(&home.stderr)
+        ));
+    }
     let foreign = foreign_restore(engine, work.path(), &mut problems);
     let row = format!(
-        "engine matrix | {} | discovery: {} | export {} items, {} missing, {normalised} line ends made CRLF | restore {} missing, {} duplicated, {} refused and {changed} changed by the server (reported) | re-run +{rerun} | foreign items: {foreign}",
+        "engine matrix | {} | discovery: {} | export {} items, {} missing, {normalised} line ends made CRLF | restore {} missing, {} duplicated, {} refused and {changed} changed by the server (reported) | re-run +{rerun} | into its own account +{home_uploaded} | foreign items: {foreign}",
         engine.name,
         discovery.join(", "),
         manifest.items.len(),

@@ -306,9 +306,17 @@ fn scenarios() -> Vec<Scenario> {
             random: Some((11, 300)),
             expect_error: false,
         },
+        // Every multiget answer unreadable: the items are fetched one by one by GET instead
+        // (issue 17: one bad answer never costs the items).
         Scenario {
-            name: "malformed XML, always",
+            name: "malformed multiget XML, always",
             rules: |_| vec![rule(&["REPORT"], 0, usize::MAX, Fault::MalformedXml)],
+            random: None,
+            expect_error: false,
+        },
+        Scenario {
+            name: "malformed listing XML, always",
+            rules: |_| vec![rule(&["PROPFIND"], 0, usize::MAX, Fault::MalformedXml)],
             random: None,
             expect_error: true,
         },

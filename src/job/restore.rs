@@ -362,7 +362,8 @@ impl Existing {
         let mut existing = Self::default();
         for item in items {
             let key = href_key(&item.href);
-            if let Some(uid) = vobject::uid_of(&item.bytes) {
+            // A resource of several vCards (Cyrus stores them) answers for each of their UIDs.
+            for uid in vobject::uids_of(&item.bytes) {
                 existing.by_uid.entry(uid).or_insert_with(|| key.clone());
             }
             existing
@@ -726,7 +727,7 @@ fn decide(
             .and_then(|key| existing.by_href.get(key))
     {
         match input.read_item(item) {
-            Ok(bytes) if bytes == found.bytes || vobject::equivalent(&bytes, &found.bytes) => {
+            Ok(bytes) if bytes == found.bytes || vobject::holds(&found.bytes, &bytes) => {
                 return ItemAction::AlreadyThere {
                     href: found.href.clone(),
                     matched: Match::RestoredBefore,
@@ -765,7 +766,7 @@ fn decide(
         }
         if !photos {
             match input.read_item(item) {
-                Ok(bytes) if vobject::equivalent(&bytes, &found.bytes) => {
+                Ok(bytes) if vobject::holds(&found.bytes, &bytes) => {
                     return ItemAction::AlreadyThere {
                         href: found.href.clone(),
                         matched: Match::Equivalent,

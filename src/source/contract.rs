@@ -18,6 +18,8 @@ pub struct CollectingSink {
     pub warnings: Mutex<Vec<Warning>>,
     /// The ETag each delivered href came with, when the source sent one.
     pub etags: Mutex<std::collections::HashMap<String, String>>,
+    /// Resources are taken as they are, never cut into items ([`ItemSink::splits_resources`]).
+    pub whole_resources: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -56,6 +58,10 @@ impl CollectingSink {
 
 #[async_trait::async_trait]
 impl ItemSink for CollectingSink {
+    fn splits_resources(&self) -> bool {
+        !self.whole_resources
+    }
+
     async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
         self.remember_etag(&href, etag);
         lock(&self.items).push((href, bytes));

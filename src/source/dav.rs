@@ -425,8 +425,13 @@ impl Source for DavSource {
                     deleted: response.deleted,
                 }))
             }
-            // The server forgot the token or refuses the report: a full listing still works.
-            Err(WebDavError::PreconditionFailed(_)) => Ok(None),
+            // The server forgot the token or refuses the report, or answers it with something
+            // we cannot read: a full listing (and multigets that fall back to GET) still works.
+            Err(
+                WebDavError::PreconditionFailed(_)
+                | WebDavError::Xml(_)
+                | WebDavError::InvalidResponse(_),
+            ) => Ok(None),
             Err(WebDavError::BadStatusCode(status))
                 if status.is_client_error() && status != http::StatusCode::UNAUTHORIZED =>
             {

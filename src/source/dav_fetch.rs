@@ -143,6 +143,7 @@ async fn one_resource(
     sink: &dyn ItemSink,
 ) -> Result<()> {
     let split = match kind {
+        _ if !sink.splits_resources() => return sink.item(href.to_owned(), etag, bytes).await,
         CollectionKind::Contacts => crate::vobject::split_vcards(&bytes),
         CollectionKind::Calendar => crate::vobject::split_calendar(&bytes),
         CollectionKind::Photos => return sink.item(href.to_owned(), etag, bytes).await,

@@ -59,6 +59,13 @@ pub trait ItemSink: Send + Sync {
     /// What the source knows about the item at `href` besides its bytes; given before the
     /// item itself. Sinks that keep no manifest ignore it.
     fn describe(&self, _href: &str, _about: ItemAbout) {}
+    /// Whether a resource holding several items (two vCards in one `.vcf` on a CalDAV or
+    /// CardDAV server) is also delivered as one item each (`href#1`, ...), besides whole as
+    /// an original. Archives want that; a restore reading its target back wants resources as
+    /// they are, since it writes to their hrefs.
+    fn splits_resources(&self) -> bool {
+        true
+    }
     /// A file that describes items (a photo's sidecar, an album's metadata, a provider's own
     /// export of to-dos), kept verbatim beside them.
     async fn metadata(&self, href: &str, bytes: &[u8]) -> Result<()> {

@@ -139,7 +139,10 @@ pub(crate) async fn fetch_from(
             size: None,
         })
         .collect();
-    let sink = crate::source::contract::CollectingSink::default();
+    let sink = crate::source::contract::CollectingSink {
+        whole_resources: true,
+        ..Default::default()
+    };
     source
         .fetch(
             collection,

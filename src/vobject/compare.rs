@@ -52,6 +52,21 @@ pub fn equivalent(a: &[u8], b: &[u8]) -> bool {
     differences(a, b).is_empty()
 }
 
+/// Whether `resource` (what a server serves at one href) holds `item`: it is [`equivalent`],
+/// or the resource holds several vCards or calendar objects and one of them is. A restore
+/// then finds a contact it archived out of a two-vCard resource already there.
+pub fn holds(resource: &[u8], item: &[u8]) -> bool {
+    if equivalent(resource, item) {
+        return true;
+    }
+    let parts = if super::begins_with_vcard(resource) {
+        super::split_vcards(resource)
+    } else {
+        super::split_calendar(resource)
+    };
+    parts.items.len() > 1 && parts.items.iter().any(|part| equivalent(part, item))
+}
+
 /// Whether the events, to-dos, journal entries or vCards of `a` and `b` are [`equivalent`],
 /// whatever the calendar around them says (`METHOD`, `CALSCALE`, `VTIMEZONE` blocks): those
 /// are what a server rewrites on a whole-collection upload, while an edit made by a person
@@ -325,6 +340,16 @@ mod tests {
         assert_eq!(duration_seconds("-P1DT2H"), Some(-93_600));
         assert_eq!(duration_seconds("P2W"), Some(1_209_600));
         assert_eq!(duration_seconds("PT"), None);
+    }
+
+    #[test]
+    fn a_resource_of_two_vcards_holds_each_and_answers_for_both_uids() {
+        let one = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:two-1\r\nFN:One\r\nEND:VCARD\r\n";
+        let two = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:two-2\r\nFN:Two\r\nEND:VCARD\r\n";
+        let both = [&one[..], &two[..]].concat();
+        assert_eq!(super::super::uids_of(&both), ["two-1", "two-2"]);
+        assert!(holds(&both, two) && holds(&both, one) && holds(one, one));
+        assert!(!holds(one, two));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::model::ItemKind;
 
 mod compare;
-pub use compare::{PropertyChange, differences, equivalent, same_items};
+pub use compare::{PropertyChange, differences, equivalent, holds, same_items};
 
 /// A line of a file: its byte range, with and without the line terminator.
 #[derive(Debug, Clone, Copy)]
@@ -148,6 +148,37 @@ pub fn uid_of(data: &[u8]) -> Option<String> {
     property_value(data, &lines(data), b"UID")
         .map(|value| text_of(&value))
         .filter(|uid| !uid.is_empty())
+}
+
+/// Every UID in `data`: one per vCard of a file of several, each distinct one of a calendar
+/// (a recurring event's overrides share theirs).
+pub fn uids_of(data: &[u8]) -> Vec<String> {
+    let split = if begins_with_vcard(data) {
+        split_vcards(data)
+    } else {
+        split_calendar(data)
+    };
+    let mut uids: Vec<String> = Vec::new();
+    let parts = if split.items.len() > 1 {
+        split.items
+    } else {
+        vec![data.to_vec()]
+    };
+    for part in &parts {
+        if let Some(uid) = uid_of(part).filter(|u| !uids.contains(u)) {
+            uids.push(uid);
+        }
+    }
+    uids
+}
+
+/// Whether the first non-blank line opens a vCard.
+fn begins_with_vcard(data: &[u8]) -> bool {
+    let all = lines(data);
+    all.iter()
+        .map(|l| &data[l.start..l.content_end])
+        .find(|c| !c.trim_ascii().is_empty())
+        .is_some_and(|c| begins(c, b"VCARD"))
 }
 
 /// Reads the kind, UID and readability of one vCard or iCalendar item.
