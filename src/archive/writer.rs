@@ -1206,8 +1206,12 @@ impl ItemSink for CollectionWriter {
         // Names made safe can meet (`Kontakte-ä.vcf` and `Kontakte-ö.vcf` both become
         // `Kontakte-_.vcf`): each original claims its own.
         let relative = {
-            // Relative to the collection, as a device file's href already is.
-            let inside = href.strip_prefix(self.info.href.as_str()).unwrap_or(href);
+            // Relative to the collection, as a device file's href already is; a collection
+            // that is itself one file (a Takeout calendar) keeps the file's name.
+            let inside = href
+                .strip_prefix(self.info.href.as_str())
+                .filter(|rest| !rest.trim_matches('/').is_empty())
+                .unwrap_or(href);
             let safe = safe_relative_path(inside);
             let (folder, name) = match safe.rsplit_once('/') {
                 Some((folder, name)) => (format!("originals/{}/{folder}", self.path), name),
