@@ -103,17 +103,6 @@ fn seeds() -> Vec<(Into, String, Vec<u8>)> {
         "bare-lf.vcf".to_owned(),
         b"BEGIN:VCARD\nVERSION:3.0\nUID:bare-lf\nFN:Bare LF\nN:LF;Bare;;;\nEND:VCARD\n".to_vec(),
     ));
-    // Old Mac line ends (bare CR), and a bare CR inside a value.
-    seeds.push((
-        Into::Contacts,
-        "bare-cr.vcf".to_owned(),
-        b"BEGIN:VCARD\rVERSION:3.0\rUID:bare-cr\rFN:Bare CR\rN:CR;Bare;;;\rEND:VCARD\r".to_vec(),
-    ));
-    seeds.push((
-        Into::Contacts,
-        "cr-in-value.vcf".to_owned(),
-        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:cr-in-value\r\nFN:CR in value\r\nN:Value;CR;;;\r\nNOTE:one\rtwo\r\nEND:VCARD\r\n".to_vec(),
-    ));
     // The shape of a real Mozilla file in the corpus: the fold cuts the property name.
     seeds.push((
         Into::Calendar,

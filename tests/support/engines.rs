@@ -49,10 +49,15 @@ pub struct Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         for child in &mut self.children {
-            // Each engine runs in its own process group: its workers go with it.
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", child.id())])
-                .status();
+            // Each engine runs in its own process group: its workers go with it. Never
+            // through `kill -KILL -PID`: procps-ng 4.0.2 (Debian 12) reads `-12345` as `-1`
+            // and kills every process on the machine.
+            if let Some(group) = i32::try_from(child.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
