@@ -207,14 +207,16 @@ fn uid_counts(archive: &Path) -> BTreeMap<String, usize> {
     counts
 }
 
-fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            text(&output.stdout),
-            text(&output.stderr)
-        )
-    })
+/// The messages of a `restore --json` summary's `verify-failed` warnings: what the target
+/// changed, one item each.
+fn read_back_changes(summary: &serde_json::Value) -> Vec<String> {
+    summary["summary"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "verify-failed")
+        .map(|w| w["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// One engine through the whole matrix; returns its row and what went wrong.
@@ -332,13 +334,7 @@ async fn run_matrix(engine: &Engine) -> (String, Vec<String>) {
     let code = restored.status.code();
     let changed = restore_total(&summary, "verify_failed");
     // Every item the server changed is named with what changed, property by property.
-    let reported: Vec<String> = summary["summary"]["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["code"] == "verify-failed")
-        .map(|w| w["message"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let reported = read_back_changes(&summary);
     for message in &reported {
         println!("{}: read-back: {message}", engine.name);
         if !message.contains("the server ") {
@@ -475,13 +471,7 @@ fn foreign_restore(engine: &Engine, work: &Path, problems: &mut Vec<String>) -> 
         let restored = restore_as(account.user, &archive, &account.root, &["--json"]);
         let summary = json_of(&restored);
         let changed = restore_total(&summary, "verify_failed");
-        let messages: Vec<String> = summary["summary"]["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|w| w["code"] == "verify-failed")
-            .map(|w| w["message"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let messages = read_back_changes(&summary);
         for message in &messages {
             println!("{}: {run}: read-back: {message}", engine.name);
             if !message.contains("the server ") || message.contains("the DURATION") {

@@ -10,16 +10,6 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            text(&output.stdout),
-            text(&output.stderr)
-        )
-    })
-}
-
 #[tokio::test]
 async fn round_trip_into_an_empty_account_keeps_every_item_and_a_rerun_changes_nothing() {
     let radicale = Server::radicale();

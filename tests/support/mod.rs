@@ -631,6 +631,17 @@ pub fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
+/// The JSON a `--json` run printed.
+pub fn json_of(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
 /// Sum of one counter over every collection of a `restore --json` summary.
 pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
     summary["summary"]["collections"]
