@@ -59,11 +59,7 @@ pub fn holds(resource: &[u8], item: &[u8]) -> bool {
     if equivalent(resource, item) {
         return true;
     }
-    let parts = if super::begins_with_vcard(resource) {
-        super::split_vcards(resource)
-    } else {
-        super::split_calendar(resource)
-    };
+    let parts = super::split_items(resource);
     parts.items.len() > 1 && parts.items.iter().any(|part| equivalent(part, item))
 }
 

@@ -87,43 +87,24 @@ fn ends(content: &[u8], name: &[u8]) -> bool {
     marker(content, b"END").is_some_and(|n| n.eq_ignore_ascii_case(name))
 }
 
-/// Value of a property named `name` among unfolded lines `range` (first match), as bytes.
+/// Value of a property named `name` among `lines` (first match), as bytes. The lines are
+/// unfolded first (RFC 6350 3.2, RFC 5545 3.1): a fold may cut the name itself
+/// (`UID\r\n :315030d0-...`, from a real Mozilla file).
 fn property_value(data: &[u8], lines: &[Line], name: &[u8]) -> Option<Vec<u8>> {
-    let continues = |line: &Line| matches!(data[line.start..line.end].first(), Some(b' ' | b'\t'));
-    let mut index = 0;
-    while index < lines.len() {
-        // One logical line: this line and its continuation lines unfolded (RFC 6350 3.2,
-        // RFC 5545 3.1) before anything is read, since a fold may cut the name itself
-        // (`UID\r\n :315030d0-...`, from a real Mozilla file).
-        let first = &data[lines[index].start..lines[index].content_end];
-        let mut logical = std::borrow::Cow::Borrowed(first);
-        let mut next = index + 1;
-        while let Some(line) = lines.get(next).filter(|l| continues(l)) {
-            logical
-                .to_mut()
-                .extend_from_slice(&data[line.start + 1..line.content_end]);
-            next += 1;
-        }
-        let orphan = continues(&lines[index]);
-        index = next;
-        if orphan {
-            continue;
-        }
+    logical_lines(data, lines).into_iter().find_map(|logical| {
         // A property name ends at ':' or ';' (parameters); vCard groups prefix it with `group.`.
-        let Some(name_end) = logical.iter().position(|&b| b == b':' || b == b';') else {
-            continue;
-        };
+        let name_end = logical.iter().position(|&b| b == b':' || b == b';')?;
         let full_name = &logical[..name_end];
         let bare = full_name
             .iter()
             .rposition(|&b| b == b'.')
             .map_or(full_name, |dot| &full_name[dot + 1..]);
-        if bare.trim_ascii().eq_ignore_ascii_case(name) {
-            let colon = logical.iter().position(|&b| b == b':')?;
-            return Some(logical[colon + 1..].to_vec());
+        if !bare.trim_ascii().eq_ignore_ascii_case(name) {
+            return None;
         }
-    }
-    None
+        let colon = logical.iter().position(|&b| b == b':')?;
+        Some(logical[colon + 1..].to_vec())
+    })
 }
 
 /// What reading one item told us.
@@ -153,11 +134,7 @@ pub fn uid_of(data: &[u8]) -> Option<String> {
 /// Every UID in `data`: one per vCard of a file of several, each distinct one of a calendar
 /// (a recurring event's overrides share theirs).
 pub fn uids_of(data: &[u8]) -> Vec<String> {
-    let split = if begins_with_vcard(data) {
-        split_vcards(data)
-    } else {
-        split_calendar(data)
-    };
+    let split = split_items(data);
     let mut uids: Vec<String> = Vec::new();
     let parts = if split.items.len() > 1 {
         split.items
@@ -170,6 +147,15 @@ pub fn uids_of(data: &[u8]) -> Vec<String> {
         }
     }
     uids
+}
+
+/// Cuts `data` with [`split_vcards`] or [`split_calendar`], as its first line says.
+pub fn split_items(data: &[u8]) -> Split {
+    if begins_with_vcard(data) {
+        split_vcards(data)
+    } else {
+        split_calendar(data)
+    }
 }
 
 /// Whether the first non-blank line opens a vCard.
