@@ -680,8 +680,16 @@ fn print_restore_plan(plan: &RestorePlan, input: &RestoreInput) {
             collection.href,
             if collection.create { " (new)" } else { "" }
         );
+        let changed = if counts.changed_by_server > 0 {
+            format!(
+                " (and {} the server changed when they were restored)",
+                counts.changed_by_server
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "            upload {}, already there {}, conflicts {}, refused {}",
+            "            upload {}, already there {}{changed}, conflicts {}, refused {}",
             counts.upload, counts.already_there, counts.conflicts, counts.refused
         );
     }

@@ -269,7 +269,10 @@ pub struct CollectionRestore {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PlanCounts {
     pub upload: usize,
+    /// Items the target holds as the archive has them.
     pub already_there: usize,
+    /// Items an earlier run put there that the target serves changed: not counted as there.
+    pub changed_by_server: usize,
     pub conflicts: usize,
     pub refused: usize,
 }
@@ -280,6 +283,10 @@ impl CollectionRestore {
         for item in &self.items {
             match item.action {
                 ItemAction::Upload { .. } => counts.upload += 1,
+                ItemAction::AlreadyThere {
+                    matched: Match::ChangedByServer { .. },
+                    ..
+                } => counts.changed_by_server += 1,
                 ItemAction::AlreadyThere { .. } => counts.already_there += 1,
                 ItemAction::Conflict { .. } => counts.conflicts += 1,
                 ItemAction::Refused { .. } => counts.refused += 1,
@@ -353,7 +360,9 @@ fn mapped_name<'a>(
 #[derive(Default)]
 struct Existing {
     by_href: HashMap<String, StoredItem>,
-    by_uid: HashMap<String, String>,
+    /// Every href holding each UID: servers such as DAViCal store several resources of one
+    /// UID (iTIP copies of a meeting), so an item is matched with the one that holds it.
+    by_uid: HashMap<String, Vec<String>>,
     by_sha: HashMap<String, String>,
 }
 
@@ -364,7 +373,7 @@ impl Existing {
             let key = href_key(&item.href);
             // A resource of several vCards (Cyrus stores them) answers for each of their UIDs.
             for uid in vobject::uids_of(&item.bytes) {
-                existing.by_uid.entry(uid).or_insert_with(|| key.clone());
+                existing.by_uid.entry(uid).or_default().push(key.clone());
             }
             existing
                 .by_sha
@@ -373,6 +382,15 @@ impl Existing {
             existing.by_href.insert(key, item);
         }
         existing
+    }
+
+    /// The items at the target with `uid`, in listing order.
+    fn with_uid<'a>(&'a self, uid: &str) -> impl Iterator<Item = &'a StoredItem> {
+        self.by_uid
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.by_href.get(key))
     }
 }
 
@@ -723,8 +741,7 @@ fn decide(
         && let Some(found) = record
             .uid
             .as_ref()
-            .and_then(|uid| existing.by_uid.get(uid))
-            .and_then(|key| existing.by_href.get(key))
+            .and_then(|uid| existing.with_uid(uid).next())
     {
         match input.read_item(item) {
             Ok(bytes) if bytes == found.bytes || vobject::holds(&found.bytes, &bytes) => {
@@ -751,11 +768,37 @@ fn decide(
             .by_href
             .get(&href_key(&href))
             .filter(|found| !found.bytes.is_empty() || item.size == 0)
+    } else if let Some(uid) = item.uid.as_deref() {
+        // Of several items with the UID, the one holding this item matches it.
+        if let Some(found) = existing
+            .with_uid(uid)
+            .find(|found| sha256_hex(&found.bytes) == item.sha256)
+        {
+            return ItemAction::AlreadyThere {
+                href: found.href.clone(),
+                matched: Match::SameBytes,
+            };
+        }
+        let mut candidates = existing.with_uid(uid).peekable();
+        if candidates.peek().is_some() {
+            match input.read_item(item) {
+                Ok(bytes) => {
+                    if let Some(found) = existing
+                        .with_uid(uid)
+                        .find(|found| vobject::holds(&found.bytes, &bytes))
+                    {
+                        return ItemAction::AlreadyThere {
+                            href: found.href.clone(),
+                            matched: Match::Equivalent,
+                        };
+                    }
+                }
+                Err(reason) => return ItemAction::Refused { reason },
+            }
+        }
+        candidates.next()
     } else {
-        item.uid
-            .as_ref()
-            .and_then(|uid| existing.by_uid.get(uid))
-            .and_then(|key| existing.by_href.get(key))
+        None
     };
     if let Some(found) = same_identity {
         if sha256_hex(&found.bytes) == item.sha256 {
@@ -763,18 +806,6 @@ fn decide(
                 href: found.href.clone(),
                 matched: Match::SameBytes,
             };
-        }
-        if !photos {
-            match input.read_item(item) {
-                Ok(bytes) if vobject::holds(&found.bytes, &bytes) => {
-                    return ItemAction::AlreadyThere {
-                        href: found.href.clone(),
-                        matched: Match::Equivalent,
-                    };
-                }
-                Ok(_) => {}
-                Err(reason) => return ItemAction::Refused { reason },
-            }
         }
         let resolution = match policy {
             ConflictPolicy::Skip => Resolution::Skip,
@@ -787,8 +818,9 @@ fn decide(
             resolution,
         };
     }
+    // The same bytes are the same item, also where the archived one has no UID (a restore
+    // gives it one, which the target's copy does not carry).
     if !photos
-        && item.uid.is_none()
         && let Some(found) = existing
             .by_sha
             .get(&item.sha256)
@@ -966,6 +998,7 @@ pub async fn execute(
             href: collection.href.clone(),
             created: collection.create,
             already_there: counts.already_there,
+            verify_failed: counts.changed_by_server,
             ..CollectionOutcome::default()
         };
         let writes: Vec<&ItemPlan> = collection.writes().collect();
@@ -975,8 +1008,6 @@ pub async fn execute(
                     href,
                     matched: Match::ChangedByServer { changes },
                 } => {
-                    outcome.already_there -= 1;
-                    outcome.verify_failed += 1;
                     warnings.warn(changed_warning(changes, href, &item.path));
                 }
                 ItemAction::Refused { reason } => {

@@ -2,11 +2,14 @@
 //! hrefs sent exactly as the server listed them; a batch that fails is split until the bad
 //! items are alone, those are fetched by GET, and what still fails is one warning each.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
 use crate::source::ItemSink;
 use crate::source::dav::{DavSource, MULTIGET_BATCH, dav_error};
+use crate::source::line_ends;
 
 /// Failed halves of one batch after which its remaining items are fetched one by one by GET:
 /// enough to isolate a few bad items in a batch of [`MULTIGET_BATCH`] (ten halvings each).
@@ -29,7 +32,7 @@ impl DavSource {
                 cancel.check()?;
                 self.multiget(collection, first).await
             }
-            None => Ok(Vec::new()),
+            None => Ok(Answer::default()),
         };
         for (index, batch) in batches.iter().enumerate() {
             let following = async {
@@ -38,10 +41,10 @@ impl DavSource {
                         cancel.check()?;
                         self.multiget(collection, next).await
                     }
-                    None => Ok(Vec::new()),
+                    None => Ok(Answer::default()),
                 }
             };
-            let current = std::mem::replace(&mut fetched, Ok(Vec::new()));
+            let current = std::mem::replace(&mut fetched, Ok(Answer::default()));
             let (settled, next) = tokio::join!(
                 self.settle(collection, batch, current, sink, cancel),
                 following
@@ -53,50 +56,93 @@ impl DavSource {
     }
 
     /// One multiget REPORT for a batch of hrefs.
-    async fn multiget(
-        &self,
-        collection: &CollectionInfo,
-        batch: &[ItemRef],
-    ) -> Result<Vec<libdav::FetchedResource>> {
+    async fn multiget(&self, collection: &CollectionInfo, batch: &[ItemRef]) -> Result<Answer> {
         let hrefs = batch.iter().map(|r| r.href.as_str());
         match collection.kind {
             CollectionKind::Contacts => self
-                .dav
-                .request(
+                .report(
                     libdav::carddav::GetAddressBookResources::new(&collection.href)
                         .with_hrefs(hrefs),
+                    "address-data",
                 )
                 .await
-                .map(|r| r.resources),
+                .map(|(r, inexact)| Answer {
+                    resources: r.resources,
+                    inexact,
+                }),
             _ => self
-                .dav
-                .request(
+                .report(
                     libdav::caldav::GetCalendarResources::new(&collection.href).with_hrefs(hrefs),
+                    "calendar-data",
                 )
                 .await
-                .map(|r| r.resources),
+                .map(|(r, inexact)| Answer {
+                    resources: r.resources,
+                    inexact,
+                }),
         }
         .map_err(|e| dav_error(e, &self.url_of(&collection.href), self.user()))
     }
+
+    /// A libdav request sent by hand, so that its raw answer can be looked at too: which
+    /// items' `data` the XML could not carry byte for byte ([`line_ends::inexact_items`]).
+    async fn report<R>(
+        &self,
+        request: R,
+        data: &str,
+    ) -> std::result::Result<(R::Response, HashSet<String>), DavError>
+    where
+        R: libdav::requests::DavRequest<ParseError = libdav::requests::ParseResponseError>,
+    {
+        let prepared = request.prepare_request(self.dav.base_url().clone())?;
+        let (head, body) = self.dav.request_raw(prepared).await?;
+        let response = request.parse_response(&head, &body)?;
+        Ok((response, line_ends::inexact_items(&body, data)))
+    }
 }
 
-/// Hands one batch's answers to the sink; hrefs the server left out become warnings.
-/// Each item is recorded under the href as it was asked for (as the server listed it):
-/// libdav hands back answers' hrefs percent-decoded.
-async fn deliver(
-    kind: CollectionKind,
-    batch: &[ItemRef],
+type DavError = libdav::dav::WebDavError<crate::source::http::HttpError>;
+
+/// One multiget's answer: what libdav read, and the items whose bytes it could not carry.
+#[derive(Default)]
+struct Answer {
     resources: Vec<libdav::FetchedResource>,
+    /// [`href_key`]s of the items holding a bare CR or LF.
+    inexact: HashSet<String>,
+}
+
+/// An item a multiget did not bring (exactly): it is asked for again by GET.
+struct Refetch<'a> {
+    item: &'a ItemRef,
+    /// Why, for the warning if the GET fails too.
+    why: String,
+    /// What the multiget brought, with its line ends made CRLF: archived if the GET fails,
+    /// so that the item is never lost over its line ends.
+    fallback: Option<(String, Vec<u8>)>,
+}
+
+/// Hands one batch's answers to the sink, and returns the items to fetch again by GET: those
+/// the server left out or answered with an error status, and those whose bytes the XML
+/// could not carry. Each item is recorded under the href as it was asked for (as the server
+/// listed it): libdav hands back answers' hrefs percent-decoded.
+async fn deliver<'a>(
+    kind: CollectionKind,
+    batch: &'a [ItemRef],
+    answer: Answer,
     sink: &dyn ItemSink,
-) -> Result<()> {
-    let asked: std::collections::HashMap<String, &ItemRef> =
-        batch.iter().map(|r| (href_key(&r.href), r)).collect();
-    let mut delivered = std::collections::HashSet::new();
-    for resource in resources {
+) -> Result<Vec<Refetch<'a>>> {
+    let asked: HashMap<String, &ItemRef> = batch.iter().map(|r| (href_key(&r.href), r)).collect();
+    let mut delivered = HashSet::new();
+    let mut again = Vec::new();
+    for resource in answer.resources {
         let key = href_key(&resource.href);
         // Only what was asked, once: a hostile or broken server must not slip in items
         // from elsewhere, nor the same item twice.
-        let Some(listed) = asked.get(&key).filter(|_| delivered.insert(key)) else {
+        let Some(listed) = asked
+            .get(&key)
+            .copied()
+            .filter(|_| delivered.insert(key.clone()))
+        else {
             sink.warn(
                 Warning::new(
                     "not-asked",
@@ -107,29 +153,33 @@ async fn deliver(
             continue;
         };
         match resource.content {
+            Ok(content) if answer.inexact.contains(&key) => again.push(Refetch {
+                item: listed,
+                why: "its line ends cannot travel in a multiget answer".to_owned(),
+                fallback: Some((content.etag, content.data.into_bytes())),
+            }),
             Ok(content) => {
                 let bytes = content.data.into_bytes();
                 one_resource(kind, &listed.href, Some(content.etag), bytes, sink).await?;
             }
-            Err(status) => sink.warn(
-                Warning::new(
-                    "unavailable",
-                    format!("the server would not give this item ({status})"),
-                )
-                .at_href(&listed.href),
-            ),
+            Err(status) => again.push(Refetch {
+                item: listed,
+                why: format!("with others: {status}"),
+                fallback: None,
+            }),
         }
     }
-    for missing in batch
-        .iter()
-        .filter(|r| !delivered.contains(&href_key(&r.href)))
-    {
-        sink.warn(
-            Warning::new("unavailable", "the server left this item out of its answer")
-                .at_href(&missing.href),
-        );
-    }
-    Ok(())
+    again.extend(
+        batch
+            .iter()
+            .filter(|r| !delivered.contains(&href_key(&r.href)))
+            .map(|item| Refetch {
+                item,
+                why: "left out of the server's answer".to_owned(),
+                fallback: None,
+            }),
+    );
+    Ok(again)
 }
 
 /// One resource's bytes. A resource holding several vCards (or calendar objects of several
@@ -189,23 +239,35 @@ impl DavSource {
             if !item_may_be_the_cause(&error) {
                 return Err(error);
             }
+            let alone = |item| Refetch {
+                item,
+                why: format!("with others: {error}"),
+                fallback: None,
+            };
             if batch.len() == 1 || failures.fetch_add(1, Ordering::Relaxed) >= SPLIT_FAILURES {
-                for item in batch {
-                    cancel.check()?;
-                    self.get_one(collection.kind, item, sink, &error).await?;
-                }
-                return Ok(());
+                return self
+                    .refetch(
+                        collection.kind,
+                        batch.iter().map(alone).collect(),
+                        sink,
+                        cancel,
+                    )
+                    .await;
             }
             tracing::debug!(items = batch.len(), %error, "multiget failed; asking in halves");
             let (first, second) = batch.split_at(batch.len() / 2);
             for half in [first, second] {
                 cancel.check()?;
                 if let [item] = half {
-                    self.get_one(collection.kind, item, sink, &error).await?;
+                    self.refetch(collection.kind, vec![alone(item)], sink, cancel)
+                        .await?;
                     continue;
                 }
                 match self.multiget(collection, half).await {
-                    Ok(resources) => deliver(collection.kind, half, resources, sink).await?,
+                    Ok(answer) => {
+                        let again = deliver(collection.kind, half, answer, sink).await?;
+                        self.refetch(collection.kind, again, sink, cancel).await?;
+                    }
                     Err(error) => {
                         self.isolate(collection, half, sink, cancel, error, failures)
                             .await?;
@@ -216,15 +278,31 @@ impl DavSource {
         })
     }
 
-    /// One item by GET, after a multiget holding only it failed with `multiget_error`.
+    /// Each of `items` by GET, one after another.
+    async fn refetch(
+        &self,
+        kind: CollectionKind,
+        items: Vec<Refetch<'_>>,
+        sink: &dyn ItemSink,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        for refetch in items {
+            cancel.check()?;
+            self.get_one(kind, refetch, sink).await?;
+        }
+        Ok(())
+    }
+
+    /// One item by GET, after a multiget did not bring it (exactly). If the GET fails too,
+    /// what the multiget brought is archived with a warning, or else the item is one warning.
     async fn get_one(
         &self,
         kind: CollectionKind,
-        item: &ItemRef,
+        refetch: Refetch<'_>,
         sink: &dyn ItemSink,
-        multiget_error: &Error,
     ) -> Result<()> {
-        let url = self.url_of(&item.href);
+        let href = &refetch.item.href;
+        let url = self.url_of(href);
         let request = http::Request::builder()
             .method(http::Method::GET)
             .uri(&url)
@@ -243,9 +321,10 @@ impl DavSource {
                     .headers()
                     .get(http::header::ETAG)
                     .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
+                    .map(str::to_owned)
+                    .or_else(|| refetch.fallback.map(|(etag, _)| etag));
                 let bytes = response.into_body().to_vec();
-                return one_resource(kind, &item.href, etag, bytes, sink).await;
+                return one_resource(kind, href, etag, bytes, sink).await;
             }
             Ok(response) => response.status().to_string(),
             Err(error) => {
@@ -256,14 +335,27 @@ impl DavSource {
                 error.to_string()
             }
         };
+        if let Some((etag, bytes)) = refetch.fallback {
+            sink.warn(
+                Warning::new(
+                    "line-ends-changed",
+                    format!(
+                        "the server would not give this item alone ({problem}); it is kept as its multiget answer brought it, with CRLF line ends"
+                    ),
+                )
+                .at_href(href),
+            );
+            return one_resource(kind, href, Some(etag), bytes, sink).await;
+        }
         sink.warn(
             Warning::new(
                 "unavailable",
                 format!(
-                    "the server would not give this item, neither with others ({multiget_error}) nor alone ({problem})"
+                    "the server would not give this item, neither {} nor alone ({problem})",
+                    refetch.why
                 ),
             )
-            .at_href(&item.href),
+            .at_href(href),
         );
         Ok(())
     }
@@ -273,12 +365,15 @@ impl DavSource {
         &self,
         collection: &CollectionInfo,
         batch: &[ItemRef],
-        answer: Result<Vec<libdav::FetchedResource>>,
+        answer: Result<Answer>,
         sink: &dyn ItemSink,
         cancel: &CancelToken,
     ) -> Result<()> {
         match answer {
-            Ok(resources) => deliver(collection.kind, batch, resources, sink).await,
+            Ok(answer) => {
+                let again = deliver(collection.kind, batch, answer, sink).await?;
+                self.refetch(collection.kind, again, sink, cancel).await
+            }
             Err(error) => {
                 let failures = std::sync::atomic::AtomicUsize::new(0);
                 self.isolate(collection, batch, sink, cancel, error, &failures)

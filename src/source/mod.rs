@@ -16,6 +16,7 @@ pub mod device;
 pub mod discovery;
 pub mod google_tasks;
 pub mod http;
+pub(crate) mod line_ends;
 pub mod memory;
 pub mod origin;
 pub mod photos;

@@ -288,9 +288,13 @@ impl Target for DavTarget {
             CollectionKind::Photos => return Ok(false),
         }
         // If-None-Match: a PUT on an existing collection would replace all of it.
+        let url = self.url_of(href);
+        if super::condition_fails_already(&self.account.http, &url, &PutMode::Create).await {
+            return Ok(false);
+        }
         let (outcome, retried) = http_put_retried(
             &self.account.http,
-            &self.url_of(href),
+            &url,
             info.kind,
             merged.into(),
             &PutMode::Create,

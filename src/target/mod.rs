@@ -186,6 +186,9 @@ pub(crate) async fn http_put(
     bytes: Vec<u8>,
     mode: &PutMode,
 ) -> Result<PutOutcome> {
+    if condition_fails_already(http, url, mode).await {
+        return Ok(PutOutcome::AlreadyExists);
+    }
     let bytes = bytes::Bytes::from(bytes);
     let (outcome, retried) = http_put_retried(http, url, kind, bytes.clone(), mode).await?;
     // A 412 after a lost answer may be our own first attempt: read the item back.
@@ -196,6 +199,42 @@ pub(crate) async fn http_put(
         return Ok(PutOutcome::Stored { etag: None });
     }
     Ok(outcome)
+}
+
+/// Whether a HEAD shows that `mode`'s condition fails already: something is at the href of
+/// a create, or another version at the href of a replace. Some servers (SOGo) ignore
+/// `If-None-Match` and `If-Match`, so the condition is checked here before the PUT sends it
+/// too. A server that cannot say (no HEAD, no ETag, an error) leaves it to the PUT.
+pub(crate) async fn condition_fails_already(http: &HttpClient, url: &str, mode: &PutMode) -> bool {
+    let expected = match mode {
+        PutMode::Create => None,
+        PutMode::Replace { etag: Some(etag) } => Some(etag),
+        PutMode::Replace { etag: None } => return false,
+    };
+    let Ok(request) = http::Request::builder()
+        .method(Method::HEAD)
+        .uri(url)
+        .body(String::new())
+    else {
+        return false;
+    };
+    // One attempt (429/503 aside): a server that cannot answer a HEAD still has the PUT's
+    // own condition.
+    let Ok((response, _)) = http.send_retrying(&request, false).await else {
+        return false;
+    };
+    if !response.status().is_success() {
+        return false;
+    }
+    let strong = |etag: &str| etag.trim().trim_start_matches("W/").to_owned();
+    match expected {
+        None => true,
+        Some(etag) => response
+            .headers()
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|now| strong(now) != strong(etag)),
+    }
 }
 
 /// [`http_put`] without reading back, also telling whether it took more than one attempt

@@ -136,6 +136,16 @@ fn canonical_value(name: &str, value: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&value[7..]);
         return out;
     }
+    // Trailing empty components of a structured value say nothing (SOGo writes
+    // `N:Doe;;;;` as `N:Doe`).
+    let mut value = value;
+    if matches!(name, "N" | "ADR" | "ORG") {
+        while let [rest @ .., b';'] = value
+            && !rest.ends_with(b"\\")
+        {
+            value = rest;
+        }
+    }
     // `\N` and `\n` are the same newline in a text value.
     let mut out = Vec::with_capacity(value.len());
     let mut index = 0;
@@ -248,20 +258,16 @@ pub fn differences(sent: &[u8], served: &[u8]) -> Vec<PropertyChange> {
             .filter(|line| property_name(line) != "PRODID")
             .collect();
         lines.sort();
-        lines.dedup();
         lines
     };
+    // Compared as multisets: a line the server doubled or dropped one copy of counts.
     let (ours, theirs) = (canonical(sent), canonical(served));
-    let only_ours: Vec<&Vec<u8>> = ours
+    let (only_ours, only_theirs) = multiset_difference(&ours, &theirs);
+    let mut names: Vec<String> = only_ours
         .iter()
-        .filter(|l| theirs.binary_search(l).is_err())
+        .chain(&only_theirs)
+        .map(|l| property_name(l))
         .collect();
-    let only_theirs: Vec<&Vec<u8>> = theirs
-        .iter()
-        .filter(|l| ours.binary_search(l).is_err())
-        .collect();
-    let mut changes: Vec<PropertyChange> = Vec::new();
-    let mut names: Vec<String> = only_ours.iter().map(|l| property_name(l)).collect();
     names.sort();
     names.dedup();
     let size = |lines: &[&Vec<u8>], name: &str| -> usize {
@@ -271,28 +277,56 @@ pub fn differences(sent: &[u8], served: &[u8]) -> Vec<PropertyChange> {
             .map(|l| l.len())
             .sum()
     };
+    let mut changes: Vec<PropertyChange> = Vec::new();
+    let mut added = Vec::new();
     for name in names {
         let from = size(&only_ours, &name);
         if !theirs.iter().any(|l| property_name(l) == name) {
             changes.push(PropertyChange::Dropped { name, bytes: from });
-            continue;
-        }
-        let to = size(&only_theirs, &name);
-        if from >= 256 && to < from / 2 {
-            changes.push(PropertyChange::Shrunk { name, from, to });
+        } else if !ours.iter().any(|l| property_name(l) == name) {
+            added.push(PropertyChange::Added { name });
         } else {
-            changes.push(PropertyChange::Changed { name });
+            let to = size(&only_theirs, &name);
+            if from >= 256 && to < from / 2 {
+                changes.push(PropertyChange::Shrunk { name, from, to });
+            } else {
+                changes.push(PropertyChange::Changed { name });
+            }
         }
     }
-    let mut added: Vec<String> = only_theirs
-        .iter()
-        .map(|l| property_name(l))
-        .filter(|name| !ours.iter().any(|l| property_name(l) == *name))
-        .collect();
-    added.sort();
-    added.dedup();
-    changes.extend(added.into_iter().map(|name| PropertyChange::Added { name }));
+    changes.extend(added);
     changes
+}
+
+/// The lines of sorted `a` not matched by one in sorted `b`, and the other way round.
+fn multiset_difference<'a>(
+    a: &'a [Vec<u8>],
+    b: &'a [Vec<u8>],
+) -> (Vec<&'a Vec<u8>>, Vec<&'a Vec<u8>>) {
+    let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                only_a.push(x);
+                i += 1;
+            }
+            (Some(x), None) => {
+                only_a.push(x);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                only_b.push(y);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (only_a, only_b)
 }
 
 /// The name of a canonical line (`NAME;…:…` or `NAME:…`); `BEGIN`/`END` name their component.
@@ -319,6 +353,33 @@ mod tests {
     fn event(lines: &str) -> Vec<u8> {
         format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n")
             .into_bytes()
+    }
+
+    #[test]
+    fn a_value_added_beside_one_of_the_same_name_or_a_doubled_line_is_a_change() {
+        let sent = event("SUMMARY:x\r\n");
+        let second_uid = event("SUMMARY:x\r\nUID:other\r\n");
+        assert_eq!(
+            differences(&sent, &second_uid),
+            vec![PropertyChange::Changed {
+                name: "UID".to_owned()
+            }]
+        );
+        let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\nFN:A\r\nEND:VCARD\r\n";
+        let doubled = [card.as_slice(), card.as_slice()].concat();
+        assert!(!equivalent(card, &doubled));
+        assert!(!equivalent(&doubled, card));
+    }
+
+    #[test]
+    fn trailing_empty_components_of_a_name_say_nothing() {
+        let card = |n: &str| {
+            format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\nFN:A\r\nN:{n}\r\nEND:VCARD\r\n")
+                .into_bytes()
+        };
+        assert!(equivalent(&card("Doe;Ann;;;"), &card("Doe;Ann")));
+        assert!(!equivalent(&card("Doe;Ann;;;"), &card("Doe")));
+        assert!(!equivalent(&card("Doe\\;"), &card("Doe\\")));
     }
 
     #[test]

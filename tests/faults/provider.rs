@@ -61,18 +61,36 @@ async fn a_provider_that_lists_what_it_cannot_deliver_never_costs_the_good_snaps
     assert!(run(&config, &args).status.success());
     let first = lifeboat_in(&config, &["run", "nightly"]);
     assert!(first.status.success(), "{}", both(&first));
+    assert_eq!(snapshot_names(&dest).len(), 1);
+    // Every contact changed, so it must be fetched.
+    let change_all = |round: &'static str| {
+        let base = account.radicale.base_url();
+        async move {
+            for i in 0..25 {
+                let uid = format!("contacts-{i}");
+                let url = format!("{base}{USER}/contacts/{uid}.ics");
+                let status = put(&url, vcard(&uid, &format!("{round} {i}")), "text/vcard").await;
+                assert!([201, 204].contains(&status), "{status}");
+            }
+        }
+    };
+
+    // A multiget that answers 404 for items the server still serves alone: each is fetched
+    // by GET, and nothing is missing.
+    change_all("changed").await;
+    proxy.add(rule(&["REPORT"], 0, usize::MAX, Fault::MultigetNotFound));
+    let fetched = lifeboat_in(&config, &["run", "nightly"]);
+    assert!(fetched.status.success(), "{}", both(&fetched));
     let good = snapshot_names(&dest);
     assert_eq!(good.len(), 1);
+    let newest = dest.join(&good[0]);
+    assert_eq!(manifest_of(&newest).items.len(), 25 + 15 + 8 + 4);
+    assert!(!newest.join("FLAGGED.txt").exists());
 
-    // The provider breaks: every contact changed (so it must be fetched), and the server
-    // still lists each one but answers 404 for it inside the multiget.
-    for i in 0..25 {
-        let uid = format!("contacts-{i}");
-        let url = format!("{}{USER}/contacts/{uid}.ics", account.radicale.base_url());
-        let status = put(&url, vcard(&uid, &format!("changed {i}")), "text/vcard").await;
-        assert!([201, 204].contains(&status), "{status}");
-    }
-    proxy.add(rule(&["REPORT"], 0, usize::MAX, Fault::MultigetNotFound));
+    // The provider breaks: the server still lists each contact but answers 404 for it,
+    // inside the multiget and alone.
+    change_all("changed again").await;
+    proxy.add(rule(&["GET"], 0, usize::MAX, Fault::Status(404)));
     for attempt in 2..=3 {
         let flagged = lifeboat_in(&config, &["run", "nightly"]);
         let said = both(&flagged);
@@ -114,7 +132,7 @@ async fn a_provider_that_lists_what_it_cannot_deliver_never_costs_the_good_snaps
     assert_eq!(manifest_of(&newest).items.len(), 25 + 15 + 8 + 4);
     row(
         "lists 25 contacts, 404 for each in the multiget, keep-last 1",
-        "exit 3 twice, FLAGGED, good snapshot kept; healthy run exit 0",
+        "fetched one by one, exit 0; also 404 alone: exit 3 twice, FLAGGED, good snapshot kept; healthy run exit 0",
     );
 }
 

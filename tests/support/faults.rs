@@ -240,8 +240,13 @@ impl Message {
 }
 
 /// Reads one message; `None` at a clean end of the connection. `to_eof` reads a body without
-/// framing headers until the peer closes (responses only).
-fn read_message(reader: &mut BufReader<TcpStream>, to_eof: bool) -> Option<Message> {
+/// framing headers until the peer closes (responses only). `head_answer`: the answer to a
+/// HEAD, whose `Content-Length` announces a body that never comes.
+fn read_message(
+    reader: &mut BufReader<TcpStream>,
+    to_eof: bool,
+    head_answer: bool,
+) -> Option<Message> {
     let mut first_line = String::new();
     if reader.read_line(&mut first_line).ok()? == 0 {
         return None;
@@ -277,6 +282,7 @@ fn read_message(reader: &mut BufReader<TcpStream>, to_eof: bool) -> Option<Messa
             }
             message.body.extend_from_slice(&chunk[..size]);
         }
+    } else if head_answer {
     } else if let Some(length) = message.header("content-length") {
         let mut body = vec![0; length.parse().ok()?];
         reader.read_exact(&mut body).ok()?;
@@ -294,7 +300,7 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
     let mut reader = BufReader::new(reader_half);
     let mut client = client;
     // One request per connection: every answer says `Connection: close`.
-    let Some(request) = read_message(&mut reader, false) else {
+    let Some(request) = read_message(&mut reader, false, false) else {
         return;
     };
     let method = request
@@ -460,5 +466,5 @@ fn forward(request: &Message, upstream: u16) -> Option<Message> {
     bytes.extend_from_slice(&request.body);
     server.write_all(&bytes).ok()?;
     let mut reader = BufReader::new(server);
-    read_message(&mut reader, true)
+    read_message(&mut reader, true, request.first_line.starts_with("HEAD "))
 }

@@ -151,7 +151,14 @@ fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
                 collection.href.clone()
             });
             ui.label(counts.upload.to_string());
-            ui.label(counts.already_there.to_string());
+            if counts.changed_by_server > 0 {
+                ui.label(format!(
+                    "{} ({} changed by the account when restored before)",
+                    counts.already_there, counts.changed_by_server
+                ));
+            } else {
+                ui.label(counts.already_there.to_string());
+            }
             ui.label(counts.conflicts.to_string());
             ui.label(counts.refused.to_string());
             ui.end_row();
