@@ -47,6 +47,13 @@ pub async fn check_target(
         .into_iter()
         .find(|c| href_key(&c.href) == href_key(&href))
         .ok_or_else(|| broken(format!("{href} not listed after creation")))?;
+    // The name people gave it comes back (a folder of photos may have none).
+    if kind != CollectionKind::Photos && created.display_name != info.display_name {
+        return Err(broken(format!(
+            "{href} is named {:?} after creation, not {:?}",
+            created.display_name, info.display_name
+        )));
+    }
 
     let item_href = target.item_href(&href, "one.item");
     let outcome = target

@@ -421,6 +421,11 @@ impl DavTarget {
                 )));
             }
         }
+        // Some servers make the collection but drop the name sent with it (SOGo's MKCOL
+        // names a task list after its href): a PROPPATCH sets it again.
+        if let Some(name) = &info.display_name {
+            self.set_property(href, &names::DISPLAY_NAME, name).await;
+        }
         Ok(())
     }
 }
