@@ -356,6 +356,16 @@ fn mapped_name<'a>(
     })
 }
 
+/// Where a target's records live in the restore report: its location and who is signed in,
+/// since two accounts on one server share a location and must never share records.
+fn report_key(info: &crate::source::SourceInfo) -> String {
+    if info.label == info.location {
+        info.location.clone()
+    } else {
+        format!("{} ({})", info.location, info.label)
+    }
+}
+
 /// What is at the target already, indexed for matching.
 #[derive(Default)]
 struct Existing {
@@ -517,7 +527,7 @@ pub async fn plan(
         };
         let records = report
             .targets
-            .get(&target.info().location)
+            .get(&report_key(&target.info()))
             .map(|t| &t.items);
         let mut taken: HashSet<String> = existing.by_href.keys().cloned().collect();
         let mut planned_uids: HashMap<String, String> = HashMap::new();
@@ -990,7 +1000,7 @@ pub async fn execute(
     for collection in &plan.collections {
         cancel.check()?;
         let target = targets[collection.target].as_ref();
-        let location = target.info().location;
+        let location = report_key(&target.info());
         let counts = collection.counts();
         let mut outcome = CollectionOutcome {
             archive_path: collection.archive_path.clone(),

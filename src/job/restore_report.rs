@@ -16,7 +16,8 @@ pub const REPORT_FORMAT: &str = "lifeboat-restore-report";
 pub struct RestoreReport {
     pub format: String,
     pub format_version: u32,
-    /// Target location (URL or folder, never credentials) → what went there.
+    /// Target location (URL or folder, never credentials) and the account signed in there
+    /// (`URL (alice at host)`) → what went there.
     #[serde(default)]
     pub targets: BTreeMap<String, TargetRecord>,
 }
