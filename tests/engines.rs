@@ -685,22 +685,12 @@ async fn target_contract(account: &EngineAccount) -> Result<(), String> {
     let target = lifeboat::target::dav::DavTarget::connect(&account.root, http)
         .await
         .map_err(|e| e.to_string())?;
-    let card = |uid: &str, name: &str| {
-        format!(
-            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{name}\r\nN:{name};;;;\r\nEND:VCARD\r\n"
-        )
-        .into_bytes()
-    };
-    let event = |uid: &str, summary: &str| {
-        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Lifeboat tests//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240102T100000Z\r\nDTEND:20240102T110000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-            .into_bytes()
-    };
     check_target(
         &target,
         CollectionKind::Contacts,
         "contract-book",
-        &card("contract-1", "One"),
-        &card("contract-1", "One edited"),
+        &vcard("contract-1", "One"),
+        &vcard("contract-1", "One edited"),
     )
     .await
     .map_err(|e| format!("address book: {e}"))?;

@@ -780,8 +780,9 @@ fn decide(
             .filter(|found| !found.bytes.is_empty() || item.size == 0)
     } else if let Some(uid) = item.uid.as_deref() {
         // Of several items with the UID, the one holding this item matches it.
-        if let Some(found) = existing
-            .with_uid(uid)
+        let candidates: Vec<&StoredItem> = existing.with_uid(uid).collect();
+        if let Some(found) = candidates
+            .iter()
             .find(|found| sha256_hex(&found.bytes) == item.sha256)
         {
             return ItemAction::AlreadyThere {
@@ -789,12 +790,11 @@ fn decide(
                 matched: Match::SameBytes,
             };
         }
-        let mut candidates = existing.with_uid(uid).peekable();
-        if candidates.peek().is_some() {
+        if !candidates.is_empty() {
             match input.read_item(item) {
                 Ok(bytes) => {
-                    if let Some(found) = existing
-                        .with_uid(uid)
+                    if let Some(found) = candidates
+                        .iter()
                         .find(|found| vobject::holds(&found.bytes, &bytes))
                     {
                         return ItemAction::AlreadyThere {
@@ -806,7 +806,7 @@ fn decide(
                 Err(reason) => return ItemAction::Refused { reason },
             }
         }
-        candidates.next()
+        candidates.first().copied()
     } else {
         None
     };
