@@ -140,7 +140,11 @@ pub fn list_snapshots(destination: &Path) -> Vec<Snapshot> {
             })
         })
         .collect();
-    found.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+    found.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then_with(|| snapshot_sequence(&a.id).cmp(&snapshot_sequence(&b.id)))
+    });
     found
 }
 
@@ -189,19 +193,29 @@ pub fn snapshot_time(id: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// A new snapshot folder name for `now` that does not exist yet.
+/// The number after a snapshot name's time: 1 for `2026-11-28T053000Z`, 2 for its `-2`.
+fn snapshot_sequence(id: &str) -> u32 {
+    id.get(19..).and_then(|n| n.parse().ok()).unwrap_or(1)
+}
+
+/// A new snapshot folder name for `now` that does not exist yet. Within one second it
+/// numbers past every name already taken, even one pruned since: a freed `…Z` reused after
+/// `…Z-2` would sort before the snapshot it follows, and retention would keep the wrong one.
 fn new_snapshot_path(destination: &Path, now: DateTime<Utc>) -> PathBuf {
     let stamp = now.format(SNAPSHOT_FORMAT).to_string();
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                destination.join(&stamp)
-            } else {
-                destination.join(format!("{stamp}-{n}"))
-            }
+    let taken = std::fs::read_dir(destination)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            (id.starts_with(&stamp) && snapshot_time(&id).is_some()).then(|| snapshot_sequence(&id))
         })
-        .find(|path| !path.exists())
-        .unwrap_or_else(|| destination.join(stamp))
+        .max();
+    match taken {
+        None => destination.join(stamp),
+        Some(n) => destination.join(format!("{stamp}-{}", n + 1)),
+    }
 }
 
 /// Takes one snapshot of `sources` into `settings.destination` (module doc).
@@ -417,6 +431,20 @@ mod tests {
         std::fs::create_dir(&first).unwrap();
         let second = new_snapshot_path(dir.path(), now);
         assert_eq!(second.file_name().unwrap(), "2026-11-28T053007Z-2");
+        // The first was pruned: its freed name must not come back before the second.
+        std::fs::create_dir(&second).unwrap();
+        std::fs::remove_dir(&first).unwrap();
+        let third = new_snapshot_path(dir.path(), now);
+        assert_eq!(third.file_name().unwrap(), "2026-11-28T053007Z-3");
+        for n in 3..=10 {
+            std::fs::create_dir(dir.path().join(format!("2026-11-28T053007Z-{n}"))).unwrap();
+        }
+        let order: Vec<String> = list_snapshots(dir.path())
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(order.first().unwrap(), "2026-11-28T053007Z-2");
+        assert_eq!(order.last().unwrap(), "2026-11-28T053007Z-10", "{order:?}");
         for name in ["2026-11-28T053007Z", "2026-11-28T053007Z-2"] {
             assert_eq!(snapshot_time(name), Some(now), "{name}");
         }
