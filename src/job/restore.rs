@@ -25,6 +25,10 @@ use crate::vobject;
 /// from more; others hide latency with a few.
 const UPLOAD_CONCURRENCY: usize = 4;
 
+/// Archived bytes held by uploads in flight, in MiB: each upload holds its item whole, so big
+/// photos go up one at a time and memory stays bounded whatever the library's size.
+const UPLOAD_BUDGET_MIB: u32 = 32;
+
 /// What to do with an archived item whose UID (or photo path) exists on the target with
 /// other content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -385,10 +389,12 @@ impl Existing {
             for uid in vobject::uids_of(&item.bytes) {
                 existing.by_uid.entry(uid).or_default().push(key.clone());
             }
-            existing
-                .by_sha
-                .entry(sha256_hex(&item.bytes))
-                .or_insert_with(|| key.clone());
+            if let Some(sha256) = &item.sha256 {
+                existing
+                    .by_sha
+                    .entry(sha256.clone())
+                    .or_insert_with(|| key.clone());
+            }
             existing.by_href.insert(key, item);
         }
         existing
@@ -647,17 +653,19 @@ async fn read_existing(
     } else {
         refs.iter().map(|r| r.href.clone()).collect()
     };
-    let mut existing = Existing::from_items(target.fetch(info, &wanted).await?);
+    // Photos are compared by checksum only, read as streams: memory stays bounded.
+    let found = if info.kind == CollectionKind::Photos {
+        target.digests(info, &wanted).await?
+    } else {
+        target.fetch(info, &wanted).await?
+    };
+    let mut existing = Existing::from_items(found);
     // Listed but not fetched (photos at other paths) still occupy their names.
     for r in refs {
         existing
             .by_href
             .entry(href_key(&r.href))
-            .or_insert(StoredItem {
-                href: r.href,
-                etag: r.etag,
-                bytes: Vec::new(),
-            });
+            .or_insert(StoredItem::listed(r.href, r.etag));
     }
     Ok(existing)
 }
@@ -725,9 +733,12 @@ fn decide(
     if let Some(record) = record.filter(|r| r.state != ItemState::Pending)
         && let Some(found) = existing.by_href.get(&href_key(&record.href))
     {
-        let unchanged = record.served_sha256.as_deref() == Some(&sha256_hex(&found.bytes))
+        let unchanged = record
+            .served_sha256
+            .as_deref()
+            .is_some_and(|served| found.has_sha256(served))
             || (record.etag.is_some() && record.etag == found.etag);
-        let same_photo = photos && sha256_hex(&found.bytes) == item.sha256;
+        let same_photo = photos && found.has_sha256(&item.sha256);
         if unchanged && !record.changes.is_empty() {
             return ItemAction::AlreadyThere {
                 href: found.href.clone(),
@@ -777,13 +788,13 @@ fn decide(
         existing
             .by_href
             .get(&href_key(&href))
-            .filter(|found| !found.bytes.is_empty() || item.size == 0)
+            .filter(|found| found.sha256.is_some())
     } else if let Some(uid) = item.uid.as_deref() {
         // Of several items with the UID, the one holding this item matches it.
         let candidates: Vec<&StoredItem> = existing.with_uid(uid).collect();
         if let Some(found) = candidates
             .iter()
-            .find(|found| sha256_hex(&found.bytes) == item.sha256)
+            .find(|found| found.has_sha256(&item.sha256))
         {
             return ItemAction::AlreadyThere {
                 href: found.href.clone(),
@@ -811,7 +822,7 @@ fn decide(
         None
     };
     if let Some(found) = same_identity {
-        if sha256_hex(&found.bytes) == item.sha256 {
+        if found.has_sha256(&item.sha256) {
             return ItemAction::AlreadyThere {
                 href: found.href.clone(),
                 matched: Match::SameBytes,
@@ -1117,9 +1128,21 @@ pub async fn execute(
             }
         }
 
+        let budget = tokio::sync::Semaphore::new(UPLOAD_BUDGET_MIB as usize);
         let uploads = futures_util::stream::iter(pending.into_iter().map(|item| {
             let manifest_item = items_by_path.get(item.path.as_str()).copied();
-            upload_one(input, target, collection.kind, item, manifest_item, cancel)
+            let budget = &budget;
+            async move {
+                let mib = manifest_item.map_or(0, |m| m.size.div_ceil(1 << 20));
+                let _held = budget
+                    .acquire_many(
+                        u32::try_from(mib)
+                            .unwrap_or(u32::MAX)
+                            .clamp(1, UPLOAD_BUDGET_MIB),
+                    )
+                    .await;
+                upload_one(input, target, collection.kind, item, manifest_item, cancel).await
+            }
         }))
         .buffer_unordered(UPLOAD_CONCURRENCY);
         futures_util::pin_mut!(uploads);
@@ -1420,13 +1443,21 @@ async fn read_back(
     if hrefs.is_empty() {
         return Ok(());
     }
+    let photos = collection.kind == CollectionKind::Photos;
     let same = |done: &Written, found: &StoredItem| {
-        sha256_hex(&found.bytes) == done.sent_sha256
-            || (collection.kind != CollectionKind::Photos
-                && vobject::equivalent(&done.sent, &found.bytes))
+        found.has_sha256(&done.sent_sha256)
+            || (!photos && vobject::equivalent(&done.sent, &found.bytes))
     };
-    let mut served: HashMap<String, StoredItem> = target
-        .fetch(&info, &hrefs)
+    // Photos are read back as checksums, streamed: memory stays bounded.
+    let info = &info;
+    let read = |hrefs: Vec<String>| async move {
+        if photos {
+            target.digests(info, &hrefs).await
+        } else {
+            target.fetch(info, &hrefs).await
+        }
+    };
+    let mut served: HashMap<String, StoredItem> = read(hrefs)
         .await?
         .into_iter()
         .map(|item| (href_key(&item.href), item))
@@ -1444,7 +1475,7 @@ async fn read_back(
         .map(|w| w.href.clone())
         .collect();
     if !again.is_empty() {
-        for item in target.fetch(&info, &again).await? {
+        for item in read(again).await? {
             served.insert(href_key(&item.href), item);
         }
     }
@@ -1462,7 +1493,7 @@ async fn read_back(
             continue;
         };
         done.href.clone_from(&found.href);
-        let served_sha256 = sha256_hex(&found.bytes);
+        let served_sha256 = found.sha256.clone().unwrap_or_default();
         if served_sha256 == done.sent_sha256 {
             outcome.verified_same_bytes += 1;
             done.verified = true;

@@ -148,10 +148,28 @@ impl Target for FolderTarget {
         for href in hrefs {
             let path = self.path_of(href);
             match std::fs::read(&path) {
-                Ok(bytes) => stored.push(StoredItem {
+                Ok(bytes) => stored.push(StoredItem::read(href.clone(), None, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("reading", &path, e)),
+            }
+        }
+        Ok(stored)
+    }
+
+    async fn digests(
+        &self,
+        _collection: &CollectionInfo,
+        hrefs: &[String],
+    ) -> Result<Vec<StoredItem>> {
+        let mut stored = Vec::new();
+        for href in hrefs {
+            let path = self.path_of(href);
+            match super::digest::sha256_of_file(&path) {
+                Ok(sha256) => stored.push(StoredItem {
                     href: href.clone(),
                     etag: None,
-                    bytes,
+                    bytes: Vec::new(),
+                    sha256: Some(sha256),
                 }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io("reading", &path, e)),

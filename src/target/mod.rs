@@ -6,6 +6,7 @@
 
 pub mod contract;
 pub mod dav;
+mod digest;
 pub mod folder;
 pub mod webdav;
 
@@ -21,7 +22,38 @@ use crate::source::http::{HttpClient, check_status, status_error};
 pub struct StoredItem {
     pub href: String,
     pub etag: Option<String>,
+    /// Empty when only the checksum was read ([`Target::digests`]) or nothing was read.
     pub bytes: Vec<u8>,
+    /// SHA-256 (hex) of what the target serves; `None` for an item only listed, not read.
+    pub sha256: Option<String>,
+}
+
+impl StoredItem {
+    /// An item read whole.
+    pub fn read(href: String, etag: Option<String>, bytes: Vec<u8>) -> Self {
+        let sha256 = Some(crate::archive::writer::sha256_hex(&bytes));
+        Self {
+            href,
+            etag,
+            bytes,
+            sha256,
+        }
+    }
+
+    /// An item only listed: its name is taken, its content unknown.
+    pub fn listed(href: String, etag: Option<String>) -> Self {
+        Self {
+            href,
+            etag,
+            bytes: Vec::new(),
+            sha256: None,
+        }
+    }
+
+    /// Whether its checksum is `sha256`.
+    pub fn has_sha256(&self, sha256: &str) -> bool {
+        self.sha256.as_deref() == Some(sha256)
+    }
 }
 
 /// How a `put` may treat an existing item at the same href.
@@ -95,6 +127,25 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     async fn fetch(&self, collection: &CollectionInfo, hrefs: &[String])
     -> Result<Vec<StoredItem>>;
 
+    /// Like [`Target::fetch`], but only the checksums of what the target serves, with `bytes`
+    /// left empty: photos are compared this way, so memory stays bounded whatever their
+    /// number and size. Backends that can read an item as a stream hash it as it arrives;
+    /// the default reads one item at a time.
+    async fn digests(
+        &self,
+        collection: &CollectionInfo,
+        hrefs: &[String],
+    ) -> Result<Vec<StoredItem>> {
+        let mut found = Vec::with_capacity(hrefs.len());
+        for href in hrefs {
+            for mut item in self.fetch(collection, std::slice::from_ref(href)).await? {
+                item.bytes = Vec::new();
+                found.push(item);
+            }
+        }
+        Ok(found)
+    }
+
     /// The href of an item named `relative` (a file name, or a path for photos) inside a
     /// collection.
     fn item_href(&self, collection_href: &str, relative: &str) -> String {
@@ -154,8 +205,35 @@ pub(crate) async fn fetch_from(
     Ok(sink
         .take()
         .into_iter()
-        .map(|(href, etag, bytes)| StoredItem { href, etag, bytes })
+        .map(|(href, etag, bytes)| StoredItem::read(href, etag, bytes))
         .collect())
+}
+
+/// The checksums of what `source` serves for `hrefs` (left out when missing), each body
+/// hashed as it streams in and never held whole.
+pub(crate) async fn digests_from(
+    source: &dyn crate::source::Source,
+    collection: &CollectionInfo,
+    hrefs: &[String],
+) -> Result<Vec<StoredItem>> {
+    let refs: Vec<ItemRef> = hrefs
+        .iter()
+        .map(|href| ItemRef {
+            href: href.clone(),
+            etag: None,
+            size: None,
+        })
+        .collect();
+    let sink = digest::DigestSink::default();
+    source
+        .fetch(
+            collection,
+            &refs,
+            &sink,
+            &crate::progress::CancelToken::default(),
+        )
+        .await?;
+    Ok(sink.take())
 }
 
 pub use crate::model::href_key;

@@ -12,7 +12,9 @@ use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::http::{DavService, HttpClient, url_for_href};
 use crate::source::photos::{PhotoSource, listing_error};
 use crate::source::{Source, SourceInfo, last_segment};
-use crate::target::{PutMode, PutOutcome, StoredItem, Target, fetch_from, http_mkcol, http_put};
+use crate::target::{
+    PutMode, PutOutcome, StoredItem, Target, digests_from, fetch_from, http_mkcol, http_put,
+};
 
 #[derive(Debug)]
 pub struct PhotoTarget {
@@ -136,6 +138,14 @@ impl Target for PhotoTarget {
         hrefs: &[String],
     ) -> Result<Vec<StoredItem>> {
         fetch_from(&self.reader, collection, hrefs).await
+    }
+
+    async fn digests(
+        &self,
+        collection: &CollectionInfo,
+        hrefs: &[String],
+    ) -> Result<Vec<StoredItem>> {
+        digests_from(&self.reader, collection, hrefs).await
     }
 
     async fn put(

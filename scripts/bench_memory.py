@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Peak-memory benchmark (not a test): how much memory Lifeboat holds while restoring a big
+photo library, against the target of 150 MiB whatever the library's size (issue 19).
+
+For each size in --gib (default 1 and 4) it writes that many GiB of 50 MiB photos into a
+folder, archives the folder (`lifeboat export --device`), and measures the peak RSS (ru_maxrss
+of that one process, from wait4) of:
+  - the export itself (the reference: it streams each photo);
+  - `lifeboat restore --to-folder` into an empty folder;
+  - the same restore again (a re-plan: every photo is already there and is checked);
+  - `lifeboat restore --photos-url` into an empty WsgiDAV folder (with --webdav);
+  - `lifeboat verify` of the archive.
+
+Usage: python3 scripts/bench_memory.py [--gib 1 4] [--photo-mib 50] [--webdav] [--binary PATH]
+The debug build (target/debug/lifeboat, what the tests build) is used unless --binary says
+otherwise: peak memory is about what is held, which the optimisation level barely changes.
+Needs about 3x the largest size in free disk under the temporary folder.
+"""
+import argparse, hashlib, os, shutil, subprocess, sys, tempfile, time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_export as bx  # noqa: E402  (shared server helpers)
+
+TARGET_MIB = 150
+
+
+def peak_mib(cmd, env=None):
+    """Runs cmd; returns (exit status, peak RSS in MiB, seconds, stderr tail)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return (proc.returncode, usage.ru_maxrss / 1024, time.perf_counter() - start,
+            stderr.decode(errors="replace")[-400:])
+
+
+def make_library(root, gib, photo_mib):
+    """gib GiB of distinct photos; one random block, each photo's first bytes made unique."""
+    block = os.urandom(photo_mib << 20)
+    count = (gib << 10) // photo_mib
+    for i in range(count):
+        album = root / "DCIM" / f"Album {i % 4}"
+        album.mkdir(parents=True, exist_ok=True)
+        head = bytes([0xFF, 0xD8, 0xFF, 0xE1]) + hashlib.sha256(str(i).encode()).digest()
+        with open(album / f"IMG_{i:04d}.jpg", "wb") as f:
+            f.write(head)
+            f.write(block[len(head):])
+    return count
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gib", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--photo-mib", type=int, default=50)
+    parser.add_argument("--webdav", action="store_true", help="also restore into WsgiDAV")
+    parser.add_argument("--binary", type=Path, default=bx.ROOT / "target" / "debug" / "lifeboat")
+    args = parser.parse_args()
+    if not args.binary.exists():
+        sys.exit(f"{args.binary} is missing: run `cargo build` first")
+    if args.webdav and not (bx.VENV / "bin" / "wsgidav").exists():
+        sys.exit("WsgiDAV is missing: run scripts/setup-test-servers.sh first")
+    lifeboat = str(args.binary)
+    rows = []
+    for gib in args.gib:
+        with tempfile.TemporaryDirectory(prefix="lifeboat-mem-") as tmp:
+            tmp = Path(tmp)
+            count = make_library(tmp / "phone", gib, args.photo_mib)
+            label = f"{gib} GiB ({count} x {args.photo_mib} MiB)"
+
+            def run(what, cmd, env=None):
+                status, peak, seconds, tail = peak_mib(cmd, env)
+                rows.append((label, what, peak, seconds, status))
+                if status not in (0,):
+                    print(f"  {what}: exit {status}: {tail}", file=sys.stderr)
+
+            run("export (reference)",
+                [lifeboat, "export", "--device", str(tmp / "phone"), "--out", str(tmp / "archive")])
+            shutil.rmtree(tmp / "phone")
+            run("verify", [lifeboat, "verify", str(tmp / "archive")])
+            run("restore to a folder",
+                [lifeboat, "restore", str(tmp / "archive"), "--to-folder", str(tmp / "restored")])
+            run("restore again (all there)",
+                [lifeboat, "restore", str(tmp / "archive"), "--to-folder", str(tmp / "restored")])
+            shutil.rmtree(tmp / "restored")
+            if args.webdav:
+                (tmp / "dav").mkdir()
+                (tmp / "dav-root").mkdir()
+                server, base = bx.start_webdav(tmp / "dav", tmp / "dav-root")
+                try:
+                    env = dict(os.environ, LIFEBOAT_PASSWORD=bx.PASSWORD)
+                    run("restore into WsgiDAV",
+                        [lifeboat, "restore", str(tmp / "archive"), "--photos-url", base,
+                         "--user", bx.USER], env)
+                finally:
+                    server.terminate()
+                    server.wait()
+    print(f"\npeak memory (max RSS), target < {TARGET_MIB} MiB whatever the library's size")
+    print(f"{'library':24} {'run':28} {'peak MiB':>9} {'seconds':>8} {'x export':>9}  exit")
+    reference = {label: peak for label, what, peak, _, _ in rows if what.startswith("export")}
+    for label, what, peak, seconds, status in rows:
+        ratio = peak / reference[label] if reference.get(label) else float("nan")
+        print(f"{label:24} {what:28} {peak:9.0f} {seconds:8.1f} {ratio:9.2f}  {status}")
+    worst = max(peak for _, _, peak, _, _ in rows)
+    print(f"worst peak {worst:.0f} MiB: {'under' if worst < TARGET_MIB else 'OVER'} the target")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+//! Checksums of what a target serves, read as streams: how photos are matched and read back
+//! without holding their bytes.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+
+use futures_util::TryStreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ErrorKind, Result};
+use crate::model::Warning;
+use crate::source::{ByteStream, ItemSink};
+use crate::target::StoredItem;
+
+/// A sink that keeps each delivered item's checksum, never its bytes.
+#[derive(Debug, Default)]
+pub(crate) struct DigestSink {
+    found: Mutex<Vec<StoredItem>>,
+}
+
+impl DigestSink {
+    pub(crate) fn take(&self) -> Vec<StoredItem> {
+        std::mem::take(
+            &mut *self
+                .found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    fn keep(&self, href: String, etag: Option<String>, sha256: String) {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(StoredItem {
+                href,
+                etag,
+                bytes: Vec::new(),
+                sha256: Some(sha256),
+            });
+    }
+}
+
+#[async_trait::async_trait]
+impl ItemSink for DigestSink {
+    fn splits_resources(&self) -> bool {
+        false
+    }
+
+    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+        self.keep(href, etag, crate::archive::writer::sha256_hex(&bytes));
+        Ok(())
+    }
+
+    async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()> {
+        let hasher = body
+            .try_fold(Sha256::new(), |mut hasher, chunk| async move {
+                hasher.update(&chunk);
+                Ok(hasher)
+            })
+            .await
+            .map_err(|e| crate::Error::with_source(ErrorKind::Network, "stream failed", e))?;
+        self.keep(href, etag, crate::archive::writer::hex(&hasher.finalize()));
+        Ok(())
+    }
+
+    async fn original(&self, _href: &str, _bytes: &[u8]) -> Result<()> {
+        Ok(())
+    }
+
+    // Missing items are left out of the answer, as `Target::fetch` does.
+    fn warn(&self, _warning: Warning) {}
+}
+
+/// SHA-256 (hex) of a file, read in pieces.
+pub(crate) fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(crate::archive::writer::hex(&hasher.finalize()));
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_streamed_item_keeps_the_checksum_of_its_bytes_and_not_the_bytes() {
+        let whole: Vec<u8> = (0..=255u8).cycle().take(700_000).collect();
+        let chunks: Vec<std::io::Result<bytes::Bytes>> = whole
+            .chunks(65_536)
+            .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+            .collect();
+        let sink = DigestSink::default();
+        let body: ByteStream = Box::pin(futures_util::stream::iter(chunks));
+        sink.stream("/p/a.jpg".into(), Some("\"1\"".into()), body)
+            .await
+            .unwrap();
+        sink.item("/p/b.jpg".into(), None, whole.clone())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.jpg");
+        std::fs::write(&file, &whole).unwrap();
+        let expected = crate::archive::writer::sha256_hex(&whole);
+        let found = sink.take();
+        assert_eq!(found.len(), 2);
+        for item in &found {
+            assert_eq!(
+                item.sha256.as_deref(),
+                Some(expected.as_str()),
+                "{}",
+                item.href
+            );
+            assert!(item.bytes.is_empty());
+        }
+        assert_eq!(sha256_of_file(&file).unwrap(), expected);
+    }
+}
