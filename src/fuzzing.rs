@@ -95,10 +95,11 @@ pub fn multistatus(data: &[u8]) {
         .with_hrefs(["/home/c/a.ics"])
         .parse_response(&parts, data);
     let _ = libdav::dav::SyncCollection::new("/home/c/").parse_response(&parts, data);
+    // Item and photo listings are read as a stream (source/listing.rs).
+    let _ = crate::source::listing::listing_from_bytes(data);
     let Ok(response) = libdav::dav::Propfind::new("/home/").parse_response(&parts, data) else {
         return;
     };
-    let _ = crate::source::photos::entries_in(&response);
     if let Ok(found) = crate::source::dav::collections_in(&response) {
         for (collection, _) in found {
             // A collection's name becomes a folder name in the archive.

@@ -288,28 +288,13 @@ impl DavSource {
     /// collection once more for the collection's own ETag (about a second per 10,000 items
     /// each, measured with scripts/bench_export.py's data).
     async fn members(&self, collection: &CollectionInfo, with_etags: bool) -> Result<Vec<ItemRef>> {
-        let properties: &[&PropertyName<'static, 'static>] = if with_etags {
-            &[&names::RESOURCETYPE, &names::GETETAG]
+        let properties: &[&str] = if with_etags {
+            &["resourcetype", "getetag"]
         } else {
-            &[&names::RESOURCETYPE]
+            &["resourcetype"]
         };
         let url = self.url_of(&collection.href);
-        let response = self
-            .dav
-            .request(
-                libdav::dav::Propfind::new(&collection.href)
-                    .with_properties(properties)
-                    .with_depth(libdav::Depth::One),
-            )
-            .await
-            .map_err(|e| dav_error(e, &url, self.user()))?;
-        let entries = crate::source::photos::entries_in(&response).map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidData,
-                format!("the server sent malformed XML: {url}"),
-                e,
-            )
-        })?;
+        let entries = crate::source::listing::propfind(&self.http, &url, properties).await?;
         let own = collection.href.trim_end_matches('/');
         Ok(entries
             .into_iter()

@@ -17,6 +17,7 @@ pub mod discovery;
 pub mod google_tasks;
 pub mod http;
 pub(crate) mod line_ends;
+pub mod listing;
 pub mod memory;
 pub mod origin;
 pub mod photos;

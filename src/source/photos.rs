@@ -1,116 +1,22 @@
 //! A WebDAV photo folder (Nextcloud `Photos/`, `InstantUpload/`, any WebDAV share): a recursive
-//! PROPFIND walk through libdav, then each file's original bytes streamed with bounded
+//! PROPFIND walk (`listing.rs`), then each file's original bytes streamed with bounded
 //! concurrency.
 
 use futures_util::{StreamExt, TryStreamExt};
 use http::Uri;
-use libdav::dav::WebDavClient;
-use libdav::{PropertyName, names};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
-use crate::source::http::{DavService, HttpClient};
+use crate::source::http::HttpClient;
 use crate::source::{ItemSink, Source, SourceInfo, last_segment};
 
 /// Downloads in flight at once: enough to hide latency, few enough not to hammer a home server.
 pub const PHOTO_CONCURRENCY: usize = 4;
 
-/// A failed PROPFIND of a photo folder, as an error naming the URL.
-pub(crate) fn listing_error(
-    error: libdav::dav::WebDavError<crate::source::http::HttpError>,
-    url: &str,
-    user: Option<&str>,
-) -> Error {
-    match error {
-        libdav::dav::WebDavError::BadStatusCode(status) => {
-            crate::source::http::status_error(status, url, user)
-        }
-        libdav::dav::WebDavError::Request(libdav::dav::RequestError::Client(e)) => {
-            e.into_error(url)
-        }
-        other => Error::with_source(
-            ErrorKind::NotDav,
-            format!("this is not a WebDAV folder we can use: {url}"),
-            other,
-        ),
-    }
-}
-
-/// `DAV:getcontentlength`, which libdav has no name for.
-const GETCONTENTLENGTH: PropertyName<'static, 'static> =
-    PropertyName::new(names::DAV, "getcontentlength");
-
-/// One file or folder of a photo folder's listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedEntry {
-    /// Normalised as libdav normalises hrefs (for the photo walk's checks and file names).
-    pub href: String,
-    /// Exactly as the server wrote it (only an absolute URL cut to its path): what is sent
-    /// back to CalDAV/CardDAV servers, which may compare hrefs byte for byte.
-    pub raw_href: String,
-    pub etag: Option<String>,
-    pub size: Option<u64>,
-    pub is_folder: bool,
-}
-
-/// The entries of a PROPFIND Depth 1 answer for a folder or collection (itself included),
-/// with hrefs normalised as libdav normalises them, so that they compare with earlier
-/// snapshots. Also parses the CalDAV/CardDAV item listings of [`super::dav`].
-pub fn entries_in(
-    response: &libdav::dav::PropfindResponse,
-) -> std::result::Result<Vec<ListedEntry>, libdav::requests::ParseResponseError> {
-    let document = response.xml_tree()?;
-    let mut entries = Vec::new();
-    for node in document
-        .descendants()
-        .filter(|n| n.tag_name() == names::RESPONSE)
-    {
-        let first =
-            |name: &PropertyName<'_, '_>| node.descendants().find(|n| n.tag_name() == *name);
-        let Some(raw_href) = first(&names::HREF)
-            .and_then(|n| n.text())
-            .map(|h| absolute_path(h.trim()))
-        else {
-            continue;
-        };
-        let href = libdav::encoding::normalise_percent_encoded(raw_href)
-            .map_or_else(|_| raw_href.to_owned(), std::borrow::Cow::into_owned);
-        entries.push(ListedEntry {
-            href,
-            raw_href: raw_href.to_owned(),
-            etag: first(&names::GETETAG)
-                .and_then(|n| n.text())
-                .map(str::to_owned),
-            size: first(&GETCONTENTLENGTH)
-                .and_then(|n| n.text())
-                .and_then(|t| t.trim().parse().ok()),
-            is_folder: first(&names::RESOURCETYPE)
-                .is_some_and(|n| n.descendants().any(|d| d.tag_name() == names::COLLECTION)),
-        });
-    }
-    Ok(entries)
-}
-
-/// An href as a path on the server we asked. RFC 4918 lets a server write hrefs as absolute
-/// URLs (`http://host/photos/a.jpg`); only their path is used, so requests never go to a
-/// host other than the one the user named.
-fn absolute_path(href: &str) -> &str {
-    let lower = href.get(..8).unwrap_or(href).to_ascii_lowercase();
-    let Some(rest) = ["https://", "http://"]
-        .iter()
-        .find(|scheme| lower.starts_with(*scheme))
-        .map(|scheme| &href[scheme.len()..])
-    else {
-        return href;
-    };
-    rest.find('/').map_or("/", |slash| &rest[slash..])
-}
-
 #[derive(Debug)]
 pub struct PhotoSource {
     http: HttpClient,
-    dav: WebDavClient<DavService>,
     root: Uri,
     /// What the walk refused (hrefs outside the folder, loops, too deep), reported by the
     /// first fetch.
@@ -137,10 +43,8 @@ impl PhotoSource {
     pub fn new(url: &str, http: HttpClient) -> Result<Self> {
         let root: Uri = crate::source::dav::starting_url(url)?;
         http.trust(&root);
-        let dav = WebDavClient::new(root.clone(), http.dav_service());
         Ok(Self {
             http,
-            dav,
             root,
             problems: std::sync::Mutex::default(),
         })
@@ -161,28 +65,12 @@ impl PhotoSource {
         while let Some((folder, depth)) = pending.pop() {
             // Our own PROPFIND instead of libdav's `ListResources`: it also asks for each
             // file's length, the witness that a download is whole.
-            let response = self
-                .dav
-                .request(
-                    libdav::dav::Propfind::new(&folder)
-                        .with_properties(&[
-                            &names::RESOURCETYPE,
-                            &names::GETETAG,
-                            &GETCONTENTLENGTH,
-                        ])
-                        .with_depth(libdav::Depth::One),
-                )
-                .await
-                .map_err(|e| {
-                    listing_error(e, &self.url_of(&folder), self.http.credentials().user())
-                })?;
-            let entries = entries_in(&response).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::InvalidData,
-                    format!("the server sent malformed XML: {}", self.url_of(&folder)),
-                    e,
-                )
-            })?;
+            let entries = crate::source::listing::propfind(
+                &self.http,
+                &self.url_of(&folder),
+                &["resourcetype", "getetag", "getcontentlength"],
+            )
+            .await?;
             let own = folder.trim_end_matches('/');
             for entry in entries {
                 if entry.href.trim_end_matches('/') == own {
@@ -386,13 +274,5 @@ mod tests {
         ] {
             assert!(!inside(href, "/Photos/"), "{href}");
         }
-    }
-
-    #[test]
-    fn absolute_url_hrefs_become_paths_on_our_own_server() {
-        assert_eq!(absolute_path("/photos/a.jpg"), "/photos/a.jpg");
-        assert_eq!(absolute_path("http://host/photos/a.jpg"), "/photos/a.jpg");
-        assert_eq!(absolute_path("HTTPS://host:8443/p/"), "/p/");
-        assert_eq!(absolute_path("http://elsewhere"), "/");
     }
 }

@@ -4,13 +4,12 @@
 use std::collections::HashSet;
 
 use http::Uri;
-use libdav::dav::{ListResources, WebDavClient};
 
 use crate::archive::layout::safe_segment;
 use crate::error::Result;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
-use crate::source::http::{DavService, HttpClient, url_for_href};
-use crate::source::photos::{PhotoSource, listing_error};
+use crate::source::http::{HttpClient, url_for_href};
+use crate::source::photos::PhotoSource;
 use crate::source::{Source, SourceInfo, last_segment};
 use crate::target::{
     PutMode, PutOutcome, StoredItem, Target, digests_from, fetch_from, http_mkcol, http_put,
@@ -21,7 +20,6 @@ pub struct PhotoTarget {
     http: HttpClient,
     root: Uri,
     reader: PhotoSource,
-    dav: WebDavClient<DavService>,
     /// Folders known to exist, so that each is created once. Held across the MKCOLs: two
     /// concurrent MKCOLs of one folder make some servers (WsgiDAV) fail with 500.
     folders: tokio::sync::Mutex<HashSet<String>>,
@@ -32,7 +30,6 @@ impl PhotoTarget {
         let root = crate::source::dav::starting_url(url)?;
         Ok(Self {
             reader: PhotoSource::new(url, http.clone())?,
-            dav: WebDavClient::new(root.clone(), http.dav_service()),
             http,
             root,
             folders: tokio::sync::Mutex::default(),
@@ -90,18 +87,10 @@ impl Target for PhotoTarget {
         }
         let root = self.root_href();
         let url = url_for_href(&self.root, &root);
-        let listing = self
-            .dav
-            .request(ListResources::new(&root))
-            .await
-            .map_err(|e| listing_error(e, &url, self.http.credentials().user()))?;
+        let listing = crate::source::listing::propfind(&self.http, &url, &["resourcetype"]).await?;
         Ok(listing
-            .resources
             .into_iter()
-            .filter(|r| {
-                r.resource_type.is_collection
-                    && r.href.trim_end_matches('/') != root.trim_end_matches('/')
-            })
+            .filter(|r| r.is_folder && r.href.trim_end_matches('/') != root.trim_end_matches('/'))
             .map(|r| {
                 let name = last_segment(&r.href);
                 CollectionInfo {
