@@ -612,23 +612,25 @@ async fn backup(
     destination: &std::path::Path,
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    // One account that fails (a wrong password, a server down) is a warning naming it; the
+    // others are still saved.
+    let mut connected = crate::source::Connected::default();
     for chosen in accounts {
-        let credentials = password_for(shared, &chosen.account, chosen.password).await?;
-        for source in crate::source::for_account(&chosen.account, credentials).await? {
-            sources.push(crate::source::only_collections(
-                source,
-                chosen.collections.clone(),
-            ));
-        }
+        let sources = match password_for(shared, &chosen.account, chosen.password).await {
+            Ok(credentials) => crate::source::for_account(&chosen.account, credentials).await,
+            Err(error) => Err(error),
+        };
+        connected.add(&chosen.account, &chosen.collections, sources)?;
     }
-    if sources.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "choose at least one account to back up",
-        ));
-    }
-    export_into(shared, &sources, destination, cancel).await
+    let connected = connected.finish()?;
+    export_into(
+        shared,
+        &connected.sources,
+        connected.failed,
+        destination,
+        cancel,
+    )
+    .await
 }
 
 async fn import_export(
@@ -640,7 +642,7 @@ async fn import_export(
 ) -> Result<ExportSummary> {
     let sources: Vec<Box<dyn Source>> =
         vec![Box::new(ProviderExport::open_async(provider, paths).await?)];
-    export_into(shared, &sources, destination, cancel).await
+    export_into(shared, &sources, Vec::new(), destination, cancel).await
 }
 
 /// Plans and runs an export of `sources` into a new archive at `destination`, reporting
@@ -648,6 +650,7 @@ async fn import_export(
 async fn export_into(
     shared: &Arc<Shared>,
     sources: &[Box<dyn Source>],
+    failed: Vec<crate::model::Warning>,
     destination: &std::path::Path,
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
@@ -658,7 +661,8 @@ async fn export_into(
             .await
             .map_err(|e| Error::io("creating the backup folder", folder, e))?;
     }
-    let plan = export::plan(sources, progress.as_ref(), cancel).await?;
+    let mut plan = export::plan(sources, progress.as_ref(), cancel).await?;
+    plan.warnings.extend(failed);
     export::execute(sources, &plan, destination, progress, cancel).await
 }
 

@@ -481,3 +481,64 @@ fn a_backup_missing_an_item_never_says_every_item_was_kept() {
             .is_none()
     );
 }
+
+#[test]
+fn a_backup_with_one_failing_account_saves_the_others_and_names_the_one_missing() {
+    let radicale = Server::radicale();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed_radicale(&radicale));
+    let config_dir = tempfile::tempdir().unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::default());
+    let mut harness = open_window(config_dir.path(), secrets.clone());
+    add_account(&mut harness, "Alice", &radicale.base_url(), USER);
+    wait_for_text(&mut harness, "Connected. Found 1 address book");
+    // A second account whose password the server refuses (none is kept for it).
+    click(
+        &mut harness,
+        "Radicale, Baïkal or another CalDAV/CardDAV server",
+    );
+    fill(&mut harness, "Name", "Bob's old phone account");
+    fill(&mut harness, "Server address", &radicale.base_url());
+    fill(&mut harness, "User name", OTHER_USER);
+    fill(&mut harness, "Password", "not the password");
+    click(&mut harness, "Save and test");
+    wait_for_text(&mut harness, "The server refused the password");
+
+    click(&mut harness, "Back up");
+    fill(
+        &mut harness,
+        "Save backups in",
+        backups.path().to_str().unwrap(),
+    );
+    click(&mut harness, "Back up now");
+    wait_for_text(&mut harness, "Backup saved, but not every account is in it");
+    wait_for_text(
+        &mut harness,
+        "Bob's old phone account could not be backed up",
+    );
+    assert!(harness.query_by_label("Backup complete").is_none());
+    assert!(
+        harness
+            .query_by_label_contains("Every item was kept")
+            .is_none()
+    );
+    // Alice's data is all there, and the archive itself records the missing account.
+    harness.get_by_label_contains("5 contacts");
+    let archive = archive_of(&harness);
+    let manifest = manifest_of(&archive);
+    assert_eq!(manifest.items.len(), 5 + 4 + 3);
+    assert!(
+        manifest
+            .warnings
+            .iter()
+            .any(|w| w.code == "account-failed" && w.message.contains("Bob's old phone account")),
+        "{:?}",
+        manifest.warnings
+    );
+    assert!(
+        lifeboat(&["verify", archive.to_str().unwrap()])
+            .status
+            .success()
+    );
+}

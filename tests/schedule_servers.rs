@@ -328,3 +328,141 @@ fn generated_systemd_units_pass_systemd_analyze() {
         );
     }
 }
+
+/// Two accounts of one server in one profile (a family on one Nextcloud), and a second server
+/// whose collections have the same names and hrefs: each run must compare each account's
+/// collections with that account's own, never call another's gone.
+#[tokio::test]
+async fn two_accounts_on_one_server_never_stand_for_each_other() {
+    use lifeboat::config::{Account, Preset};
+    use lifeboat::schedule::profile::{Profile, ProfileAccount};
+    use lifeboat::secrets::SecretStore as _;
+    let radicale = Server::radicale();
+    let other_server = Server::radicale();
+    seed_radicale(&radicale).await;
+    seed_radicale(&other_server).await;
+    for (name, kind) in [("contacts", "MKCOL"), ("calendar", "MKCALENDAR")] {
+        let url = format!("{}{OTHER_USER}/{name}/", radicale.base_url());
+        let body = if kind == "MKCOL" {
+            mkcol_addressbook("Bob's contacts")
+        } else {
+            mkcalendar("Bob's calendar", &["VEVENT"])
+        };
+        let (status, _) =
+            request_as(OTHER_USER, kind, &url, body.into_bytes(), "application/xml").await;
+        assert_eq!(status, 201, "{kind} {url}");
+        for i in 0..6 {
+            let (item, bytes, content_type) = if kind == "MKCOL" {
+                (
+                    format!("b{i}.vcf"),
+                    vcard(&format!("bob-c{i}"), &format!("Bob's friend {i}")),
+                    "text/vcard",
+                )
+            } else {
+                (
+                    format!("b{i}.ics"),
+                    event(&format!("bob-e{i}"), &format!("Bob's event {i}")),
+                    "text/calendar",
+                )
+            };
+            let (status, _) = request_as(
+                OTHER_USER,
+                "PUT",
+                &format!("{url}{item}"),
+                bytes,
+                content_type,
+            )
+            .await;
+            assert_eq!(status, 201);
+        }
+    }
+    let work = tempfile::tempdir().unwrap();
+    let secrets = lifeboat::secrets::MemorySecrets::default();
+    let account = |id: &str, user: &str, server: &Server| {
+        secrets.set(id, PASSWORD).unwrap();
+        ProfileAccount {
+            account: Account {
+                id: id.to_owned(),
+                name: format!("{user}'s account"),
+                preset: Preset::OtherDav,
+                address: server.base_url(),
+                user: user.to_owned(),
+            },
+            collections: Vec::new(),
+        }
+    };
+    let profile = Profile {
+        name: "family".to_owned(),
+        accounts: vec![
+            account("a1", USER, &radicale),
+            account("a2", OTHER_USER, &radicale),
+            account("a3", USER, &other_server),
+        ],
+        destination: work.path().join("snapshots"),
+        every: lifeboat::schedule::policy::Every::Hourly,
+        retention: lifeboat::schedule::retention::Retention::default(),
+        drop_percent: lifeboat::schedule::profile::DEFAULT_DROP_PERCENT,
+        enabled: true,
+    };
+    let (config, cancel) = (
+        work.path().join("config"),
+        lifeboat::progress::CancelToken::default(),
+    );
+    let run = || {
+        let progress = std::sync::Arc::new(lifeboat::progress::NoProgress);
+        lifeboat::schedule::run_profile(&profile, &config, &secrets, progress, &cancel)
+    };
+    for round in 1..=3 {
+        if round == 3 {
+            // A change in one account only: the other is linked from the last snapshot.
+            let url = format!("{}{OTHER_USER}/contacts/b0.vcf", radicale.base_url());
+            let (status, _) = request_as(
+                OTHER_USER,
+                "PUT",
+                &url,
+                vcard("bob-c0", "Changed"),
+                "text/vcard",
+            )
+            .await;
+            assert_eq!(status, 204);
+        }
+        let record = run().await.unwrap();
+        assert_eq!(
+            record.outcome,
+            Outcome::Success,
+            "run {round}: {:?} {}",
+            record.flags,
+            record.message
+        );
+        assert!(record.flags.is_empty(), "run {round}: {:?}", record.flags);
+        let items = manifest_of(
+            &profile
+                .destination
+                .join(record.snapshot.as_deref().unwrap()),
+        )
+        .items;
+        assert_eq!(items.len(), 2 * (5 + 4 + 3) + 6 + 6, "run {round}");
+    }
+
+    // Bob's password stops working: the others are still saved, and the run says who is
+    // missing instead of failing everyone or calling itself a success.
+    secrets.set("a2", "changed on the server").unwrap();
+    let record = run().await.unwrap();
+    assert_eq!(record.outcome, Outcome::Flagged, "{}", record.message);
+    assert_eq!(record.flags.len(), 1, "{:?}", record.flags);
+    assert!(
+        record.flags[0].starts_with("bob's account could not be backed up")
+            && record.flags[0].contains("refused the password"),
+        "{:?}",
+        record.flags
+    );
+    let flagged = profile
+        .destination
+        .join(record.snapshot.as_deref().unwrap());
+    assert_eq!(manifest_of(&flagged).items.len(), 2 * (5 + 4 + 3));
+    // Fixed: the next run compares with the last complete snapshot and is a success again.
+    secrets.set("a2", PASSWORD).unwrap();
+    let record = run().await.unwrap();
+    assert_eq!(record.outcome, Outcome::Success, "{:?}", record.flags);
+    assert_eq!(record.fetched_items, 0, "{}", record.message);
+}

@@ -6,6 +6,7 @@ pub mod app;
 pub mod command;
 pub mod screens;
 pub mod state;
+pub mod words;
 
 use std::path::PathBuf;
 

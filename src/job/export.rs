@@ -21,6 +21,10 @@ use crate::source::{ItemSink, Source, SourceInfo};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportPlan {
     pub sources: Vec<SourcePlan>,
+    /// Problems found before anything was fetched (an account that could not be connected),
+    /// recorded in the archive's manifest like any other warning.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -104,13 +108,16 @@ pub async fn plan_since(
         let mut collections = Vec::new();
         for collection in source.collections().await? {
             cancel.check()?;
-            let before = previous.and_then(|p| p.collection(&info.location, &collection.href));
+            let before = previous.and_then(|p| p.collection(&info.account_key(), &collection.href));
             collections.push(plan_collection(source.as_ref(), collection, before.as_ref()).await?);
         }
         Ok::<SourcePlan, crate::Error>(SourcePlan { info, collections })
     }))
     .await?;
-    let plan = ExportPlan { sources };
+    let plan = ExportPlan {
+        sources,
+        warnings: Vec::new(),
+    };
     progress.event(JobEvent::Planned {
         collections: plan.collection_count(),
         items: plan.item_count(),
@@ -222,6 +229,9 @@ pub async fn execute_into(
     cancel: &CancelToken,
 ) -> Result<ExportSummary> {
     let started = Instant::now();
+    for warning in &plan.warnings {
+        writer.warn(warning.clone());
+    }
     let result = fetch_all(sources, plan, &writer, progress.as_ref(), cancel).await;
     if let Err(error) = result {
         writer.abort();

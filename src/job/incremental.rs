@@ -47,7 +47,7 @@ impl PreviousArchive {
             .enumerate()
             .filter_map(|(index, c)| {
                 let source = manifest.sources.get(c.source)?;
-                Some(((source.location.clone(), c.info.href.clone()), index))
+                Some(((source.account_key(), c.info.href.clone()), index))
             })
             .collect();
         let mut items: HashMap<String, Vec<usize>> = HashMap::new();
@@ -80,11 +80,12 @@ impl PreviousArchive {
         &self.manifest
     }
 
-    /// The collection with this href from the source at `location`, if the archive has it.
-    pub fn collection(&self, location: &str, href: &str) -> Option<PreviousCollection<'_>> {
+    /// The collection with this href from the account `account`
+    /// ([`crate::source::SourceInfo::account_key`]), if the archive has it.
+    pub fn collection(&self, account: &str, href: &str) -> Option<PreviousCollection<'_>> {
         let index = *self
             .collections
-            .get(&(location.to_owned(), href.to_owned()))?;
+            .get(&(account.to_owned(), href.to_owned()))?;
         let collection = &self.manifest.collections[index];
         let by_href = self
             .items
@@ -250,7 +251,7 @@ mod tests {
     fn changes_apply_to_the_previous_item_list() {
         let archive = previous(Vec::new());
         let before = archive
-            .collection("https://dav.example/", "/alice/friends/")
+            .collection("https://dav.example/ (alice)", "/alice/friends/")
             .unwrap();
         assert_eq!(before.complete_sync_token(), Some("token-1"));
         let changes = Changes {
@@ -287,11 +288,13 @@ mod tests {
             .map(|i| i.href.as_str())
             .collect();
         assert_eq!(unchanged, ["/alice/friends/d.vcf"]);
-        assert!(
-            archive
-                .collection("https://other/", "/alice/friends/")
-                .is_none()
-        );
+        // Another server, or another account on the same server, is never this baseline.
+        for account in ["https://other/ (alice)", "https://dav.example/ (bob)"] {
+            assert!(
+                archive.collection(account, "/alice/friends/").is_none(),
+                "{account}"
+            );
+        }
     }
 
     #[test]
@@ -300,7 +303,7 @@ mod tests {
             Warning::new("unavailable", "gone").at_href("/alice/friends/x.vcf"),
         ]);
         let before = archive
-            .collection("https://dav.example/", "/alice/friends/")
+            .collection("https://dav.example/ (alice)", "/alice/friends/")
             .unwrap();
         assert_eq!(before.complete_sync_token(), None);
     }

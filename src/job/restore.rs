@@ -360,16 +360,6 @@ fn mapped_name<'a>(
     })
 }
 
-/// Where a target's records live in the restore report: its location and who is signed in,
-/// since two accounts on one server share a location and must never share records.
-fn report_key(info: &crate::source::SourceInfo) -> String {
-    if info.label == info.location {
-        info.location.clone()
-    } else {
-        format!("{} ({})", info.location, info.label)
-    }
-}
-
 /// What is at the target already, indexed for matching.
 #[derive(Default)]
 struct Existing {
@@ -533,7 +523,7 @@ pub async fn plan(
         };
         let records = report
             .targets
-            .get(&report_key(&target.info()))
+            .get(&target.info().account_key())
             .map(|t| &t.items);
         let mut taken: HashSet<String> = existing.by_href.keys().cloned().collect();
         let mut planned_uids: HashMap<String, String> = HashMap::new();
@@ -1011,7 +1001,7 @@ pub async fn execute(
     for collection in &plan.collections {
         cancel.check()?;
         let target = targets[collection.target].as_ref();
-        let location = report_key(&target.info());
+        let location = target.info().account_key();
         let counts = collection.counts();
         let mut outcome = CollectionOutcome {
             archive_path: collection.archive_path.clone(),

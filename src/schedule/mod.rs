@@ -19,8 +19,8 @@ use chrono::{Local, Utc};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secrets::SecretStore;
-use crate::source::Source;
 use crate::source::http::Credentials;
+use crate::source::Connected;
 use profile::{Profile, ProfileAccount};
 use status::{Outcome, RunRecord, StatusFiles};
 
@@ -58,27 +58,23 @@ pub fn credentials_for(
     ))
 }
 
-async fn connect(
-    accounts: &[ProfileAccount],
-    secrets: &dyn SecretStore,
-) -> Result<Vec<Box<dyn Source>>> {
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    for chosen in accounts {
-        let credentials = credentials_for(&chosen.account, secrets)?;
-        for source in crate::source::for_account(&chosen.account, credentials).await? {
-            sources.push(crate::source::only_collections(
-                source,
-                chosen.collections.clone(),
-            ));
-        }
-    }
-    if sources.is_empty() {
+/// The profile's accounts; one that cannot be connected is a warning ([`Connected`]).
+async fn connect(accounts: &[ProfileAccount], secrets: &dyn SecretStore) -> Result<Connected> {
+    if accounts.is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             "this profile has no accounts to back up",
         ));
     }
-    Ok(sources)
+    let mut connected = Connected::default();
+    for chosen in accounts {
+        let sources = match credentials_for(&chosen.account, secrets) {
+            Ok(credentials) => crate::source::for_account(&chosen.account, credentials).await,
+            Err(error) => Err(error),
+        };
+        connected.add(&chosen.account, &chosen.collections, sources)?;
+    }
+    connected.finish()
 }
 
 /// Runs `profile` once: a snapshot, the status file and log updated, and a desktop
@@ -93,12 +89,15 @@ pub async fn run_profile(
 ) -> Result<RunRecord> {
     let started = Utc::now();
     let result = async {
-        let sources = connect(&profile.accounts, secrets).await?;
+        let Connected {
+            sources, failed, ..
+        } = connect(&profile.accounts, secrets).await?;
         let settings = snapshot::RunSettings {
             owner: &profile.name,
             destination: &profile.destination,
             retention: &profile.retention,
             drop_percent: profile.drop_percent,
+            failed: &failed,
         };
         snapshot::run(&sources, settings, progress, cancel).await
     }
@@ -154,7 +153,7 @@ pub async fn run_profile(
             &record.message,
         ),
         Outcome::Flagged => notify::notify(
-            &format!("Backup \"{}\": data vanished at the source", profile.name),
+            &format!("Backup \"{}\": something is missing", profile.name),
             &format!(
                 "{}. The last good snapshot still holds it; nothing was pruned.",
                 record.flags.join("; ")

@@ -64,6 +64,9 @@ pub struct RunSettings<'a> {
     pub retention: &'a Retention,
     /// A collection that lost more than this share (percent) of its items is flagged.
     pub drop_percent: u32,
+    /// Accounts that could not be connected ([`crate::source::Connected`]): recorded in the
+    /// snapshot, which is then flagged.
+    pub failed: &'a [Warning],
 }
 
 /// Holds the destination's lock until dropped. The OS releases it if the process dies, so a
@@ -237,7 +240,9 @@ pub async fn run(
         .rev()
         .filter(|s| s.verified && !s.flagged && s.time <= now_local)
         .find_map(|s| PreviousArchive::open(&destination.join(&s.id)).ok());
-    let plan = export::plan_since(sources, baseline.as_ref(), progress.as_ref(), cancel).await?;
+    let mut plan =
+        export::plan_since(sources, baseline.as_ref(), progress.as_ref(), cancel).await?;
+    plan.warnings.extend(settings.failed.iter().cloned());
     let out = new_snapshot_path(destination, now);
     let fetched_items = plan.fetch_count();
     let writer = match &baseline {
@@ -278,7 +283,8 @@ pub async fn run(
 
 /// One collection of the baseline snapshot, as the drop guard compares it.
 struct Before {
-    location: String,
+    /// [`crate::source::SourceInfo::account_key`] of its source.
+    account: String,
     href: String,
     name: String,
     /// [`href_key`]s of its items.
@@ -296,14 +302,14 @@ fn drop_guard(baseline: Option<&PreviousArchive>, percent: u32) -> CommitCheck {
                 .collections
                 .iter()
                 .filter_map(|c| {
-                    let location = manifest.sources.get(c.source)?.location.clone();
+                    let account = manifest.sources.get(c.source)?.account_key();
                     let items = baseline
-                        .collection(&location, &c.info.href)?
+                        .collection(&account, &c.info.href)?
                         .items()
                         .map(|i| href_key(&i.href))
                         .collect();
                     Some(Before {
-                        location,
+                        account,
                         href: c.info.href.clone(),
                         name: c
                             .info
@@ -334,7 +340,7 @@ fn sudden_drops(before: &[Before], now: &Manifest, percent: u32) -> Vec<Warning>
             .sources
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.location == collection.location)
+            .filter(|(_, s)| s.account_key() == collection.account)
             .map(|(index, _)| index)
             .collect::<Vec<_>>();
         if read_now.is_empty() {
@@ -392,6 +398,13 @@ fn sudden_drops(before: &[Before], now: &Manifest, percent: u32) -> Vec<Warning>
             "{unknown} item(s) the source listed could not be read and are in no good snapshot"
         ));
     }
+    // An account not read at all is compared with nothing above: its absence is the flag.
+    flags.extend(
+        now.warnings
+            .iter()
+            .filter(|w| w.code == crate::source::ACCOUNT_FAILED)
+            .map(|w| w.message.clone()),
+    );
     flags
         .into_iter()
         .map(|flag| Warning::new(SUDDEN_DROP, flag))

@@ -46,6 +46,19 @@ pub struct SourceInfo {
     pub location: String,
 }
 
+impl SourceInfo {
+    /// Which account this is: its location and who is signed in (the label names the user),
+    /// since two accounts on one server share a location and must never stand for each
+    /// other (in restore records, incremental baselines and the drop guard).
+    pub fn account_key(&self) -> String {
+        if self.label == self.location {
+            self.location.clone()
+        } else {
+            format!("{} ({})", self.location, self.label)
+        }
+    }
+}
+
 /// Where fetched items go. The archive writer implements it; tests may collect into memory.
 #[async_trait::async_trait]
 pub trait ItemSink: Send + Sync {
@@ -156,6 +169,71 @@ pub fn last_segment(href: &str) -> String {
     percent_encoding::percent_decode_str(last)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// The warning code of an account that could not be backed up (its password refused, its
+/// server unreachable): the archive holds the other accounts, and says which one is missing.
+pub const ACCOUNT_FAILED: &str = "account-failed";
+
+/// The accounts of one backup, connected one by one: one that fails becomes a warning naming
+/// it, so that the others are still saved (one wrong password must not cost everyone's data).
+#[derive(Debug, Default)]
+pub struct Connected {
+    pub sources: Vec<Box<dyn Source>>,
+    /// One [`ACCOUNT_FAILED`] warning per account that could not be connected.
+    pub failed: Vec<Warning>,
+    first_error: Option<crate::Error>,
+}
+
+impl Connected {
+    /// Adds what connecting `account` gave: its sources narrowed to `collections`, or its
+    /// failure. A cancel is not an account's failure: it ends the job.
+    pub fn add(
+        &mut self,
+        account: &crate::config::Account,
+        collections: &[String],
+        connected: Result<Vec<Box<dyn Source>>>,
+    ) -> Result<()> {
+        match connected {
+            Ok(sources) => {
+                for source in sources {
+                    self.sources
+                        .push(only_collections(source, collections.to_vec()));
+                }
+            }
+            Err(error) if error.kind() == crate::error::ErrorKind::Cancelled => return Err(error),
+            Err(error) => {
+                let name = if account.name.is_empty() {
+                    &account.address
+                } else {
+                    &account.name
+                };
+                self.failed.push(
+                    Warning::new(
+                        ACCOUNT_FAILED,
+                        format!("{name} could not be backed up: {error}"),
+                    )
+                    .at_href(&account.address),
+                );
+                self.first_error.get_or_insert(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Itself when at least one account is connected; else an error (then there is nothing
+    /// to save, and the first failure says why).
+    pub fn finish(self) -> Result<Self> {
+        if self.sources.is_empty() {
+            return Err(self.first_error.unwrap_or_else(|| {
+                crate::Error::new(
+                    crate::error::ErrorKind::InvalidInput,
+                    "choose at least one account to back up",
+                )
+            }));
+        }
+        Ok(self)
+    }
 }
 
 /// The sources an account stands for, connected with `credentials`.

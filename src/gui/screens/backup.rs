@@ -75,7 +75,24 @@ pub fn backup_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiComm
 fn result_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
     match &state.backup.result {
         Some(Ok(summary)) => {
-            ui.heading("Backup complete");
+            let failed: Vec<&crate::model::Warning> = summary
+                .manifest
+                .warnings
+                .iter()
+                .filter(|w| w.code == crate::source::ACCOUNT_FAILED)
+                .collect();
+            if failed.is_empty() {
+                ui.heading("Backup complete");
+            } else {
+                // Never "complete" when an account is not in it.
+                ui.heading("Backup saved, but not every account is in it");
+                for warning in &failed {
+                    ui.colored_label(ui.visuals().warn_fg_color, &warning.message);
+                }
+                ui.label(
+                    "Check that account on the Accounts screen (its address and password), then back up again. Everything below was saved and checked.",
+                );
+            }
             let counts = summary
                 .counts()
                 .iter()
@@ -168,7 +185,7 @@ pub fn warnings_ui(ui: &mut egui::Ui, state: &State) {
     let counts = state
         .warning_counts()
         .iter()
-        .map(|(code, n)| format!("{n} × {code}"))
+        .map(|(code, n)| format!("{n} {}", crate::gui::words::warning_kind(code)))
         .collect::<Vec<_>>()
         .join(", ");
     let missing = state
@@ -176,11 +193,17 @@ pub fn warnings_ui(ui: &mut egui::Ui, state: &State) {
         .iter()
         .filter(|w| w.code == "unavailable")
         .count();
-    if missing == 0 {
+    let accounts_missing = state
+        .warnings
+        .iter()
+        .any(|w| w.code == crate::source::ACCOUNT_FAILED);
+    if missing == 0 && !accounts_missing {
         ui.label(format!(
             "{} warning(s): {counts}. Every item was kept all the same.",
             state.warnings.len()
         ));
+    } else if missing == 0 {
+        ui.label(format!("{} warning(s): {counts}.", state.warnings.len()));
     } else {
         // Never "everything was kept" when something the source listed is not in the backup.
         ui.colored_label(
@@ -201,7 +224,11 @@ pub fn warnings_ui(ui: &mut egui::Ui, state: &State) {
                         .as_deref()
                         .or(warning.href.as_deref())
                         .unwrap_or("");
-                    ui.label(format!("{}: {} {place}", warning.code, warning.message));
+                    ui.label(format!(
+                        "{}: {} {place}",
+                        crate::gui::words::warning_kind(&warning.code),
+                        warning.message
+                    ));
                 }
             });
     });

@@ -54,7 +54,7 @@ fn profile_ui(
                 "Last run {when}: {} — {}{}",
                 match run.outcome {
                     Outcome::Success => "done",
-                    Outcome::Flagged => "done, but data vanished at the source",
+                    Outcome::Flagged => "done, but something is missing",
                     Outcome::Failed => "failed",
                 },
                 run.message,

@@ -1,0 +1,54 @@
+//! The window's own words for what the engine reports by code: people never see a warning
+//! code, only what it means for their data.
+
+/// What warnings of kind `code` are, in a few plain words (a count goes in front).
+pub fn warning_kind(code: &str) -> &'static str {
+    match code {
+        "unavailable" => "could not be read from the source",
+        "account-failed" => "account could not be backed up",
+        "sudden-drop" => "sign that data vanished at the source",
+        "unparseable" => "kept exactly as it was, but could not be read as a contact or event",
+        "missing-uid" => "without an identifier",
+        "duplicate-uid" => "sharing an identifier with another item",
+        "damaged-file" => "damaged file, kept whole",
+        "original-kept" => "file kept whole besides its items",
+        "line-ends-changed" => "with line ends the server changed",
+        "outside-folder" => "outside the chosen folder, not read",
+        "not-asked" => "sent by the server without being asked for, left out",
+        "skipped-link" => "linked folder not followed",
+        "no-sidecar" | "sidecar-unmatched" => "photo whose details could not be paired",
+        "not-handled" => "part of the export Lifeboat does not read",
+        "vdir-metadata" => "folder detail not read",
+        "copied-not-linked" => "copied instead of shared with the last backup",
+        "damaged-previous" => "damaged in the last backup, fetched again",
+        "future-snapshot" => "backup dated in the future, kept",
+        "conflict-skipped" | "no-uid-conflict" => "changed on the account since, left alone",
+        "not-restored" => "not restored",
+        "verify-failed" => "could not be checked after writing",
+        "report-not-saved" => "record of this restore not saved",
+        _ => "other problem",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_the_engine_writes_has_words() {
+        // The codes as the engine spells them; a new one without words reads "other problem".
+        for code in [
+            "unavailable",
+            crate::source::ACCOUNT_FAILED,
+            "unparseable",
+            "missing-uid",
+            "duplicate-uid",
+            "damaged-file",
+            "not-restored",
+        ] {
+            let words = warning_kind(code);
+            assert_ne!(words, "other problem", "{code}");
+            assert!(!words.contains('-'), "{code}: {words}");
+        }
+    }
+}
