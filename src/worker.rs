@@ -677,7 +677,9 @@ async fn plan_restore(
     let progress = ChannelProgress(Arc::clone(shared));
     let mut prepared = shared.prepared.lock().await;
     *prepared = None;
-    let input = RestoreInput::open(&archive, false, cancel).await?;
+    // A damaged archive still restores everything intact: the plan names what is damaged
+    // (the command line asks for --accept-damaged; a person sees the list before starting).
+    let input = RestoreInput::open(&archive, true, cancel).await?;
     let credentials = password_for(shared, account, password).await?;
     let targets = targets_for(account, credentials).await?;
     let options = RestoreOptions {

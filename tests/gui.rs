@@ -542,3 +542,73 @@ fn a_backup_with_one_failing_account_saves_the_others_and_names_the_one_missing(
             .success()
     );
 }
+
+#[test]
+fn a_zip_with_one_damaged_photo_still_opens_browses_and_restores_the_rest() {
+    let radicale = Server::radicale();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let phone = dir.path().join("phone");
+    std::fs::create_dir_all(phone.join("Contacts")).unwrap();
+    std::fs::create_dir_all(phone.join("DCIM")).unwrap();
+    let cards: Vec<u8> = (0..5)
+        .flat_map(|i| vcard(&format!("phone-{i}"), &format!("Phone friend {i}")))
+        .collect();
+    std::fs::write(phone.join("Contacts/all.vcf"), cards).unwrap();
+    let damaged = photo(31, 60_000);
+    std::fs::write(phone.join("DCIM/broken.jpg"), &damaged).unwrap();
+    std::fs::write(phone.join("DCIM/fine.jpg"), photo(32, 40_000)).unwrap();
+    let zip = dir.path().join("phone.zip");
+    let exported = lifeboat(&[
+        "export",
+        "--device",
+        phone.to_str().unwrap(),
+        "--out",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    damage_inside(&zip, &damaged[1000..1064]);
+    // The command line names the damaged file instead of failing on the zip as a whole.
+    let verified = lifeboat(&["verify", zip.to_str().unwrap()]);
+    assert!(!verified.status.success());
+    assert!(
+        text(&verified.stdout).contains("DCIM/broken.jpg"),
+        "{}",
+        text(&verified.stdout)
+    );
+
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+    add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(zip.clone())));
+    harness.step();
+    wait_until(&mut harness, "the archive to be read", |h| {
+        h.state().state.archive.contents.is_some()
+    });
+    harness.get_by_label_contains("contacts from phone — 5 items");
+    harness.get_by_label_contains("1 problem found");
+    click(&mut harness, "Restore into");
+    click(&mut harness, "Bob");
+    click(&mut harness, "Show what will happen");
+    wait_for_text(
+        &mut harness,
+        "This backup is damaged: 1 file(s) cannot be restored",
+    );
+    harness.get_by_label_contains("DCIM/broken.jpg");
+    harness.get_by_label_contains("5 item(s) will be written");
+    click(&mut harness, "Restore now");
+    wait_until(&mut harness, "the restore", |h| {
+        h.state().state.restore.summary.is_some()
+    });
+    assert_eq!(runtime.block_on(home_children(&radicale, OTHER_USER)), 1);
+
+    click(&mut harness, "Browse this archive");
+    harness.get_by_label("Contacts (5)");
+    harness.get_by_label_contains("Verification").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label_contains("DCIM/broken.jpg");
+}

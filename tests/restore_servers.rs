@@ -353,7 +353,12 @@ async fn bad_archives_are_refused_and_leave_the_target_untouched() {
     let truncated = work.path().join("truncated.zip");
     let bytes = std::fs::read(&good_zip).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    assert_refused_untouched(&radicale, &truncated, "not a Lifeboat archive").await;
+    assert_refused_untouched(
+        &radicale,
+        &truncated,
+        "this zip is damaged: it ends too early",
+    )
+    .await;
 
     let not_archive = work.path().join("holiday.zip");
     std::fs::write(&not_archive, b"these are not the bytes you are looking for").unwrap();

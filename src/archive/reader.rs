@@ -76,12 +76,22 @@ impl ArchiveReader {
         }
         let file = std::fs::File::open(path).map_err(io("opening the archive", path))?;
         let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+            // A zip's table of contents is at its end: a zip that starts like one but has none
+            // was cut short (a download or copy that stopped), not something else entirely.
+            let starts_as_zip = std::fs::File::open(path)
+                .and_then(|mut f| {
+                    let mut head = [0u8; 4];
+                    f.read_exact(&mut head).map(|()| head)
+                })
+                .is_ok_and(|head| head == *b"PK\x03\x04");
+            let what = if starts_as_zip {
+                "this zip is damaged: it ends too early (cut short while it was downloaded or copied); copy it again from where it came from"
+            } else {
+                "this is not a Lifeboat archive (not a folder, and not a readable zip)"
+            };
             Error::with_source(
                 ErrorKind::InvalidData,
-                format!(
-                    "this is not a Lifeboat archive (not a folder, and not a readable zip): {}",
-                    path.display()
-                ),
+                format!("{what}: {}", path.display()),
                 e,
             )
         })?;
@@ -191,7 +201,13 @@ impl ArchiveReader {
         let mut size = 0u64;
         let mut consume = |reader: &mut dyn std::io::Read, path: &Path| -> Result<()> {
             loop {
-                let read = reader.read(&mut buffer).map_err(io("reading", path))?;
+                let read = match reader.read(&mut buffer) {
+                    Ok(read) => read,
+                    // Damage inside one entry: what it gave is hashed, the checksum then
+                    // differs, and the entry is named as damaged; the rest stays readable.
+                    Err(e) if damaged_entry(&e) => 0,
+                    Err(e) => return Err(Error::io("reading", path, e)),
+                };
                 if read == 0 {
                     return Ok(());
                 }
@@ -261,9 +277,11 @@ impl ArchiveReader {
                     Err(e) => return Err(zip_error(path, e)),
                 };
                 let mut bytes = Vec::new();
-                file.take(max_bytes + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(io("reading", path))?;
+                match file.take(max_bytes + 1).read_to_end(&mut bytes) {
+                    // As in `hash`: the caller's checksum tells these bytes are damaged.
+                    Err(e) if !damaged_entry(&e) => return Err(Error::io("reading", &*path, e)),
+                    _ => {}
+                }
                 if bytes.len() as u64 > max_bytes {
                     return Err(too_big(path));
                 }
@@ -271,6 +289,13 @@ impl ArchiveReader {
             }
         }
     }
+}
+
+/// Whether a zip entry's read failed on its own damaged bytes (a CRC-32 that does not match,
+/// a broken deflate stream), not on the file or the disk: that entry is damaged, the others
+/// are not.
+fn damaged_entry(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::InvalidData
 }
 
 /// Whether a folder on the way from `root` to its entry `name` is a link: reads never leave
@@ -315,5 +340,60 @@ pub(crate) fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
             format!("the zip is damaged: {}", path.display()),
             other,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn a_cut_short_zip_is_called_damaged_and_a_damaged_entry_costs_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&whole).unwrap());
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let photo: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        zip.start_file("photos/a.jpg", stored).unwrap();
+        zip.write_all(&photo).unwrap();
+        zip.start_file("contacts/b.vcf", stored).unwrap();
+        zip.write_all(b"BEGIN:VCARD\r\nEND:VCARD\r\n").unwrap();
+        zip.finish().unwrap();
+        let mut bytes = std::fs::read(&whole).unwrap();
+
+        let cut = dir.path().join("cut.zip");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let refused = ArchiveReader::open(&cut).err().unwrap().to_string();
+        assert!(
+            refused.contains("damaged") && refused.contains("ends too early"),
+            "{refused}"
+        );
+        let other = dir.path().join("notes.zip");
+        std::fs::write(&other, b"just some text").unwrap();
+        let refused = ArchiveReader::open(&other).err().unwrap().to_string();
+        assert!(refused.contains("not a Lifeboat archive"), "{refused}");
+
+        // Bytes flipped inside the photo: its CRC fails, yet it hashes (to another checksum)
+        // and the other entry reads as before.
+        let at = bytes
+            .windows(64)
+            .position(|w| w == &photo[1000..1064])
+            .unwrap();
+        bytes[at] ^= 0x55;
+        let flipped = dir.path().join("flipped.zip");
+        std::fs::write(&flipped, &bytes).unwrap();
+        let mut reader = ArchiveReader::open(&flipped).unwrap();
+        let (damaged, size) = reader.hash("photos/a.jpg").unwrap().unwrap();
+        assert_eq!(size, photo.len() as u64);
+        assert_ne!(damaged, crate::archive::writer::sha256_hex(&photo));
+        let read = reader.read("photos/a.jpg", 1 << 20).unwrap().unwrap();
+        assert_ne!(read, photo);
+        assert_eq!(
+            reader.read("contacts/b.vcf", 1 << 20).unwrap().unwrap(),
+            b"BEGIN:VCARD\r\nEND:VCARD\r\n"
+        );
     }
 }

@@ -19,8 +19,8 @@ use chrono::{Local, Utc};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secrets::SecretStore;
-use crate::source::http::Credentials;
 use crate::source::Connected;
+use crate::source::http::Credentials;
 use profile::{Profile, ProfileAccount};
 use status::{Outcome, RunRecord, StatusFiles};
 

@@ -164,6 +164,20 @@ fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
             ui.end_row();
         }
     });
+    if !plan.damaged.is_empty() {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "This backup is damaged: {} file(s) cannot be restored. Everything else in it is intact and can be.",
+                plan.damaged.len()
+            ),
+        );
+        ui.indent("restore_damaged", |ui| {
+            for problem in &plan.damaged {
+                ui.label(problem);
+            }
+        });
+    }
     for skipped in &plan.skipped {
         ui.label(format!(
             "Not restored: {} ({} items): {}",
