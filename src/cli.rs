@@ -695,8 +695,15 @@ fn print_restore_plan(plan: &RestorePlan, input: &RestoreInput) {
     }
     for skipped in &plan.skipped {
         println!(
-            "  skipped   {} ({} items): {}",
-            skipped.archive_path, skipped.items, skipped.reason
+            "  skipped   {} ({} items): {}{}",
+            skipped.archive_path,
+            skipped.items,
+            skipped.reason,
+            if skipped.kind == crate::model::CollectionKind::Photos {
+                " (give --photos-url or --to-folder)"
+            } else {
+                ""
+            }
         );
     }
 }

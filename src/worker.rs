@@ -48,8 +48,9 @@ pub enum Command {
     /// Compare an archive with an account; nothing is written.
     PlanRestore {
         archive: PathBuf,
-        account: Account,
-        password: Option<String>,
+        /// Where things go, with the passwords typed this session: the first that takes a
+        /// kind gets it (the photo place first, then the account for the rest).
+        targets: Vec<(Account, Option<String>)>,
         on_conflict: ConflictPolicy,
     },
     /// Execute the last plan.
@@ -456,15 +457,13 @@ impl Worker {
             }
             Command::PlanRestore {
                 archive,
-                account,
-                password,
+                targets,
                 on_conflict,
             } => {
                 self.spawn_job(move || async move {
                     let cancel = shared.new_job();
                     let result =
-                        plan_restore(&shared, archive, &account, password, on_conflict, &cancel)
-                            .await;
+                        plan_restore(&shared, archive, targets, on_conflict, &cancel).await;
                     shared.send(Event::RestorePlanned(result.map_err(|e| Failure::from(&e))));
                 });
             }
@@ -669,8 +668,7 @@ async fn export_into(
 async fn plan_restore(
     shared: &Arc<Shared>,
     archive: PathBuf,
-    account: &Account,
-    password: Option<String>,
+    chosen: Vec<(Account, Option<String>)>,
     on_conflict: ConflictPolicy,
     cancel: &CancelToken,
 ) -> Result<RestorePlan> {
@@ -680,8 +678,11 @@ async fn plan_restore(
     // A damaged archive still restores everything intact: the plan names what is damaged
     // (the command line asks for --accept-damaged; a person sees the list before starting).
     let input = RestoreInput::open(&archive, true, cancel).await?;
-    let credentials = password_for(shared, account, password).await?;
-    let targets = targets_for(account, credentials).await?;
+    let mut targets = Vec::new();
+    for (account, password) in chosen {
+        let credentials = password_for(shared, &account, password).await?;
+        targets.extend(targets_for(&account, credentials).await?);
+    }
     let options = RestoreOptions {
         on_conflict,
         ..RestoreOptions::default()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable, by};
 use lifeboat::gui::app::LifeboatApp;
 use lifeboat::secrets::{KeyringSecrets, MemorySecrets, SecretStore};
 use support::*;
@@ -102,6 +102,43 @@ fn add_account(harness: &mut App<'_>, name: &str, url: &str, user: &str) {
             Some(lifeboat::gui::state::TestState::Running) | None
         )
     });
+}
+
+/// Everything the window shows now is in people's words: no command-line flag, no file name
+/// of the archive format, no warning code.
+fn assert_peoples_words(harness: &App<'_>) {
+    const CODES: [&str; 12] = [
+        "account-failed",
+        "sudden-drop",
+        "unparseable",
+        "missing-uid",
+        "duplicate-uid",
+        "damaged-file",
+        "not-restored",
+        "original-kept",
+        "line-ends-changed",
+        "outside-folder",
+        "not-asked",
+        "conflict-skipped",
+    ];
+    let bad = |text: &str| {
+        text.contains("--")
+            || text.contains("manifest.json")
+            || CODES.iter().any(|c| text.contains(c))
+    };
+    let found: Vec<String> = harness
+        .query_all(by().include_labels().predicate(move |node| {
+            node.label().is_some_and(|l| bad(&l)) || node.value().is_some_and(|v| bad(&v))
+        }))
+        .map(|node| {
+            format!(
+                "{:?} / {:?}",
+                node.accesskit_node().label(),
+                node.accesskit_node().value()
+            )
+        })
+        .collect();
+    assert!(found.is_empty(), "engineer's words on screen: {found:?}");
 }
 
 /// A file dropped onto the window, as the platform hands it over.
@@ -475,6 +512,10 @@ fn a_backup_missing_an_item_never_says_every_item_was_kept() {
         h.state().state.backup.result.is_some()
     });
     wait_for_text(&mut harness, "1 item(s) could not be read from the source");
+    harness.get_by_label("Show warnings").click();
+    harness.step();
+    harness.step();
+    assert_peoples_words(&harness);
     assert!(
         harness
             .query_by_label_contains("Every item was kept")
@@ -599,6 +640,7 @@ fn a_zip_with_one_damaged_photo_still_opens_browses_and_restores_the_rest() {
     );
     harness.get_by_label_contains("DCIM/broken.jpg");
     harness.get_by_label_contains("5 item(s) will be written");
+    assert_peoples_words(&harness);
     click(&mut harness, "Restore now");
     wait_until(&mut harness, "the restore", |h| {
         h.state().state.restore.summary.is_some()
@@ -611,4 +653,84 @@ fn a_zip_with_one_damaged_photo_still_opens_browses_and_restores_the_rest() {
     harness.step();
     harness.step();
     harness.get_by_label_contains("DCIM/broken.jpg");
+}
+
+#[test]
+fn contacts_calendars_to_dos_and_photos_are_restored_from_the_window() {
+    let radicale = Server::radicale();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(seed_radicale(&radicale));
+    let shared = tempfile::tempdir().unwrap();
+    let photos = seed_photos(shared.path());
+    std::fs::create_dir(shared.path().join("Restored")).unwrap();
+    let webdav = Server::webdav(shared.path());
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("alice");
+    let exported = lifeboat_with_password(
+        &[
+            "export",
+            "--url",
+            &radicale.base_url(),
+            "--user",
+            USER,
+            "--photos-url",
+            &format!("{}Photos/", webdav.base_url()),
+            "--out",
+            archive.to_str().unwrap(),
+        ],
+        PASSWORD,
+    );
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+    add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
+    click(&mut harness, "A WebDAV photo folder");
+    fill(&mut harness, "Name", "Bob's photos");
+    fill(
+        &mut harness,
+        "Server address",
+        &format!("{}Restored/", webdav.base_url()),
+    );
+    fill(&mut harness, "User name", OTHER_USER);
+    fill(&mut harness, "Password", PASSWORD);
+    click(&mut harness, "Save and test");
+    wait_for_text(&mut harness, "Connected. Nothing is stored here yet.");
+
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(archive.clone())));
+    harness.step();
+    wait_for_text(&mut harness, "all checksums match");
+    click(&mut harness, "Restore into");
+    click(&mut harness, "Bob");
+    // The photo folder account is offered for the photos, chosen already.
+    harness.get_by_label("Photos into");
+    harness.get_by_value("Bob's photos");
+    click(&mut harness, "Show what will happen");
+    wait_for_text(&mut harness, "What will happen");
+    harness.get_by_label_contains("15 item(s) will be written");
+    assert!(harness.query_by_label_contains("Not restored").is_none());
+    assert_peoples_words(&harness);
+    click(&mut harness, "Restore now");
+    wait_for_text(&mut harness, "Restore complete");
+    assert_peoples_words(&harness);
+    let counts = runtime.block_on(async {
+        let mut counts = Vec::new();
+        for collection in ["contacts", "calendar", "tasks"] {
+            counts.push(count_items(&radicale, OTHER_USER, collection).await);
+        }
+        counts
+    });
+    assert_eq!(counts, [5, 4, 3]);
+    let into = shared.path().join("Restored");
+    let mut restored: Vec<Vec<u8>> = files_under(&into)
+        .iter()
+        .map(|f| std::fs::read(into.join(f)).unwrap())
+        .collect();
+    let mut expected: Vec<Vec<u8>> = photos.into_iter().map(|(_, bytes)| bytes).collect();
+    restored.sort();
+    expected.sort();
+    assert_eq!(restored, expected, "every photo, byte for byte");
 }

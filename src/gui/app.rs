@@ -655,17 +655,28 @@ impl LifeboatApp {
         else {
             return;
         };
-        let Some(account) = state.account(&target).cloned() else {
+        // The photo place first: the first target that takes a kind gets it.
+        let ids = state
+            .restore
+            .photo_target
+            .iter()
+            .filter(|id| **id != target)
+            .chain(std::iter::once(&target));
+        let targets: Vec<(Account, Option<String>)> = ids
+            .filter_map(|id| {
+                let account = state.account(id)?.clone();
+                Some((account, state.session_passwords.get(id).cloned()))
+            })
+            .collect();
+        if targets.is_empty() {
             return;
-        };
+        }
         state.restore.plan = None;
         state.restore.summary = None;
         state.job = Some(JobProgress::new("Comparing the archive with the account"));
-        let password = state.session_passwords.get(&target).cloned();
         self.worker.send(Command::PlanRestore {
             archive,
-            account,
-            password,
+            targets,
             on_conflict: state.restore.on_conflict,
         });
     }

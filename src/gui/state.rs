@@ -119,6 +119,10 @@ pub struct BackupState {
 #[derive(Debug, Default)]
 pub struct RestoreState {
     pub target: Option<String>,
+    /// Where photos go (a photo folder or folder account); `None` with `photos_declined`
+    /// when the user chose not to restore them.
+    pub photo_target: Option<String>,
+    pub photos_declined: bool,
     pub on_conflict: ConflictPolicy,
     pub plan: Option<Result<RestorePlan, Failure>>,
     pub running: bool,

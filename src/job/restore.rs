@@ -328,6 +328,9 @@ pub struct RestorePlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedCollection {
     pub archive_path: String,
+    /// The collection's name for people.
+    pub label: String,
+    pub kind: CollectionKind,
     pub items: usize,
     pub reason: String,
 }
@@ -473,10 +476,12 @@ pub async fn plan(
         let Some(target_index) = targets.iter().position(|t| t.accepts(kind)) else {
             plan.skipped.push(SkippedCollection {
                 archive_path: collection.path.clone(),
+                label: label_of(collection),
                 items: items.len(),
+                kind,
                 reason: match kind {
-                    CollectionKind::Photos => "no photo target given (--photos-url)".to_owned(),
-                    _ => format!("no target here takes {}", kind.folder()),
+                    CollectionKind::Photos => "no place for photos was chosen".to_owned(),
+                    _ => format!("no place for {} was chosen", kind.folder()),
                 },
             });
             continue;

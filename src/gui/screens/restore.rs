@@ -20,6 +20,7 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
             ui.label(format!("Archive: {}", path.display()));
             command_button_enabled(ui, commands, UiCommand::CloseArchive, !state.busy());
         });
+        let holds_photos;
         match &state.archive.contents {
             None => {
                 ui.horizontal(|ui| {
@@ -33,6 +34,10 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
                 return;
             }
             Some(Ok(contents)) => {
+                holds_photos = contents
+                    .collections
+                    .iter()
+                    .any(|c| c.kind == crate::model::CollectionKind::Photos);
                 ui.label(format!(
                     "Made {} · {}",
                     contents.created, contents.verification.summary
@@ -59,7 +64,11 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
             .as_deref()
             .and_then(|id| state.account(id))
             .map_or_else(|| "Choose an account".to_owned(), |a| a.name.clone());
-        let before = (state.restore.target.clone(), state.restore.on_conflict);
+        let before = (
+            state.restore.target.clone(),
+            state.restore.photo_target.clone(),
+            state.restore.on_conflict,
+        );
         ui.horizontal(|ui| {
             let label = ui.label("Restore into");
             egui::ComboBox::from_id_salt("restore_target")
@@ -92,7 +101,16 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
             ConflictPolicy::KeepBoth,
             "Keep both",
         );
-        if before != (state.restore.target.clone(), state.restore.on_conflict) {
+        if holds_photos {
+            photo_place_ui(ui, state);
+        }
+        if before
+            != (
+                state.restore.target.clone(),
+                state.restore.photo_target.clone(),
+                state.restore.on_conflict,
+            )
+        {
             state.restore.plan = None;
             state.restore.summary = None;
         }
@@ -101,6 +119,63 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
         plan_ui(ui, state, commands);
         summary_ui(ui, state);
     });
+}
+
+/// Where the archive's photos go: a photo folder or a folder account, or nowhere. The first
+/// photo folder account is chosen unless the user said no.
+fn photo_place_ui(ui: &mut egui::Ui, state: &mut State) {
+    use crate::config::AccountKind;
+    let places: Vec<(String, String, bool)> = state
+        .config
+        .accounts
+        .iter()
+        .filter(|a| matches!(a.kind(), AccountKind::Photos | AccountKind::Folder))
+        .map(|a| {
+            (
+                a.id.clone(),
+                a.name.clone(),
+                a.kind() == AccountKind::Photos,
+            )
+        })
+        .collect();
+    if places.is_empty() {
+        ui.label(
+            "To restore the photos too, add a photo folder account or a folder on this computer on the Accounts screen.",
+        );
+        return;
+    }
+    let restore = &mut state.restore;
+    if restore.photo_target.is_none() && !restore.photos_declined {
+        restore.photo_target = places
+            .iter()
+            .find(|(_, _, photos)| *photos)
+            .map(|(id, _, _)| id.clone());
+    }
+    let mut choice = restore.photo_target.clone();
+    let shown = choice
+        .as_deref()
+        .and_then(|id| places.iter().find(|(p, _, _)| p == id))
+        .map_or_else(
+            || "Don't restore photos".to_owned(),
+            |(_, name, _)| name.clone(),
+        );
+    ui.horizontal(|ui| {
+        let label = ui.label("Photos into");
+        egui::ComboBox::from_id_salt("restore_photos")
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut choice, None, "Don't restore photos");
+                for (id, name, _) in &places {
+                    ui.selectable_value(&mut choice, Some(id.clone()), name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    if choice != restore.photo_target {
+        restore.photos_declined = choice.is_none();
+        restore.photo_target = choice;
+    }
 }
 
 fn drop_zone_ui(ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
@@ -180,8 +255,8 @@ fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
     }
     for skipped in &plan.skipped {
         ui.label(format!(
-            "Not restored: {} ({} items): {}",
-            skipped.archive_path, skipped.items, skipped.reason
+            "Not restored: {} ({} items): {}.",
+            skipped.label, skipped.items, skipped.reason
         ));
     }
     let writes = plan.writes();
