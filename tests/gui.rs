@@ -413,9 +413,16 @@ fn a_password_in_the_system_keyring_is_used_after_a_restart_and_removed_with_the
     );
     wait_for_text(&mut harness, "Connected. Found 1 address book");
 
+    // Removing asks first; "Keep it" changes nothing.
+    click(&mut harness, "Remove");
+    harness.get_by_label_contains("Remove Alice? Lifeboat forgets this account");
+    click(&mut harness, "Keep it");
+    assert_eq!(harness.state().state.config.accounts.len(), 1);
+    assert_eq!(keyring.get(&id).unwrap().as_deref(), Some(PASSWORD));
     // Removing the account forgets its password. The delete runs in the background: a
     // lookup racing it may find the entry and then lose it, which is not an answer yet.
     click(&mut harness, "Remove");
+    click(&mut harness, "Yes, remove");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !matches!(keyring.get(&id), Ok(None)) {
         assert!(
@@ -733,4 +740,33 @@ fn contacts_calendars_to_dos_and_photos_are_restored_from_the_window() {
     restored.sort();
     expected.sort();
     assert_eq!(restored, expected, "every photo, byte for byte");
+}
+
+#[test]
+fn editing_an_account_keeps_its_saved_password() {
+    let radicale = Server::radicale();
+    runtime_seed(&radicale);
+    let config = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::default());
+    let mut harness = open_window(config.path(), secrets.clone());
+    add_account(&mut harness, "Alice", &radicale.base_url(), USER);
+    wait_for_text(&mut harness, "Connected. Found 1 address book");
+    click(&mut harness, "Edit");
+    harness.get_by_label("Edit Alice");
+    // A new address for the same server, the password field left empty as the form says.
+    fill(
+        &mut harness,
+        "Server address",
+        &format!("{}{USER}/", radicale.base_url()),
+    );
+    click(&mut harness, "Save and test");
+    wait_until(&mut harness, "the connection test", |h| {
+        !matches!(
+            h.state().state.tests.values().next(),
+            Some(lifeboat::gui::state::TestState::Running) | None
+        )
+    });
+    wait_for_text(&mut harness, "Connected. Found 1 address book");
+    let id = harness.state().state.config.accounts[0].id.clone();
+    assert_eq!(secrets.get(&id).unwrap().as_deref(), Some(PASSWORD));
 }

@@ -12,7 +12,7 @@ use crate::config::{Account, AccountKind, Config};
 use crate::secrets::SecretStore;
 use crate::worker::{BackupAccount, Command, Event, Worker};
 
-use super::command::{Screen, UiCommand};
+use super::command::{Removal, Screen, UiCommand};
 use super::screens;
 use super::state::{AccountForm, JobProgress, State, TestState};
 
@@ -268,7 +268,11 @@ impl LifeboatApp {
             }
             UiCommand::InstallOsSchedule(name) => self.set_os_schedule(&name, true),
             UiCommand::RemoveOsSchedule(name) => self.set_os_schedule(&name, false),
-            UiCommand::RemoveProfile(name) => {
+            UiCommand::RemoveProfile(name) => state.confirm = Some(Removal::Profile(name)),
+            UiCommand::RemoveAccount(id) => state.confirm = Some(Removal::Account(id)),
+            UiCommand::CancelRemoval => state.confirm = None,
+            UiCommand::ConfirmRemoval(Removal::Profile(name)) => {
+                state.confirm = None;
                 self.set_os_schedule(&name, false);
                 let state = &mut self.state;
                 state.config.profiles.retain(|p| p.name != name);
@@ -311,7 +315,8 @@ impl LifeboatApp {
                     self.worker.send(Command::TestAccount { account, password });
                 }
             }
-            UiCommand::RemoveAccount(id) => {
+            UiCommand::ConfirmRemoval(Removal::Account(id)) => {
+                state.confirm = None;
                 state.config.accounts.retain(|a| a.id != id);
                 state.tests.remove(&id);
                 state.session_passwords.remove(&id);

@@ -38,6 +38,13 @@ impl Screen {
     }
 }
 
+/// Something the user asked to remove, shown with its question until confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    Account(String),
+    Profile(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {
     Show(Screen),
@@ -47,7 +54,10 @@ pub enum UiCommand {
     CancelAccountForm,
     PickAccountFolder,
     TestAccount(String),
+    /// Asks first ([`Removal`]); [`UiCommand::ConfirmRemoval`] removes.
     RemoveAccount(String),
+    ConfirmRemoval(Removal),
+    CancelRemoval,
     PickBackupFolder,
     StartBackup,
     CancelJob,
@@ -87,6 +97,8 @@ impl UiCommand {
             Self::PickAccountFolder | Self::PickBackupFolder => "Choose…",
             Self::TestAccount(_) => "Test connection",
             Self::RemoveAccount(_) => "Remove",
+            Self::ConfirmRemoval(_) => "Yes, remove",
+            Self::CancelRemoval => "Keep it",
             Self::StartBackup => "Back up now",
             Self::CancelJob => "Cancel",
             Self::OpenFolder(_) => "Open folder",
@@ -120,6 +132,8 @@ impl UiCommand {
             Self::PickBackupFolder => "Pick where backups are saved",
             Self::TestAccount(_) => "Connect and list what the account holds",
             Self::RemoveAccount(_) => "Forget this account and its saved password (backups stay)",
+            Self::ConfirmRemoval(_) => "Remove it now",
+            Self::CancelRemoval => "Change nothing",
             Self::StartBackup => "Copy everything chosen into a new archive",
             Self::CancelJob => "Stop; a cancelled backup leaves no archive behind",
             Self::OpenFolder(_) => "Show the backup in your file manager",

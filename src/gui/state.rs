@@ -241,6 +241,8 @@ pub struct State {
     pub schedules: SchedulesState,
     /// A dropped Google or Apple export, offered for import.
     pub import: Option<ImportOffer>,
+    /// A removal asked for and waiting for "yes": nothing is forgotten on one click.
+    pub confirm: Option<crate::gui::command::Removal>,
 }
 
 /// A provider's export the user dropped: what it holds once the worker has read it.
@@ -281,6 +283,7 @@ impl State {
             warnings: Vec::new(),
             schedules: SchedulesState::default(),
             import: None,
+            confirm: None,
         }
     }
 

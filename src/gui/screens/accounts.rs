@@ -6,7 +6,7 @@ use eframe::egui;
 use super::{command_button, failure_ui, labelled_text};
 use crate::browse::count_noun;
 use crate::config::{AccountKind, Preset};
-use crate::gui::command::UiCommand;
+use crate::gui::command::{Removal, UiCommand};
 use crate::gui::state::{AccountForm, State, TestState};
 use crate::model::CollectionKind;
 use crate::worker::FoundCollection;
@@ -37,6 +37,18 @@ pub fn accounts_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCo
                         command_button(ui, commands, UiCommand::EditAccount(account.id.clone()));
                         command_button(ui, commands, UiCommand::RemoveAccount(account.id.clone()));
                     });
+                    let removal = Removal::Account(account.id.clone());
+                    if state.confirm.as_ref() == Some(&removal) {
+                        super::confirm_ui(
+                            ui,
+                            &format!(
+                                "Remove {}? Lifeboat forgets this account and its saved password. Your backups stay where they are.",
+                                account.name
+                            ),
+                            removal,
+                            commands,
+                        );
+                    }
                     match state.tests.get(&account.id) {
                         Some(TestState::Running) => {
                             ui.horizontal(|ui| {
@@ -100,7 +112,11 @@ fn account_form_ui(
     commands: &mut Vec<UiCommand>,
 ) {
     let Some(preset) = form.preset else { return };
-    ui.heading(format!("Add {}", preset.label()));
+    if form.editing.is_some() {
+        ui.heading(format!("Edit {}", form.name));
+    } else {
+        ui.heading(format!("Add: {}", preset.label()));
+    }
     ui.label(preset.help());
     ui.add_space(8.0);
     labelled_text(ui, "Name", &mut form.name, false);

@@ -166,3 +166,17 @@ pub fn drop_overlay_ui(ctx: &egui::Context) {
         visuals.strong_text_color(),
     );
 }
+
+/// A question before something is removed, with "Yes, remove" and "Keep it".
+pub fn confirm_ui(
+    ui: &mut egui::Ui,
+    question: &str,
+    removal: crate::gui::command::Removal,
+    commands: &mut Vec<UiCommand>,
+) {
+    ui.colored_label(ui.visuals().warn_fg_color, question);
+    ui.horizontal(|ui| {
+        command_button(ui, commands, UiCommand::ConfirmRemoval(removal));
+        command_button(ui, commands, UiCommand::CancelRemoval);
+    });
+}

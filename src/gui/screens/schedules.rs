@@ -125,6 +125,18 @@ fn profile_ui(
         }
         command_button(ui, commands, UiCommand::RemoveProfile(profile.name.clone()));
     });
+    let removal = crate::gui::command::Removal::Profile(profile.name.clone());
+    if state.confirm.as_ref() == Some(&removal) {
+        super::confirm_ui(
+            ui,
+            &format!(
+                "Remove the schedule \"{}\"? It stops running; its snapshots stay on disk.",
+                profile.name
+            ),
+            removal,
+            commands,
+        );
+    }
     if let Some(result) = state.schedules.os_messages.get(&profile.name) {
         match result {
             Ok(message) if message == "removed" => {
