@@ -466,3 +466,50 @@ async fn two_accounts_on_one_server_never_stand_for_each_other() {
     assert_eq!(record.outcome, Outcome::Success, "{:?}", record.flags);
     assert_eq!(record.fetched_items, 0, "{}", record.message);
 }
+
+/// A system scheduler that refuses (no user session bus: "Failed to connect to bus") leaves
+/// nothing behind that looks installed, so the window's switch stays off.
+#[test]
+fn a_scheduler_that_refuses_leaves_no_timer_that_looks_installed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let radicale = Server::radicale();
+    let config = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dest = home.path().join("snapshots");
+    let args = nightly_profile_args(
+        &radicale.base_url(),
+        &format!("{}x/", radicale.base_url()),
+        &dest,
+    );
+    ok(lifeboat_in(config.path(), &strs(&args)));
+    // A systemctl that answers as it does without a user session.
+    let bin = home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("systemctl");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'Failed to connect to bus: No medium found' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let xdg = home.path().join("xdg");
+    let env = [
+        ("PATH", path.as_str()),
+        ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+    ];
+    let installed = lifeboat_command(config.path(), &["schedule", "install", "nightly"], &env)
+        .output()
+        .unwrap();
+    assert!(!installed.status.success());
+    assert!(
+        text(&installed.stderr).contains("Failed to connect to bus"),
+        "{}",
+        text(&installed.stderr)
+    );
+    let units = xdg.join("systemd").join("user");
+    let left: Vec<_> = std::fs::read_dir(&units)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "units left behind: {left:?}");
+}

@@ -257,7 +257,10 @@ pub fn install(profile: &str, every: &Every, log: &Path) -> Result<String> {
         std::fs::write(&path, launchd_plist(profile, &exe, every, log))
             .map_err(|e| Error::io("writing", &path, e))?;
         let _ = run_tool("launchctl", &["unload", &path.to_string_lossy()]);
-        run_tool("launchctl", &["load", "-w", &path.to_string_lossy()])?;
+        if let Err(error) = run_tool("launchctl", &["load", "-w", &path.to_string_lossy()]) {
+            let _ = std::fs::remove_file(&path);
+            return Err(error);
+        }
         Ok(format!("launchd agent {}", path.display()))
     } else if cfg!(windows) {
         let xml = task_scheduler_xml(profile, &exe, every);
@@ -290,9 +293,14 @@ pub fn install(profile: &str, every: &Every, log: &Path) -> Result<String> {
             let path = dir.join(name);
             std::fs::write(&path, text).map_err(|e| Error::io("writing", &path, e))?;
         }
-        run_tool("systemctl", &["--user", "daemon-reload"])?;
         let timer = format!("{}.timer", job_name(profile));
-        run_tool("systemctl", &["--user", "enable", "--now", &timer])?;
+        let enabled = run_tool("systemctl", &["--user", "daemon-reload"])
+            .and_then(|()| run_tool("systemctl", &["--user", "enable", "--now", &timer]));
+        if let Err(error) = enabled {
+            // Units the scheduler never took must not look installed (`is_installed`).
+            let _ = remove(profile);
+            return Err(error);
+        }
         Ok(format!("systemd user timer {}", dir.join(timer).display()))
     }
 }
