@@ -74,10 +74,21 @@ pub struct Contact {
 }
 
 impl Contact {
-    /// Whether the contact matches a lower-cased search text (name or any field).
-    pub fn matches(&self, query_lowercase: &str) -> bool {
-        query_lowercase.is_empty() || self.search_text.contains(query_lowercase)
+    /// Whether the contact matches a search text folded by [`fold`] (name or any field).
+    pub fn matches(&self, query_folded: &str) -> bool {
+        query_folded.is_empty() || self.search_text.contains(query_folded)
     }
+}
+
+/// Text as search and sorting compare it: lower case without accents, so that "oznur" finds
+/// "Öznur" and "Ángela" sorts with the other A names, not after Z.
+pub fn fold(text: &str) -> String {
+    icu_normalizer::DecomposingNormalizerBorrowed::new_nfd()
+        .normalize(text)
+        .chars()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +228,7 @@ pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
     }
     contents
         .contacts
-        .sort_by_cached_key(|c| c.name.to_lowercase());
+        .sort_by_cached_key(|c| (fold(&c.name), c.name.clone()));
     // Photos with a known taken time first, oldest first (RFC 3339 in UTC sorts as text);
     // the rest keep the archive's folder order after them.
     contents.photos.sort_by(|a, b| match (&a.taken, &b.taken) {
@@ -319,8 +330,8 @@ fn contact(bytes: &[u8], path: &str) -> Contact {
     let search_text = std::iter::once(name.as_str())
         .chain(fields.iter().map(|(_, v)| v.as_str()))
         .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase();
+        .join("\n");
+    let search_text = fold(&search_text);
     Contact {
         name,
         detail,
@@ -545,6 +556,18 @@ mod tests {
         assert!(contact.matches("ann"));
         assert!(contact.matches("commas"));
         assert!(!contact.matches("bob"));
+    }
+
+    #[test]
+    fn search_and_order_ignore_accents_and_case() {
+        let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Öznur Çelik\r\nEND:VCARD\r\n";
+        let contact = contact(card.as_bytes(), "contacts/o.vcf");
+        for query in ["oznur", "ÖZNUR", "celik", "Çelik"] {
+            assert!(contact.matches(&fold(query)), "{query}");
+        }
+        let mut names = ["Zoë", "Ángela", "anna", "Émile", "Bob"];
+        names.sort_by_cached_key(|n| fold(n));
+        assert_eq!(names, ["Ángela", "anna", "Bob", "Émile", "Zoë"]);
     }
 
     #[test]

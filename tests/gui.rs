@@ -589,6 +589,13 @@ fn a_backup_with_one_failing_account_saves_the_others_and_names_the_one_missing(
             .status
             .success()
     );
+    // Straight from the summary to what the backup holds.
+    click(&mut harness, "Browse this backup");
+    wait_for_text(&mut harness, "Contacts (5)");
+    assert_eq!(
+        harness.state().state.archive.path.as_deref(),
+        Some(archive.as_path())
+    );
 }
 
 #[test]

@@ -377,6 +377,10 @@ impl LifeboatApp {
                 state.restore.summary = None;
             }
             UiCommand::BrowseArchive => state.screen = Screen::Browse,
+            UiCommand::BrowseBackup(path) => {
+                state.screen = Screen::Browse;
+                self.commands.push(UiCommand::OpenArchive(path));
+            }
             UiCommand::ShowRestorePlan => self.plan_restore(),
             UiCommand::RunRestore => {
                 state.restore.running = true;

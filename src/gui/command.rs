@@ -69,6 +69,8 @@ pub enum UiCommand {
     RunRestore,
     CloseArchive,
     BrowseArchive,
+    /// Open a backup just made and show what it holds.
+    BrowseBackup(PathBuf),
     /// Make a profile from the backup screen's choices and the schedule form.
     CreateSchedule,
     RunProfileNow(String),
@@ -109,6 +111,7 @@ impl UiCommand {
             Self::RunRestore => "Restore now",
             Self::CloseArchive => "Choose another archive",
             Self::BrowseArchive => "Browse this archive",
+            Self::BrowseBackup(_) => "Browse this backup",
             Self::CreateSchedule => "Create schedule",
             Self::RunProfileNow(_) => "Run now",
             Self::InstallOsSchedule(_) => "Also run while Lifeboat is closed",
@@ -147,7 +150,7 @@ impl UiCommand {
                 "Upload what is missing; nothing on the account is overwritten unless you chose so"
             }
             Self::CloseArchive => "Restore from a different archive",
-            Self::BrowseArchive => {
+            Self::BrowseArchive | Self::BrowseBackup(_) => {
                 "Look at the contacts, calendars, to-dos and photos in this archive"
             }
             Self::CreateSchedule => {

@@ -115,7 +115,7 @@ fn account_form_ui(
     if form.editing.is_some() {
         ui.heading(format!("Edit {}", form.name));
     } else {
-        ui.heading(format!("Add: {}", preset.label()));
+        ui.heading(format!("New account — {}", preset.label()));
     }
     ui.label(preset.help());
     ui.add_space(8.0);

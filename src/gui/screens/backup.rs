@@ -105,7 +105,14 @@ fn result_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
                 summary.elapsed.as_secs_f64()
             ));
             ui.label(format!("Saved in {}", summary.archive.display()));
-            command_button(ui, commands, UiCommand::OpenFolder(summary.archive.clone()));
+            ui.horizontal(|ui| {
+                command_button(
+                    ui,
+                    commands,
+                    UiCommand::BrowseBackup(summary.archive.clone()),
+                );
+                command_button(ui, commands, UiCommand::OpenFolder(summary.archive.clone()));
+            });
             warnings_ui(ui, state);
         }
         Some(Err(failure)) => {

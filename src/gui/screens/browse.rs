@@ -75,7 +75,7 @@ fn contacts_ui(
         ui.add(egui::TextEdit::singleline(&mut browse.search).hint_text("name, e-mail, phone…"))
             .labelled_by(label.id);
     });
-    let query = browse.search.trim().to_lowercase();
+    let query = crate::browse::fold(browse.search.trim());
     if browse.matches_for.as_deref() != Some(query.as_str()) {
         // Typing on narrows the last matches instead of searching every contact again.
         let narrowing = browse
@@ -209,10 +209,14 @@ fn todos_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
                     .unwrap_or_default();
                 ui.horizontal(|ui| {
                     ui.add_space(depth as f32 * 20.0);
-                    // A read-only checkbox: screen readers announce it as done or not.
-                    let mut done = todo.done;
-                    ui.add_enabled(false, egui::Checkbox::new(&mut done, &todo.summary));
-                    ui.weak(format!("{due} ({})", todo.list));
+                    // Words, not a checkbox that looks clickable and is not.
+                    if todo.done {
+                        ui.label(egui::RichText::new(&todo.summary).strikethrough());
+                        ui.weak(format!("done{due} ({})", todo.list));
+                    } else {
+                        ui.label(&todo.summary);
+                        ui.weak(format!("to do{due} ({})", todo.list));
+                    }
                 });
             }
         },
