@@ -38,6 +38,8 @@ impl Progress for NoProgress {
     fn event(&self, _event: JobEvent) {}
 }
 
+const CANCELLED: &str = "cancelled";
+
 /// Cooperative cancellation: jobs check it between requests and items.
 #[derive(Debug, Default, Clone)]
 pub struct CancelToken(Arc<AtomicBool>);
@@ -49,6 +51,40 @@ impl CancelToken {
 
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once cancelled (checked every 100 ms): for racing a wait that may last.
+    pub async fn cancelled(&self) {
+        while !self.is_cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `body`, ending with [`CancelToken::is_cancel`]'s error within 100 ms of a cancel, even
+    /// while the server sends nothing: a cancelled download stops at once, not at its end.
+    pub fn guard(&self, body: crate::source::ByteStream) -> crate::source::ByteStream {
+        use futures_util::StreamExt as _;
+        let stream = futures_util::stream::unfold(
+            (body, self.clone(), false),
+            |(mut body, cancel, stopped)| async move {
+                if stopped {
+                    return None;
+                }
+                tokio::select! {
+                    chunk = body.next() => chunk.map(|chunk| (chunk, (body, cancel, false))),
+                    () = cancel.cancelled() => Some((
+                        Err(std::io::Error::new(std::io::ErrorKind::Interrupted, CANCELLED)),
+                        (body, cancel, true),
+                    )),
+                }
+            },
+        );
+        stream.boxed()
+    }
+
+    /// Whether a stream error is the one [`CancelToken::guard`] ends a cancelled body with.
+    pub fn is_cancel(error: &std::io::Error) -> bool {
+        error.kind() == std::io::ErrorKind::Interrupted && error.to_string() == CANCELLED
     }
 
     /// Returns `Err(Cancelled)` once cancelled, for `?` between steps.

@@ -1168,6 +1168,9 @@ impl ItemSink for CollectionWriter {
                     // and go on (a damaged entry of a local zip) or fail the job.
                     drop(file);
                     let _ = tokio::fs::remove_file(&full).await;
+                    if crate::progress::CancelToken::is_cancel(&e) {
+                        return Err(Error::cancelled());
+                    }
                     let (kind, what) = if e.kind() == std::io::ErrorKind::InvalidData {
                         (ErrorKind::InvalidData, "damaged at the source")
                     } else {

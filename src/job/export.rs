@@ -235,7 +235,12 @@ pub async fn execute_into(
     let result = fetch_all(sources, plan, &writer, progress.as_ref(), cancel).await;
     if let Err(error) = result {
         writer.abort();
-        return Err(error);
+        // A cancel may surface as another task's broken download: it is still a cancel.
+        return Err(if cancel.is_cancelled() {
+            crate::Error::cancelled()
+        } else {
+            error
+        });
     }
     if let Err(error) = cancel.check() {
         writer.abort();

@@ -331,7 +331,7 @@ impl Source for DeviceSource {
             if collection.kind == CollectionKind::Photos {
                 match tokio::fs::File::open(&path).await {
                     Ok(file) => {
-                        let body = tokio_file_stream(file).boxed();
+                        let body = cancel.guard(tokio_file_stream(file).boxed());
                         sink.stream(item.href.clone(), None, body).await?;
                     }
                     Err(e) => sink.warn(

@@ -130,7 +130,7 @@ impl PhotoSource {
         let url = self.url_of(&item.href);
         let problem = match self.http.get_resuming(&url, item.size).await {
             Ok(body) => match sink
-                .stream(item.href.clone(), item.etag.clone(), body)
+                .stream(item.href.clone(), item.etag.clone(), cancel.guard(body))
                 .await
             {
                 // The server began sending this file, then the body kept breaking off or

@@ -63,8 +63,8 @@ async fn a_multiget_answer_trickling_a_byte_at_a_time_is_given_up_and_asked_agai
     );
 }
 
-#[test]
-fn a_photo_trickling_a_byte_a_second_costs_that_photo_not_the_run() {
+/// A WebDAV folder of one photo, `slow.jpg`, sent at one byte a second; returns its port.
+fn trickling_photo_server() -> u16 {
     use std::io::{Read as _, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -97,6 +97,12 @@ fn a_photo_trickling_a_byte_a_second_costs_that_photo_not_the_run() {
             });
         }
     });
+    port
+}
+
+#[test]
+fn a_photo_trickling_a_byte_a_second_costs_that_photo_not_the_run() {
+    let port = trickling_photo_server();
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("archive");
     let photos = format!("http://127.0.0.1:{port}/photos/");
@@ -142,5 +148,60 @@ async fn a_multiget_answer_with_items_not_asked_for_archives_only_what_was_liste
     row(
         "multiget answers with a duplicate and an item never listed",
         "only what was asked archived, once; the rest reported",
+    );
+}
+
+/// Cancel in the window while a photo arrives a byte a second: the job ends at once (not
+/// when the download would), as cancelled, with nothing left behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_during_a_slow_photo_download_ends_the_job_at_once() {
+    use lifeboat::progress::{CancelToken, NoProgress};
+    use lifeboat::source::Source;
+    let port = trickling_photo_server();
+    let http = lifeboat::source::http::HttpClient::new(
+        lifeboat::source::http::Credentials::None,
+        &lifeboat::source::http::HttpSettings::default(),
+    )
+    .unwrap();
+    let source = lifeboat::source::photos::PhotoSource::new(
+        &format!("http://127.0.0.1:{port}/photos/"),
+        http,
+    )
+    .unwrap();
+    let sources: Vec<Box<dyn Source>> = vec![Box::new(source)];
+    let cancel = CancelToken::default();
+    let plan = lifeboat::job::export::plan(&sources, &NoProgress, &cancel)
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("archive");
+    let pressed = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        pressed.cancel();
+    });
+    let started = Instant::now();
+    let result = lifeboat::job::export::execute(
+        &sources,
+        &plan,
+        &out,
+        std::sync::Arc::new(NoProgress),
+        &cancel,
+    )
+    .await;
+    let took = started.elapsed();
+    let error = result.expect_err("a cancelled export must not finish");
+    assert_eq!(
+        error.kind(),
+        lifeboat::error::ErrorKind::Cancelled,
+        "{error}"
+    );
+    // The download alone would take 2,000 s; the bound is loose on a shared machine
+    // (scripts/bench_cancel.py measures the latency itself).
+    assert!(took < Duration::from_secs(15), "cancel took {took:?}");
+    assert!(!out.exists(), "a cancelled export left {}", out.display());
+    row(
+        "cancel while a photo arrives at 1 byte/s",
+        "cancelled at once, nothing left",
     );
 }
