@@ -32,6 +32,24 @@ impl FolderTarget {
             .filter(|part| !part.is_empty())
             .fold(self.root.clone(), |path, part| path.join(part))
     }
+
+    /// `read` of each href's file; a missing file is left out.
+    fn each_file(
+        &self,
+        hrefs: &[String],
+        read: impl Fn(&str, &Path) -> std::io::Result<StoredItem>,
+    ) -> Result<Vec<StoredItem>> {
+        let mut stored = Vec::new();
+        for href in hrefs {
+            let path = self.path_of(href);
+            match read(href, &path) {
+                Ok(item) => stored.push(item),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("reading", &path, e)),
+            }
+        }
+        Ok(stored)
+    }
 }
 
 fn walk(dir: &Path, prefix: &str, found: &mut Vec<ItemRef>) -> Result<()> {
@@ -144,16 +162,9 @@ impl Target for FolderTarget {
         _collection: &CollectionInfo,
         hrefs: &[String],
     ) -> Result<Vec<StoredItem>> {
-        let mut stored = Vec::new();
-        for href in hrefs {
-            let path = self.path_of(href);
-            match std::fs::read(&path) {
-                Ok(bytes) => stored.push(StoredItem::read(href.clone(), None, bytes)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("reading", &path, e)),
-            }
-        }
-        Ok(stored)
+        self.each_file(hrefs, |href, path| {
+            std::fs::read(path).map(|bytes| StoredItem::read(href.to_owned(), None, bytes))
+        })
     }
 
     async fn digests(
@@ -161,21 +172,14 @@ impl Target for FolderTarget {
         _collection: &CollectionInfo,
         hrefs: &[String],
     ) -> Result<Vec<StoredItem>> {
-        let mut stored = Vec::new();
-        for href in hrefs {
-            let path = self.path_of(href);
-            match super::digest::sha256_of_file(&path) {
-                Ok(sha256) => stored.push(StoredItem {
-                    href: href.clone(),
-                    etag: None,
-                    bytes: Vec::new(),
-                    sha256: Some(sha256),
-                }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("reading", &path, e)),
-            }
-        }
-        Ok(stored)
+        self.each_file(hrefs, |href, path| {
+            super::digest::sha256_of_file(path).map(|sha256| StoredItem {
+                href: href.to_owned(),
+                etag: None,
+                bytes: Vec::new(),
+                sha256: Some(sha256),
+            })
+        })
     }
 
     async fn put(

@@ -182,26 +182,11 @@ pub(crate) async fn fetch_from(
     collection: &CollectionInfo,
     hrefs: &[String],
 ) -> Result<Vec<StoredItem>> {
-    let refs: Vec<ItemRef> = hrefs
-        .iter()
-        .map(|href| ItemRef {
-            href: href.clone(),
-            etag: None,
-            size: None,
-        })
-        .collect();
     let sink = crate::source::contract::CollectingSink {
         whole_resources: true,
         ..Default::default()
     };
-    source
-        .fetch(
-            collection,
-            &refs,
-            &sink,
-            &crate::progress::CancelToken::default(),
-        )
-        .await?;
+    fetch_into(source, collection, hrefs, &sink).await?;
     Ok(sink
         .take()
         .into_iter()
@@ -216,6 +201,17 @@ pub(crate) async fn digests_from(
     collection: &CollectionInfo,
     hrefs: &[String],
 ) -> Result<Vec<StoredItem>> {
+    let sink = digest::DigestSink::default();
+    fetch_into(source, collection, hrefs, &sink).await?;
+    Ok(sink.take())
+}
+
+async fn fetch_into(
+    source: &dyn crate::source::Source,
+    collection: &CollectionInfo,
+    hrefs: &[String],
+    sink: &dyn crate::source::ItemSink,
+) -> Result<()> {
     let refs: Vec<ItemRef> = hrefs
         .iter()
         .map(|href| ItemRef {
@@ -224,16 +220,14 @@ pub(crate) async fn digests_from(
             size: None,
         })
         .collect();
-    let sink = digest::DigestSink::default();
     source
         .fetch(
             collection,
             &refs,
-            &sink,
+            sink,
             &crate::progress::CancelToken::default(),
         )
-        .await?;
-    Ok(sink.take())
+        .await
 }
 
 pub use crate::model::href_key;
