@@ -294,36 +294,54 @@ fn contact(bytes: &[u8], path: &str) -> Contact {
     let mut photo = None;
     let mut fields = Vec::new();
     for prop in &props {
-        if matches!(prop.name.as_str(), "BEGIN" | "END" | "VERSION" | "PRODID") {
+        // What a person reads on a card: no identifiers, revision stamps or program data.
+        let hidden = matches!(
+            prop.name.as_str(),
+            "BEGIN" | "END" | "VERSION" | "PRODID" | "UID" | "REV" | "KIND" | "CLIENTPIDMAP"
+        ) || prop.name.starts_with("X-");
+        if hidden {
             continue;
         }
         if prop.name == "PHOTO" {
+            // Shown above the fields when it decodes; otherwise not mentioned at all.
             photo = photo.or_else(|| contact_photo(prop));
-            fields.push(("Photo".to_owned(), "(shown above)".to_owned()));
             continue;
         }
-        let value = if prop.name == "N" || prop.name == "ADR" {
-            prop.value
+        let value = match prop.name.as_str() {
+            "N" | "ADR" | "ORG" => prop
+                .value
                 .split(';')
+                .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .collect::<Vec<_>>()
-                .join(", ")
-        } else {
-            prop.value.clone()
+                .join(", "),
+            "TEL" => prop
+                .value
+                .strip_prefix("tel:")
+                .unwrap_or(&prop.value)
+                .to_owned(),
+            "EMAIL" => prop
+                .value
+                .strip_prefix("mailto:")
+                .unwrap_or(&prop.value)
+                .to_owned(),
+            "BDAY" | "ANNIVERSARY" => readable_day(&prop.value),
+            _ => prop.value.clone(),
         };
-        let kind = prop
+        let kinds: Vec<&str> = prop
             .parameters
             .split(';')
             .filter_map(|p| {
                 let (key, value) = p.split_once('=').unwrap_or(("TYPE", p));
                 key.eq_ignore_ascii_case("TYPE").then_some(value)
             })
-            .collect::<Vec<_>>()
-            .join(",");
-        let label = if kind.is_empty() {
+            .flat_map(|v| v.split(','))
+            .filter_map(type_words)
+            .collect();
+        let label = if kinds.is_empty() {
             field_label(&prop.name)
         } else {
-            format!("{} ({})", field_label(&prop.name), kind.to_lowercase())
+            format!("{} ({})", field_label(&prop.name), kinds.join(", "))
         };
         fields.push((label, value));
     }
@@ -354,7 +372,55 @@ fn field_label(name: &str) -> String {
         "NOTE" => "Note".to_owned(),
         "URL" => "Web".to_owned(),
         "TITLE" => "Title".to_owned(),
-        other => other.to_owned(),
+        "NICKNAME" => "Nickname".to_owned(),
+        "ROLE" => "Role".to_owned(),
+        "ANNIVERSARY" => "Anniversary".to_owned(),
+        "GENDER" => "Gender".to_owned(),
+        "LANG" => "Language".to_owned(),
+        "IMPP" => "Messaging".to_owned(),
+        "GEO" => "Location".to_owned(),
+        "TZ" => "Time zone".to_owned(),
+        "CATEGORIES" => "Groups".to_owned(),
+        "RELATED" => "Related".to_owned(),
+        "LABEL" => "Address label".to_owned(),
+        "SOURCE" => "Source".to_owned(),
+        other => {
+            // An unknown property in sentence case rather than the file's capitals.
+            let lower = other.to_lowercase();
+            let mut chars = lower.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// A vCard TYPE value in plain words, or `None` for ones that say nothing to a person.
+fn type_words(kind: &str) -> Option<&'static str> {
+    Some(
+        match kind.trim().trim_matches('"').to_ascii_lowercase().as_str() {
+            "cell" | "mobile" => "mobile",
+            "home" => "home",
+            "work" => "work",
+            "fax" => "fax",
+            "pager" => "pager",
+            "video" => "video",
+            "text" | "msg" => "text",
+            "main" => "main",
+            "other" => "other",
+            _ => return None,
+        },
+    )
+}
+
+/// A birthday: `19850412`, `1985-04-12` or `--0412` (no year) as 1985-04-12 or 04-12.
+fn readable_day(value: &str) -> String {
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    match (value.starts_with("--"), digits.len()) {
+        (true, 4) => format!("{}-{}", &digits[..2], &digits[2..]),
+        (false, 8) => format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]),
+        _ => value.to_owned(),
     }
 }
 
@@ -556,6 +622,28 @@ mod tests {
         assert!(contact.matches("ann"));
         assert!(contact.matches("commas"));
         assert!(!contact.matches("bob"));
+    }
+
+    #[test]
+    fn a_card_reads_like_a_contacts_app() {
+        let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:1\r\nREV:20230103T200932Z\r\nFN:Ñandú Pérez\r\nNICKNAME:Ñan\r\nTEL;TYPE=cell,voice:tel:+33-1-23\r\nORG:Ñandú S.A.;Compta\r\nBDAY:--0412\r\nX-ABUID:123\r\nPHOTO:http://example.org/none.jpg\r\nEND:VCARD\r\n";
+        let contact = contact(card.as_bytes(), "contacts/n.vcf");
+        let fields: Vec<(&str, &str)> = contact
+            .fields
+            .iter()
+            .map(|(l, v)| (l.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("Name", "Ñandú Pérez"),
+                ("Nickname", "Ñan"),
+                ("Phone (mobile)", "+33-1-23"),
+                ("Organisation", "Ñandú S.A., Compta"),
+                ("Birthday", "04-12"),
+            ]
+        );
+        assert!(contact.photo.is_none());
     }
 
     #[test]

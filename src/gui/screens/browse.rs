@@ -155,14 +155,15 @@ fn contacts_ui(
                     egui::Grid::new("contact_fields")
                         .num_columns(2)
                         .striped(true)
+                        .max_col_width((ui.available_width() - 140.0).max(120.0))
                         .show(ui, |ui| {
                             for (label, value) in &contact.fields {
                                 ui.strong(label);
-                                ui.label(value);
+                                // Long notes and addresses wrap inside the card.
+                                ui.add(egui::Label::new(value).wrap());
                                 ui.end_row();
                             }
                         });
-                    ui.small(format!("File in the archive: {}", contact.path));
                 });
         } else {
             ui.label("Choose a contact to see every field.");
