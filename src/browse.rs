@@ -566,6 +566,32 @@ fn readable_date(value: &str) -> String {
     format!("{day} {}:{}{zone}", &clock[..2], &clock[2..4])
 }
 
+/// The newest Lifeboat archives in `folder` (folders holding a manifest, and `.zip` files),
+/// newest first, at most `limit`: what the Restore screen offers before anything is dropped.
+pub fn recent_archives(folder: &Path, limit: usize) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let archive = !name.starts_with('.')
+                && (path.join(crate::archive::manifest::MANIFEST_FILE).is_file()
+                    || (name.to_ascii_lowercase().ends_with(".zip") && path.is_file()));
+            let modified = entry.metadata().and_then(|m| m.modified()).ok()?;
+            archive.then_some((modified, path))
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    found
+        .into_iter()
+        .take(limit)
+        .map(|(_, path)| path)
+        .collect()
+}
+
 /// To-dos in tree order: each parent followed by its subtasks, with their depth.
 /// A to-do whose parent is not in the archive is shown at the top level.
 pub fn todo_tree(todos: &[Todo]) -> Vec<(usize, usize)> {

@@ -93,6 +93,8 @@ pub enum Command {
         paths: Vec<PathBuf>,
         destination: PathBuf,
     },
+    /// List the newest archives in the backup folder (for the Restore screen).
+    ListBackups { folder: PathBuf },
     /// Stop the running job at its next step.
     Cancel,
 }
@@ -198,6 +200,8 @@ pub enum Event {
         result: Result<RunRecord, Failure>,
     },
     Schedules(Vec<(String, ScheduleInfo)>),
+    /// The newest archives in the backup folder, newest first.
+    RecentBackups(Vec<PathBuf>),
     OsScheduleChanged {
         profile: String,
         result: Result<String, Failure>,
@@ -383,6 +387,11 @@ impl Worker {
                         })
                         .collect();
                     shared.send(Event::Schedules(infos));
+                });
+            }
+            Command::ListBackups { folder } => {
+                self.runtime.spawn_blocking(move || {
+                    shared.send(Event::RecentBackups(browse::recent_archives(&folder, 5)));
                 });
             }
             Command::SetOsSchedule {

@@ -596,6 +596,19 @@ fn a_backup_with_one_failing_account_saves_the_others_and_names_the_one_missing(
         harness.state().state.archive.path.as_deref(),
         Some(archive.as_path())
     );
+    // The Restore screen offers the backups in the backup folder, newest first.
+    click(&mut harness, "Restore");
+    click(&mut harness, "Choose another archive");
+    wait_for_text(&mut harness, "Recent backups");
+    let name = archive.file_name().unwrap().to_string_lossy().into_owned();
+    click(&mut harness, &name);
+    wait_until(&mut harness, "the recent backup to open", |h| {
+        h.state().state.archive.contents.is_some()
+    });
+    assert_eq!(
+        harness.state().state.archive.path.as_deref(),
+        Some(archive.as_path())
+    );
 }
 
 #[test]

@@ -250,6 +250,10 @@ impl LifeboatApp {
         match command {
             UiCommand::Show(screen) => {
                 state.screen = screen;
+                if screen == Screen::Restore {
+                    let folder = PathBuf::from(&state.backup.folder);
+                    self.worker.send(Command::ListBackups { folder });
+                }
                 if screen == Screen::Schedules {
                     self.load_schedules();
                 }

@@ -123,6 +123,8 @@ pub struct RestoreState {
     /// when the user chose not to restore them.
     pub photo_target: Option<String>,
     pub photos_declined: bool,
+    /// The newest archives in the backup folder, offered before anything is dropped.
+    pub recent: Vec<PathBuf>,
     pub on_conflict: ConflictPolicy,
     pub plan: Option<Result<RestorePlan, Failure>>,
     pub running: bool,
@@ -393,6 +395,7 @@ impl State {
                 self.job = None;
             }
             Event::Schedules(infos) => self.schedules.infos = infos.into_iter().collect(),
+            Event::RecentBackups(recent) => self.restore.recent = recent,
             Event::OsScheduleChanged { profile, result } => {
                 if let Some(info) = self.schedules.infos.get_mut(&profile)
                     && let Ok(message) = &result

@@ -14,6 +14,7 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
         ui.heading("Restore");
         let Some(path) = state.archive.path.clone() else {
             drop_zone_ui(ui, commands);
+            recent_ui(ui, state, commands);
             return;
         };
         ui.horizontal(|ui| {
@@ -175,6 +176,28 @@ fn photo_place_ui(ui: &mut egui::Ui, state: &mut State) {
     if choice != restore.photo_target {
         restore.photos_declined = choice.is_none();
         restore.photo_target = choice;
+    }
+}
+
+/// The newest backups in the backup folder, each one click from its plan.
+fn recent_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
+    if state.restore.recent.is_empty() {
+        return;
+    }
+    ui.add_space(8.0);
+    ui.heading("Recent backups");
+    for path in &state.restore.recent {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        if ui
+            .button(name)
+            .on_hover_text(path.display().to_string())
+            .clicked()
+        {
+            commands.push(UiCommand::OpenArchive(path.clone()));
+        }
     }
 }
 
