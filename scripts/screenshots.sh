@@ -154,7 +154,7 @@ shot accounts
 shot backup --screen backup
 # Window coordinates of the widgets clicked (egui lays them out the same way every time).
 # Restore: open "Restore into", pick "Restored copy", then "Show what will happen".
-CLICKS="157,218 143,268 82,328" shot restore "$ARCHIVE"
+CLICKS="157,218 143,268 82,350" shot restore "$ARCHIVE"
 # Browse: the first contact, whose card has a photo.
 CLICKS="53,140" shot browse "$ARCHIVE" --screen browse
 # Browse: the agenda (recurrences expanded), the to-do tree and the photo grid tabs.

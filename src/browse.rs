@@ -298,7 +298,9 @@ fn contact(bytes: &[u8], path: &str) -> Contact {
         let hidden = matches!(
             prop.name.as_str(),
             "BEGIN" | "END" | "VERSION" | "PRODID" | "UID" | "REV" | "KIND" | "CLIENTPIDMAP"
-        ) || prop.name.starts_with("X-");
+        ) || prop.name.starts_with("X-")
+            // The name's parts say again what the name says.
+            || (prop.name == "N" && value_of(&props, "FN").is_some());
         if hidden {
             continue;
         }

@@ -86,6 +86,9 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
                 .response
                 .labelled_by(label.id);
         });
+        if holds_photos {
+            photo_place_ui(ui, state);
+        }
         ui.label("When an item already exists there with other content:");
         ui.radio_value(
             &mut state.restore.on_conflict,
@@ -102,9 +105,6 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
             ConflictPolicy::KeepBoth,
             "Keep both",
         );
-        if holds_photos {
-            photo_place_ui(ui, state);
-        }
         if before
             != (
                 state.restore.target.clone(),
@@ -126,6 +126,18 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
 /// photo folder account is chosen unless the user said no.
 fn photo_place_ui(ui: &mut egui::Ui, state: &mut State) {
     use crate::config::AccountKind;
+    let into_folder = state
+        .restore
+        .target
+        .as_deref()
+        .and_then(|id| state.account(id))
+        .is_some_and(|a| a.kind() == AccountKind::Folder);
+    if into_folder {
+        // A folder takes every kind: the photos go there with the rest.
+        ui.label("Photos go into the same folder.");
+        state.restore.photo_target = None;
+        return;
+    }
     let places: Vec<(String, String, bool)> = state
         .config
         .accounts
