@@ -312,6 +312,14 @@ impl LifeboatApp {
             UiCommand::CancelAccountForm => state.account_form = None,
             UiCommand::PickAccountFolder => self.pick(Pick::AccountFolder),
             UiCommand::SaveAccount => self.save_account(),
+            UiCommand::UsePassword(id) => {
+                if let Some(password) = state.typed_passwords.remove(&id)
+                    && !password.is_empty()
+                {
+                    state.session_passwords.insert(id.clone(), password);
+                    self.run(UiCommand::TestAccount(id));
+                }
+            }
             UiCommand::TestAccount(id) => {
                 if let Some(account) = state.account(&id).cloned() {
                     let password = self.password_for(&id);

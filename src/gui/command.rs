@@ -54,6 +54,9 @@ pub enum UiCommand {
     CancelAccountForm,
     PickAccountFolder,
     TestAccount(String),
+    /// Test the account with the password typed into its row (none was saved, or it was
+    /// refused).
+    UsePassword(String),
     /// Asks first ([`Removal`]); [`UiCommand::ConfirmRemoval`] removes.
     RemoveAccount(String),
     ConfirmRemoval(Removal),
@@ -98,6 +101,7 @@ impl UiCommand {
             Self::CancelAccountForm => "Cancel",
             Self::PickAccountFolder | Self::PickBackupFolder => "Choose…",
             Self::TestAccount(_) => "Test connection",
+            Self::UsePassword(_) => "Try this password",
             Self::RemoveAccount(_) => "Remove",
             Self::ConfirmRemoval(_) => "Yes, remove",
             Self::CancelRemoval => "Keep it",
@@ -134,6 +138,7 @@ impl UiCommand {
             Self::PickAccountFolder => "Pick the folder on this computer",
             Self::PickBackupFolder => "Pick where backups are saved",
             Self::TestAccount(_) => "Connect and list what the account holds",
+            Self::UsePassword(_) => "Connect with this password; it is saved once it works",
             Self::RemoveAccount(_) => "Forget this account and its saved password (backups stay)",
             Self::ConfirmRemoval(_) => "Remove it now",
             Self::CancelRemoval => "Change nothing",

@@ -234,6 +234,8 @@ pub struct State {
     pub tests: HashMap<String, TestState>,
     /// Passwords typed this session, for when no keyring keeps them.
     pub session_passwords: HashMap<String, String>,
+    /// The password fields of account rows whose password is missing or was refused.
+    pub typed_passwords: HashMap<String, String>,
     pub backup: BackupState,
     pub restore: RestoreState,
     pub archive: ArchiveState,
@@ -278,6 +280,7 @@ impl State {
             account_form: None,
             tests: HashMap::new(),
             session_passwords: HashMap::new(),
+            typed_passwords: HashMap::new(),
             restore: RestoreState::default(),
             archive: ArchiveState::default(),
             browse: BrowseState::default(),

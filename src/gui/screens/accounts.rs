@@ -57,7 +57,29 @@ pub fn accounts_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCo
                             });
                         }
                         Some(TestState::Found(found)) => found_ui(ui, found),
-                        Some(TestState::Failed(failure)) => failure_ui(ui, failure),
+                        Some(TestState::Failed(failure)) => {
+                            failure_ui(ui, failure);
+                            // Where the password is missing or refused, ask for it right here.
+                            if failure.kind == crate::error::ErrorKind::Auth
+                                && account.needs_password()
+                            {
+                                let typed =
+                                    state.typed_passwords.entry(account.id.clone()).or_default();
+                                ui.horizontal(|ui| {
+                                    labelled_text(
+                                        ui,
+                                        &format!("Password for {}", account.name),
+                                        typed,
+                                        true,
+                                    );
+                                    command_button(
+                                        ui,
+                                        commands,
+                                        UiCommand::UsePassword(account.id.clone()),
+                                    );
+                                });
+                            }
+                        }
                         None => {}
                     }
                 });
