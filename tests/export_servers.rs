@@ -263,6 +263,18 @@ async fn unreachable_host_and_non_dav_server_give_clear_errors() {
     let webdav = Server::webdav(root.path());
     let output = export_account(&webdav.base_url(), &archive);
     assert_failed_cleanly(&output, out.path(), "no CalDAV or CardDAV service");
+
+    // A plain web server (`python3 -m http.server`) answers PROPFIND with 501.
+    let port = broken_server("501 Not Implemented", "");
+    let photos = format!("http://127.0.0.1:{port}/photos/");
+    let output = lifeboat(&[
+        "export",
+        "--photos-url",
+        &photos,
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert_failed_cleanly(&output, out.path(), "does not understand WebDAV");
 }
 
 /// A server that answers every request with `status` and `body`: a broken provider.

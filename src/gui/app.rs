@@ -364,8 +364,13 @@ impl LifeboatApp {
                 } else {
                     path.parent().map(PathBuf::from).unwrap_or(path)
                 };
-                if let Err(error) = open_in_file_manager(&folder) {
-                    state.notice = Some(format!("Could not open the folder: {error}"));
+                if open_in_file_manager(&folder).is_err() {
+                    // The error is about the missing file manager, not the folder, which
+                    // exists: say where it is instead. The notice has its Dismiss button.
+                    state.notice = Some(format!(
+                        "No file manager could be started here. The backup is in {}",
+                        folder.display()
+                    ));
                 }
             }
             UiCommand::OpenArchive(path) => {

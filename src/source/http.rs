@@ -325,7 +325,14 @@ impl HttpClient {
             {
                 retry_after(response).unwrap_or_else(|| backoff(attempt))
             }
-            Ok(response) if retryable && response.status().is_server_error() => backoff(attempt),
+            // 501: the server knows no such method; asking again cannot change that.
+            Ok(response)
+                if retryable
+                    && response.status().is_server_error()
+                    && response.status() != StatusCode::NOT_IMPLEMENTED =>
+            {
+                backoff(attempt)
+            }
             Err(error) if retryable && !error.is_builder() && !is_tls(error) => backoff(attempt),
             _ => return None,
         };
@@ -520,6 +527,13 @@ pub fn status_error(status: StatusCode, url: &str, user: Option<&str>) -> Error 
         StatusCode::INSUFFICIENT_STORAGE => Error::new(
             ErrorKind::QuotaExceeded,
             format!("the account is full (507 Insufficient Storage): {url}"),
+        ),
+        // A plain web server (`python3 -m http.server`, a website) knows no WebDAV method.
+        StatusCode::NOT_IMPLEMENTED => Error::new(
+            ErrorKind::NotDav,
+            format!(
+                "this server does not understand WebDAV (501 Not Implemented); check that the address is the CalDAV/CardDAV or WebDAV address your provider gives: {url}"
+            ),
         ),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => Error::new(
             ErrorKind::RateLimited,
