@@ -240,6 +240,8 @@ struct Shared {
     secrets: Arc<dyn SecretStore>,
     cancel: Mutex<CancelToken>,
     prepared: tokio::sync::Mutex<Option<PreparedRestore>>,
+    /// The temporary archive made from the plain folder being browsed, kept while it is open.
+    browsed: Mutex<Option<tempfile::TempDir>>,
 }
 
 impl Shared {
@@ -292,6 +294,7 @@ impl Worker {
             secrets,
             cancel: Mutex::default(),
             prepared: tokio::sync::Mutex::default(),
+            browsed: Mutex::default(),
         });
         Ok((Self { runtime, shared }, rx))
     }
@@ -447,17 +450,25 @@ impl Worker {
             Command::OpenArchive { path } => {
                 self.runtime.spawn(async move {
                     let cancel = CancelToken::default();
-                    let load_path = path.clone();
-                    let result =
-                        tokio::task::spawn_blocking(move || browse::load(&load_path, &cancel))
-                            .await
-                            .unwrap_or_else(|e| {
-                                Err(Error::with_source(
-                                    ErrorKind::Io,
-                                    "reading the archive failed",
-                                    e,
-                                ))
-                            });
+                    // A plain folder of .vcf/.ics files opens as the restore reads it.
+                    let result = match crate::job::restore::as_archive(&path, &cancel).await {
+                        Ok((load_path, temp)) => {
+                            *shared
+                                .browsed
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) = temp;
+                            tokio::task::spawn_blocking(move || browse::load(&load_path, &cancel))
+                                .await
+                                .unwrap_or_else(|e| {
+                                    Err(Error::with_source(
+                                        ErrorKind::Io,
+                                        "reading the archive failed",
+                                        e,
+                                    ))
+                                })
+                        }
+                        Err(error) => Err(error),
+                    };
                     shared.send(Event::ArchiveOpened {
                         path,
                         result: result.map(Box::new).map_err(|e| Failure::from(&e)),

@@ -795,3 +795,48 @@ fn editing_an_account_keeps_its_saved_password() {
     let id = harness.state().state.config.accounts[0].id.clone();
     assert_eq!(secrets.get(&id).unwrap().as_deref(), Some(PASSWORD));
 }
+
+#[test]
+fn a_dropped_folder_of_plain_vcards_opens_browses_and_plans_a_restore() {
+    let radicale = Server::radicale();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("Exported contacts");
+    std::fs::create_dir(&plain).unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            plain.join(format!("{i}.vcf")),
+            vcard(&format!("plain-{i}"), &format!("Plain friend {i}")),
+        )
+        .unwrap();
+    }
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+    add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(plain.clone())));
+    harness.step();
+    wait_until(&mut harness, "the folder to be read", |h| {
+        h.state().state.archive.contents.is_some()
+    });
+    assert!(
+        matches!(harness.state().state.archive.contents, Some(Ok(_))),
+        "{:?}",
+        harness
+            .state()
+            .state
+            .archive
+            .contents
+            .as_ref()
+            .map(|c| c.as_ref().err())
+    );
+    harness.get_by_label_contains("contacts from Exported contacts — 3 items");
+    click(&mut harness, "Restore into");
+    click(&mut harness, "Bob");
+    click(&mut harness, "Show what will happen");
+    wait_for_text(&mut harness, "3 item(s) will be written");
+    click(&mut harness, "Browse this archive");
+    harness.get_by_label("Contacts (3)");
+    harness.get_by_label("Plain friend 1");
+}

@@ -73,21 +73,7 @@ impl RestoreInput {
     /// without a manifest, which is first read like a device into a temporary archive.
     /// A damaged archive is refused unless `accept_damaged`.
     pub async fn open(path: &Path, accept_damaged: bool, cancel: &CancelToken) -> Result<Self> {
-        let metadata =
-            std::fs::metadata(path).map_err(|e| Error::io("opening the archive", path, e))?;
-        let plain_file = metadata.is_file()
-            && matches!(
-                crate::source::device::kind_of(path),
-                Some(CollectionKind::Contacts | CollectionKind::Calendar)
-            );
-        let plain_folder =
-            metadata.is_dir() && !path.join(crate::archive::manifest::MANIFEST_FILE).exists();
-        let (archive_path, converted) = if plain_file || plain_folder {
-            let (archive, temp) = convert_plain(path, plain_file, cancel).await?;
-            (archive, Some(temp))
-        } else {
-            (path.to_path_buf(), None)
-        };
+        let (archive_path, converted) = as_archive(path, cancel).await?;
         let mut reader = ArchiveReader::open(&archive_path)?;
         let manifest = reader.manifest()?;
         let verify = crate::archive::verify::check(&mut reader, &manifest)?;
@@ -153,6 +139,30 @@ impl RestoreInput {
             (Some(uid), true) => vobject::add_uid(&bytes, uid),
             _ => bytes,
         })
+    }
+}
+
+/// `path` as an archive: itself, or for a plain folder of `.vcf`/`.ics` files (or one such
+/// file) a temporary archive read from it like a device, which lives as long as the folder
+/// returned with it.
+pub async fn as_archive(
+    path: &Path,
+    cancel: &CancelToken,
+) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let metadata =
+        std::fs::metadata(path).map_err(|e| Error::io("opening the archive", path, e))?;
+    let plain_file = metadata.is_file()
+        && matches!(
+            crate::source::device::kind_of(path),
+            Some(CollectionKind::Contacts | CollectionKind::Calendar)
+        );
+    let plain_folder =
+        metadata.is_dir() && !path.join(crate::archive::manifest::MANIFEST_FILE).exists();
+    if plain_file || plain_folder {
+        let (archive, temp) = convert_plain(path, plain_file, cancel).await?;
+        Ok((archive, Some(temp)))
+    } else {
+        Ok((path.to_path_buf(), None))
     }
 }
 
