@@ -840,3 +840,60 @@ fn a_dropped_folder_of_plain_vcards_opens_browses_and_plans_a_restore() {
     harness.get_by_label("Contacts (3)");
     harness.get_by_label("Plain friend 1");
 }
+
+#[test]
+fn the_agenda_opens_at_this_month_and_moves_by_months() {
+    use chrono::Datelike as _;
+    let dir = tempfile::tempdir().unwrap();
+    let phone = dir.path().join("phone");
+    std::fs::create_dir_all(phone.join("Calendar")).unwrap();
+    let today = chrono::Local::now().date_naive();
+    let events: String = (-400..400)
+        .map(|days| {
+            let day = today + chrono::Duration::days(days);
+            format!(
+                "BEGIN:VEVENT\r\nUID:e{days}\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;VALUE=DATE:{}\r\nSUMMARY:Day {days}\r\nEND:VEVENT\r\n",
+                day.format("%Y%m%d")
+            )
+        })
+        .collect();
+    std::fs::write(
+        phone.join("Calendar/all.ics"),
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}END:VCALENDAR\r\n"),
+    )
+    .unwrap();
+    let archive = dir.path().join("archive");
+    let exported = lifeboat(&[
+        "export",
+        "--device",
+        phone.to_str().unwrap(),
+        "--out",
+        archive.to_str().unwrap(),
+    ]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(archive.clone())));
+    harness.step();
+    wait_until(&mut harness, "the archive to be read", |h| {
+        h.state().state.archive.contents.is_some()
+    });
+    click(&mut harness, "Browse this archive");
+    harness.get_by_label_contains("Calendar (").click();
+    harness.step();
+    harness.step();
+    let month = |day: chrono::NaiveDate| day.format("%B %Y").to_string();
+    harness.get_by_label(&month(today));
+    // Opened at this month: today's event is on screen, one from a year ago is not.
+    harness.get_by_label_contains("   Day 0   ");
+    assert!(harness.query_by_label_contains("   Day -400   ").is_none());
+    click(&mut harness, "Previous month");
+    let previous = today.with_day(1).unwrap() - chrono::Duration::days(1);
+    harness.get_by_label(&month(previous));
+    click(&mut harness, "Today");
+    harness.get_by_label(&month(today));
+    assert_peoples_words(&harness);
+}

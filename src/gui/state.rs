@@ -183,6 +183,10 @@ pub struct BrowseState {
     pub matches_for: Option<String>,
     pub selected_contact: Option<usize>,
     pub full_photo: Option<String>,
+    /// The month the agenda shows first (its first day); `None` until it opens at today.
+    pub agenda_month: Option<chrono::NaiveDate>,
+    /// Scroll the agenda to `agenda_month` on the next frame.
+    pub agenda_jump: bool,
 }
 
 /// The new-schedule form on the schedules screen.

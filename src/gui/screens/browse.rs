@@ -57,7 +57,7 @@ pub fn browse_ui(
     ui.separator();
     match browse.tab {
         BrowseTab::Contacts => contacts_ui(ui, contents, browse, textures),
-        BrowseTab::Calendar => agenda_ui(ui, contents),
+        BrowseTab::Calendar => agenda_ui(ui, contents, browse),
         BrowseTab::Todos => todos_ui(ui, contents),
         BrowseTab::Photos => photos_ui(ui, contents, browse, textures),
         BrowseTab::Verification => verification_ui(ui, contents),
@@ -171,27 +171,56 @@ fn contacts_ui(
     });
 }
 
-fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
+/// The agenda, opened at this month; "Previous month", "Today" and "Next month" jump.
+fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents, browse: &mut BrowseState) {
+    use chrono::{Datelike as _, Months};
+    let first_of = |day: chrono::NaiveDate| day.with_day(1).unwrap_or(day);
+    let today = first_of(chrono::Local::now().date_naive());
+    let month = *browse.agenda_month.get_or_insert_with(|| {
+        browse.agenda_jump = true;
+        today
+    });
+    ui.horizontal(|ui| {
+        let mut go = None;
+        if ui.button("Previous month").clicked() {
+            go = month.checked_sub_months(Months::new(1));
+        }
+        if ui.button("Today").clicked() {
+            go = Some(today);
+        }
+        if ui.button("Next month").clicked() {
+            go = month.checked_add_months(Months::new(1));
+        }
+        ui.strong(month.format("%B %Y").to_string());
+        if let Some(month) = go {
+            browse.agenda_month = Some(month);
+            browse.agenda_jump = true;
+        }
+    });
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    egui::ScrollArea::vertical().auto_shrink(false).show_rows(
-        ui,
-        row_height,
-        contents.agenda.len(),
-        |ui, rows| {
-            for entry in &contents.agenda[rows] {
-                let when = if entry.all_day {
-                    entry.start.format("%a %Y-%m-%d").to_string()
-                } else {
-                    entry.start.format("%a %Y-%m-%d %H:%M").to_string()
-                };
-                let repeat = if entry.recurring { " (repeats)" } else { "" };
-                ui.label(format!(
-                    "{when}   {}{repeat}   ({})",
-                    entry.summary, entry.calendar
-                ));
-            }
-        },
-    );
+    let mut area = egui::ScrollArea::vertical().auto_shrink(false);
+    if std::mem::take(&mut browse.agenda_jump) {
+        let month = browse.agenda_month.unwrap_or(today);
+        let first = contents
+            .agenda
+            .partition_point(|entry| entry.start.date() < month);
+        area =
+            area.vertical_scroll_offset(first as f32 * (row_height + ui.spacing().item_spacing.y));
+    }
+    area.show_rows(ui, row_height, contents.agenda.len(), |ui, rows| {
+        for entry in &contents.agenda[rows] {
+            let when = if entry.all_day {
+                entry.start.format("%a %Y-%m-%d").to_string()
+            } else {
+                entry.start.format("%a %Y-%m-%d %H:%M").to_string()
+            };
+            let repeat = if entry.recurring { " (repeats)" } else { "" };
+            ui.label(format!(
+                "{when}   {}{repeat}   ({})",
+                entry.summary, entry.calendar
+            ));
+        }
+    });
 }
 
 fn todos_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
