@@ -98,6 +98,7 @@ pub struct AgendaEntry {
     pub summary: String,
     pub calendar: String,
     pub recurring: bool,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,7 +492,14 @@ fn agenda_entries(bytes: &[u8], calendar: &str) -> Vec<AgendaEntry> {
                             .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
                     })
                 });
+            let location = component
+                .property(&ICalendarProperty::Location)
+                .and_then(|e| e.values.first())
+                .and_then(|v| v.as_text())
+                .map(str::to_owned)
+                .filter(|l| !l.trim().is_empty());
             Some(AgendaEntry {
+                location,
                 // Timed events in this computer's time zone; dates stay as they are.
                 start: if all_day {
                     event.start.naive_local()
@@ -688,7 +696,7 @@ mod tests {
 
     #[test]
     fn recurring_events_are_expanded() {
-        let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:w\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:w\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Standup\r\nLOCATION:Room 4\\, floor 2\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         let entries = agenda_entries(ics, "Work");
         let starts: Vec<String> = entries
             .iter()
@@ -700,6 +708,7 @@ mod tests {
                 .iter()
                 .all(|e| e.recurring && e.summary == "Standup")
         );
+        assert_eq!(entries[0].location.as_deref(), Some("Room 4, floor 2"));
     }
 
     #[test]

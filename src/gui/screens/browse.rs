@@ -215,8 +215,13 @@ fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents, browse: &mut BrowseS
                 entry.start.format("%a %Y-%m-%d %H:%M").to_string()
             };
             let repeat = if entry.recurring { " (repeats)" } else { "" };
+            let place = entry
+                .location
+                .as_deref()
+                .map(|l| format!(" · at {l}"))
+                .unwrap_or_default();
             ui.label(format!(
-                "{when}   {}{repeat}   ({})",
+                "{when}   {}{repeat}{place}   ({})",
                 entry.summary, entry.calendar
             ));
         }
