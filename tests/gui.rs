@@ -701,18 +701,11 @@ fn contacts_calendars_to_dos_and_photos_are_restored_from_the_window() {
     let webdav = Server::webdav(shared.path());
     let work = tempfile::tempdir().unwrap();
     let archive = work.path().join("alice");
-    let exported = lifeboat_with_password(
-        &[
-            "export",
-            "--url",
-            &radicale.base_url(),
-            "--user",
-            USER,
-            "--photos-url",
-            &format!("{}Photos/", webdav.base_url()),
-            "--out",
-            archive.to_str().unwrap(),
-        ],
+    let photos_url = format!("{}Photos/", webdav.base_url());
+    let exported = export_account_with(
+        &radicale.base_url(),
+        &archive,
+        &["--photos-url", &photos_url],
         PASSWORD,
     );
     assert!(exported.status.success(), "{}", text(&exported.stderr));
