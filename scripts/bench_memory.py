@@ -10,8 +10,13 @@ of that one process, from wait4) of:
   - the same restore again (a re-plan: every photo is already there and is checked);
   - `lifeboat restore --photos-url` into an empty WsgiDAV folder (with --webdav);
   - `lifeboat verify` of the archive.
+For each size in --text-gib (default 1) it also exports a device folder holding one `.vcf` of
+that size (50 KB cards with a photo, a blank line between, so the file is kept whole too) and
+then one `.ics` of that size (one calendar of 16 KB events, every tenth a recurrence override
+of an event far before it): both are cut as they are read.
 
-Usage: python3 scripts/bench_memory.py [--gib 1 4] [--photo-mib 50] [--webdav] [--binary PATH]
+Usage: python3 scripts/bench_memory.py [--gib 1 4] [--text-gib 1] [--photo-mib 50] [--webdav]
+                                      [--binary PATH]
 The debug build (target/debug/lifeboat, what the tests build) is used unless --binary says
 otherwise: peak memory is about what is held, which the optimisation level barely changes.
 Needs about 3x the largest size in free disk under the temporary folder.
@@ -50,9 +55,38 @@ def make_library(root, gib, photo_mib):
     return count
 
 
+def make_vcf(path, gib):
+    photo = "".join(f" {os.urandom(36).hex()[:72]}\r\n" for _ in range(700))
+    with open(path, "w", newline="") as f:
+        n = 0
+        while f.tell() < gib << 30:
+            f.write(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{n}\r\nFN:Person {n}\r\n"
+                    f"PHOTO;ENCODING=b;TYPE=JPEG:\r\n{photo}END:VCARD\r\n\r\n")
+            n += 1
+    return n
+
+
+def make_ics(path, gib):
+    text = "".join(f" {os.urandom(36).hex()[:72]}\r\n" for _ in range(220))
+    with open(path, "w", newline="") as f:
+        f.write("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n"
+                "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\n")
+        n = 0
+        while f.tell() < gib << 30:
+            uid = f"event-{n // 2}" if n % 10 == 9 else f"event-{n}"
+            override = "RECURRENCE-ID:20250108T100000\r\n" if n % 10 == 9 else ""
+            f.write(f"BEGIN:VEVENT\r\nUID:{uid}\r\n{override}"
+                    f"DTSTART;TZID=Europe/Berlin:20250101T100000\r\nSUMMARY:Event {n}\r\n"
+                    f"DESCRIPTION:\r\n{text}END:VEVENT\r\n")
+            n += 1
+        f.write("END:VCALENDAR\r\n")
+    return n
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--gib", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--text-gib", type=int, nargs="*", default=[1])
     parser.add_argument("--photo-mib", type=int, default=50)
     parser.add_argument("--webdav", action="store_true", help="also restore into WsgiDAV")
     parser.add_argument("--binary", type=Path, default=bx.ROOT / "target" / "debug" / "lifeboat")
@@ -96,11 +130,28 @@ def main():
                 finally:
                     server.terminate()
                     server.wait()
+    for gib in args.text_gib:
+        for name, make in (("contacts.vcf", make_vcf), ("calendar.ics", make_ics)):
+            with tempfile.TemporaryDirectory(prefix="lifeboat-mem-") as tmp:
+                tmp = Path(tmp)
+                (tmp / "phone").mkdir()
+                count = make(tmp / "phone" / name, gib)
+                start = time.perf_counter()
+                status, peak, seconds, tail = peak_mib(
+                    [lifeboat, "export", "--device", str(tmp / "phone"), "--out",
+                     str(tmp / "archive")])
+                rows.append((f"{gib} GiB {name}", f"export ({count} items)", peak, seconds, status))
+                if status != 0:
+                    print(f"  export of {name}: exit {status}: {tail}", file=sys.stderr)
     print(f"\npeak memory (max RSS), target < {TARGET_MIB} MiB whatever the library's size")
     print(f"{'library':24} {'run':28} {'peak MiB':>9} {'seconds':>8} {'x export':>9}  exit")
     reference = {label: peak for label, what, peak, _, _ in rows if what.startswith("export")}
+    photo_export = {label.split(" (")[0]: peak for label, what, peak, _, _ in rows
+                    if what == "export (reference)"}
     for label, what, peak, seconds, status in rows:
-        ratio = peak / reference[label] if reference.get(label) else float("nan")
+        # A text file's export is compared with the export of as many GiB of photos.
+        base = photo_export.get(label.split(" GiB")[0] + " GiB") if "." in label else None
+        ratio = peak / (base or reference[label]) if reference.get(label) else float("nan")
         print(f"{label:24} {what:28} {peak:9.0f} {seconds:8.1f} {ratio:9.2f}  {status}")
     worst = max(peak for _, _, peak, _, _ in rows)
     print(f"worst peak {worst:.0f} MiB: {'under' if worst < TARGET_MIB else 'OVER'} the target")

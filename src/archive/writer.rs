@@ -556,16 +556,42 @@ impl ArchiveWriter {
     }
 
     fn write_file(&self, relative: &str, role: &str, bytes: &[u8]) -> Result<ManifestFile> {
+        self.copy_file(relative, role, bytes, Path::new(relative))
+    }
+
+    /// Writes what `from` reads (`read_path` names it in errors), hashing as it goes.
+    fn copy_file(
+        &self,
+        relative: &str,
+        role: &str,
+        mut from: impl std::io::Read,
+        read_path: &Path,
+    ) -> Result<ManifestFile> {
         let path = self.staging.join(relative);
         self.make_parent(&path)?;
-        std::fs::write(&path, bytes).map_err(io("writing", &path))?;
-        let sha256 = sha256_hex(bytes);
+        let mut to = std::fs::File::create(&path).map_err(io("writing", &path))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let read = match from.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io("reading", read_path, e)),
+            };
+            hasher.update(&buffer[..read]);
+            to.write_all(&buffer[..read])
+                .map_err(io("writing", &path))?;
+            size += read as u64;
+        }
+        let sha256 = hex(&hasher.finalize());
         self.dedupe(relative, &sha256);
         Ok(ManifestFile {
             path: relative.to_owned(),
             role: role.to_owned(),
             sha256,
-            size: bytes.len() as u64,
+            size,
         })
     }
 
@@ -1101,6 +1127,48 @@ impl CollectionWriter {
         (facts.kind, facts.uid, warnings)
     }
 
+    /// Where the original of `href` goes. Names made safe can meet (`Kontakte-ä.vcf` and
+    /// `Kontakte-ö.vcf` both become `Kontakte-_.vcf`): each original claims its own.
+    fn original_name(&self, href: &str) -> String {
+        // Relative to the collection, as a device file's href already is; a collection
+        // that is itself one file (a Takeout calendar) keeps the file's name.
+        let inside = href
+            .strip_prefix(self.info.href.as_str())
+            .filter(|rest| !rest.trim_matches('/').is_empty())
+            .unwrap_or(href);
+        let safe = safe_relative_path(inside);
+        let (folder, name) = match safe.rsplit_once('/') {
+            Some((folder, name)) => (format!("originals/{}/{folder}", self.path), name),
+            None => (format!("originals/{}", self.path), safe.as_str()),
+        };
+        let (stem, extension) = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+            _ => (name, None),
+        };
+        let mut state = self.archive.state();
+        let claimed = state
+            .item_names
+            .entry(folder.clone())
+            .or_default()
+            .claim(stem, extension);
+        format!("{folder}/{claimed}")
+    }
+
+    fn kept_original(&self, href: &str, relative: String, file: ManifestFile) {
+        let warning = Warning::new(
+            "original-kept",
+            "this file holds several items; they were archived one by one and the whole file is kept too",
+        )
+        .at_path(relative)
+        .at_href(href);
+        self.archive
+            .progress
+            .event(JobEvent::Warning(warning.clone()));
+        let mut state = self.archive.state();
+        state.files.push(file);
+        state.warnings.push(warning);
+    }
+
     fn take_about(&self, href: &str) -> ItemAbout {
         self.archive
             .state()
@@ -1206,32 +1274,7 @@ impl ItemSink for CollectionWriter {
     }
 
     async fn original(&self, href: &str, bytes: &[u8]) -> Result<()> {
-        // Names made safe can meet (`Kontakte-ä.vcf` and `Kontakte-ö.vcf` both become
-        // `Kontakte-_.vcf`): each original claims its own.
-        let relative = {
-            // Relative to the collection, as a device file's href already is; a collection
-            // that is itself one file (a Takeout calendar) keeps the file's name.
-            let inside = href
-                .strip_prefix(self.info.href.as_str())
-                .filter(|rest| !rest.trim_matches('/').is_empty())
-                .unwrap_or(href);
-            let safe = safe_relative_path(inside);
-            let (folder, name) = match safe.rsplit_once('/') {
-                Some((folder, name)) => (format!("originals/{}/{folder}", self.path), name),
-                None => (format!("originals/{}", self.path), safe.as_str()),
-            };
-            let (stem, extension) = match name.rsplit_once('.') {
-                Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
-                _ => (name, None),
-            };
-            let mut state = self.archive.state();
-            let claimed = state
-                .item_names
-                .entry(folder.clone())
-                .or_default()
-                .claim(stem, extension);
-            format!("{folder}/{claimed}")
-        };
+        let relative = self.original_name(href);
         let file = {
             let archive = Arc::clone(&self.archive);
             let relative = relative.clone();
@@ -1240,18 +1283,24 @@ impl ItemSink for CollectionWriter {
                 .await
                 .map_err(|e| Error::with_source(ErrorKind::Io, "writing an original failed", e))??
         };
-        let warning = Warning::new(
-            "original-kept",
-            "this file holds several items; they were archived one by one and the whole file is kept too",
-        )
-        .at_path(relative)
-        .at_href(href);
-        self.archive
-            .progress
-            .event(JobEvent::Warning(warning.clone()));
-        let mut state = self.archive.state();
-        state.files.push(file);
-        state.warnings.push(warning);
+        self.kept_original(href, relative, file);
+        Ok(())
+    }
+
+    async fn original_file(&self, href: &str, from: &Path) -> Result<()> {
+        let relative = self.original_name(href);
+        let file = {
+            let archive = Arc::clone(&self.archive);
+            let relative = relative.clone();
+            let from = from.to_owned();
+            tokio::task::spawn_blocking(move || {
+                let reader = std::fs::File::open(&from).map_err(io("reading", &from))?;
+                archive.copy_file(&relative, "original", reader, &from)
+            })
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Io, "writing an original failed", e))??
+        };
+        self.kept_original(href, relative, file);
         Ok(())
     }
 

@@ -341,17 +341,7 @@ impl Source for DeviceSource {
                 }
                 continue;
             }
-            let bytes = match tokio::fs::read(&path).await {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    sink.warn(
-                        Warning::new("unavailable", format!("the file could not be read: {e}"))
-                            .at_href(&item.href),
-                    );
-                    continue;
-                }
-            };
-            deliver_split(collection.kind, &item.href, &bytes, sink).await?;
+            deliver_file(collection.kind, &item.href, &path, sink, cancel).await?;
         }
         Ok(())
     }
@@ -377,16 +367,103 @@ pub async fn deliver_split(
     if !split.lossless {
         sink.original(href, bytes).await?;
     }
-    if split.items.len() == 1 {
-        let only = split.items.into_iter().next().unwrap_or_default();
-        sink.item(href.to_owned(), None, only).await?;
-    } else {
-        for (index, part) in split.items.into_iter().enumerate() {
-            sink.item(format!("{href}#{}", index + 1), None, part)
-                .await?;
+    let mut numbered = Numbered::new(href);
+    for part in split.items {
+        numbered.push(part, sink).await?;
+    }
+    numbered.finish(sink).await
+}
+
+/// [`deliver_split`] for a file on disk, cut as it is read (a 1 GiB `.vcf` from a phone is
+/// never in memory whole); its original, when kept, is copied from the file too.
+async fn deliver_file(
+    kind: CollectionKind,
+    href: &str,
+    path: &Path,
+    sink: &dyn ItemSink,
+    cancel: &CancelToken,
+) -> Result<()> {
+    let unreadable = |e: std::io::Error| {
+        Warning::new("unavailable", format!("the file could not be read: {e}")).at_href(href)
+    };
+    let (send, mut receive) = tokio::sync::mpsc::channel(2);
+    let cutting = tokio::task::spawn_blocking({
+        let path = path.to_owned();
+        move || {
+            vobject::cut_file(&path, kind == CollectionKind::Contacts, |item| {
+                send.blocking_send(item).is_ok()
+            })
+        }
+    });
+    let mut numbered = Numbered::new(href);
+    while let Some(part) = receive.recv().await {
+        cancel.check()?;
+        numbered.push(part, sink).await?;
+    }
+    let outcome = cutting
+        .await
+        .map_err(|e| Error::with_source(ErrorKind::Io, "cutting a file failed", e))?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            sink.warn(unreadable(e));
+            return numbered.finish(sink).await;
+        }
+    };
+    for problem in &outcome.problems {
+        sink.warn(Warning::new("damaged-file", problem.clone()).at_href(href));
+    }
+    if outcome.whole {
+        // No item could be cut, or the file is one object: the file itself is the item.
+        match tokio::fs::read(path).await {
+            Ok(bytes) => sink.item(href.to_owned(), None, bytes).await?,
+            Err(e) => sink.warn(unreadable(e)),
+        }
+        return Ok(());
+    }
+    if !outcome.lossless {
+        sink.original_file(href, path).await?;
+    }
+    numbered.finish(sink).await
+}
+
+/// Names the items cut from one file: the only one keeps the file's href, several are
+/// `href#1`, `href#2`, ... (the first is held until the second shows there are several).
+struct Numbered<'a> {
+    href: &'a str,
+    first: Option<Vec<u8>>,
+    count: usize,
+}
+
+impl<'a> Numbered<'a> {
+    fn new(href: &'a str) -> Self {
+        Self {
+            href,
+            first: None,
+            count: 0,
         }
     }
-    Ok(())
+
+    async fn push(&mut self, part: Vec<u8>, sink: &dyn ItemSink) -> Result<()> {
+        self.count += 1;
+        let href = self.href;
+        if self.count == 1 {
+            self.first = Some(part);
+            return Ok(());
+        }
+        if let Some(first) = self.first.take() {
+            sink.item(format!("{href}#1"), None, first).await?;
+        }
+        sink.item(format!("{href}#{}", self.count), None, part)
+            .await
+    }
+
+    async fn finish(mut self, sink: &dyn ItemSink) -> Result<()> {
+        match self.first.take() {
+            Some(only) => sink.item(self.href.to_owned(), None, only).await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// Reads a file in 256 KiB chunks, so a large video never sits in memory whole.

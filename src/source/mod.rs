@@ -69,6 +69,14 @@ pub trait ItemSink: Send + Sync {
     async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()>;
     /// A whole source file kept verbatim because its items could not be cut from it losslessly.
     async fn original(&self, href: &str, bytes: &[u8]) -> Result<()>;
+    /// [`ItemSink::original`] for a file on this computer, which the archive copies without
+    /// holding it in memory.
+    async fn original_file(&self, href: &str, path: &std::path::Path) -> Result<()> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| crate::error::Error::io("reading", path.to_path_buf(), e))?;
+        self.original(href, &bytes).await
+    }
     /// A problem with one item or file that does not stop the job.
     fn warn(&self, warning: Warning);
     /// What the source knows about the item at `href` besides its bytes; given before the

@@ -5,7 +5,9 @@
 use crate::model::ItemKind;
 
 mod compare;
+mod cut;
 pub use compare::{PropertyChange, differences, equivalent, holds, same_items};
+pub use cut::{CutOutcome, cut_file};
 
 /// A line of a file: its byte range, with and without the line terminator.
 #[derive(Debug, Clone, Copy)]
@@ -194,7 +196,7 @@ pub fn inspect(data: &[u8]) -> ItemFacts {
         };
     }
     if is_calendar {
-        let blocks = calendar_blocks(data, &all);
+        let blocks = calendar_blocks(data);
         let main = blocks
             .iter()
             .flat_map(|cal| cal.components.iter())
@@ -405,93 +407,24 @@ struct CalendarBlock {
     unterminated: bool,
 }
 
-fn calendar_blocks(data: &[u8], all: &[Line]) -> Vec<CalendarBlock> {
-    let mut out = Vec::new();
-    let mut index = 0;
-    while index < all.len() {
-        let content = &data[all[index].start..all[index].content_end];
-        if !begins(content, b"VCALENDAR") {
-            index += 1;
-            continue;
+fn calendar_blocks(data: &[u8]) -> Vec<CalendarBlock> {
+    let mut scanner = cut::CalendarScanner::default();
+    let mut blocks = Vec::new();
+    let mut components = Vec::new();
+    let mut take = |found| match found {
+        cut::Scanned::Component(c) => components.push(c),
+        cut::Scanned::Block(mut block) => {
+            block.components = std::mem::take(&mut components);
+            blocks.push(block);
         }
-        let mut block = CalendarBlock {
-            start: all[index].start,
-            end: data.len(),
-            header: Vec::new(),
-            components: Vec::new(),
-            unterminated: true,
-        };
-        index += 1;
-        while index < all.len() {
-            let line = all[index];
-            let content = &data[line.start..line.content_end];
-            if ends(content, b"VCALENDAR") {
-                block.end = line.end;
-                block.unterminated = false;
-                index += 1;
-                break;
-            }
-            if let Some(name) = marker(content, b"BEGIN") {
-                let name = String::from_utf8_lossy(name).into_owned();
-                let first = index;
-                let mut depth = 0usize;
-                let mut last = all.len() - 1;
-                for (offset, inner) in all[first..].iter().enumerate() {
-                    let inner_content = &data[inner.start..inner.content_end];
-                    if marker(inner_content, b"BEGIN").is_some() {
-                        depth += 1;
-                    } else if marker(inner_content, b"END").is_some() {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            last = first + offset;
-                            break;
-                        }
-                    }
-                }
-                // Only the component's own properties, not those of nested VALARMs.
-                let own: Vec<Line> = own_lines(data, &all[first + 1..=last]);
-                block.components.push(Component {
-                    uid: property_value(data, &own, b"UID").map(|v| text_of(&v)),
-                    tzid: property_value(data, &own, b"TZID").map(|v| text_of(&v)),
-                    name,
-                    start: all[first].start,
-                    end: all[last].end,
-                });
-                index = last + 1;
-                continue;
-            }
-            if !content.trim_ascii().is_empty() {
-                // Continuation lines belong to the previous header line.
-                match (content.first(), block.header.last_mut()) {
-                    (Some(b' ' | b'\t'), Some(previous)) => previous.1 = line.end,
-                    _ => block.header.push((line.start, line.end)),
-                }
-            }
-            index += 1;
+    };
+    cut::each_line_of(data, |line, content| {
+        if let Some(found) = scanner.feed(line, content) {
+            take(found);
         }
-        out.push(block);
-    }
-    out
-}
-
-/// Lines at nesting depth zero of a component body (excluding its closing END line).
-fn own_lines(data: &[u8], body: &[Line]) -> Vec<Line> {
-    let mut depth = 0usize;
-    let mut out = Vec::new();
-    for line in body {
-        let content = &data[line.start..line.content_end];
-        if marker(content, b"BEGIN").is_some() {
-            depth += 1;
-        } else if marker(content, b"END").is_some() {
-            if depth == 0 {
-                break;
-            }
-            depth -= 1;
-        } else if depth == 0 {
-            out.push(*line);
-        }
-    }
-    out
+    });
+    scanner.finish().into_iter().for_each(take);
+    blocks
 }
 
 /// How a file of many items was cut.
@@ -509,65 +442,27 @@ pub struct Split {
 /// Cuts a `.vcf` file into vCards: each item is the exact bytes from `BEGIN:VCARD` to its
 /// `END:VCARD` line, terminator included. Nested vCards (2.1 AGENT) stay inside their parent.
 pub fn split_vcards(data: &[u8]) -> Split {
-    let all = lines(data);
+    let mut cutter = cut::VcardCutter::default();
     let mut items = Vec::new();
-    let mut problems = Vec::new();
-    let mut covered = 0usize;
-    let mut stray = false;
-    let mut index = 0;
-    while index < all.len() {
-        let line = all[index];
-        let content = &data[line.start..line.content_end];
-        if !begins(content, b"VCARD") {
-            if !content.trim_ascii().is_empty() {
-                stray = true;
-            }
-            index += 1;
-            continue;
-        }
-        let start = line.start;
-        let mut depth = 0usize;
-        let mut end = None;
-        while index < all.len() {
-            let inner = all[index];
-            let inner_content = &data[inner.start..inner.content_end];
-            if begins(inner_content, b"VCARD") {
-                depth += 1;
-            } else if ends(inner_content, b"VCARD") {
-                depth -= 1;
-                if depth == 0 {
-                    end = Some(inner.end);
-                    index += 1;
-                    break;
-                }
-            }
-            index += 1;
-        }
-        let end = end.unwrap_or_else(|| {
-            problems.push("the last vCard is never closed (END:VCARD missing)".to_owned());
-            data.len()
-        });
-        covered += end - start;
-        items.push(data[start..end].to_vec());
-    }
-    if stray {
-        problems.push("text outside BEGIN:VCARD/END:VCARD was found".to_owned());
-    }
-    if items.is_empty() {
-        return whole_file(data, "no BEGIN:VCARD found");
-    }
-    Split {
-        lossless: covered == data.len(),
-        items,
-        problems,
-    }
+    cut::each_line_of(data, |line, content| {
+        items.extend(cutter.feed(line, content))
+    });
+    let (last, outcome) = cutter.finish();
+    items.extend(last);
+    Split::of(data, items, outcome)
 }
 
-fn whole_file(data: &[u8], problem: &str) -> Split {
-    Split {
-        items: vec![data.to_vec()],
-        lossless: true,
-        problems: vec![problem.to_owned()],
+impl Split {
+    fn of(data: &[u8], items: Vec<Vec<u8>>, outcome: CutOutcome) -> Self {
+        Split {
+            items: if outcome.whole {
+                vec![data.to_vec()]
+            } else {
+                items
+            },
+            lossless: outcome.lossless,
+            problems: outcome.problems,
+        }
     }
 }
 
@@ -586,71 +481,21 @@ fn line_terminator(data: &[u8]) -> &'static [u8] {
 /// each wrapped in the file's own VCALENDAR header and the VTIMEZONEs it refers to. A file that
 /// is a single object is returned whole and unchanged.
 pub fn split_calendar(data: &[u8]) -> Split {
-    let all = lines(data);
-    let blocks = calendar_blocks(data, &all);
-    if blocks.is_empty() {
-        return whole_file(data, "no BEGIN:VCALENDAR found");
-    }
-    let mut problems = Vec::new();
-    if blocks.iter().any(|b| b.unterminated) {
-        problems.push("a VCALENDAR is never closed (END:VCALENDAR missing)".to_owned());
-    }
-    let groups: Vec<(usize, Vec<&Component>)> = group_by_uid(&blocks);
-    let covered: usize = blocks.iter().map(|b| b.end - b.start).sum();
-    let only_whitespace_outside = covered == data.len()
-        || strip_ranges(data, blocks.iter().map(|b| (b.start, b.end)))
-            .iter()
-            .all(u8::is_ascii_whitespace);
-    if !only_whitespace_outside {
-        problems.push("text outside BEGIN:VCALENDAR/END:VCALENDAR was found".to_owned());
-    }
-    // Nothing to cut by (no component with content) or a single object: keep the file whole,
-    // so no file can yield zero items.
-    if groups.is_empty() || (groups.len() == 1 && blocks.len() == 1) {
-        return Split {
-            items: vec![data.to_vec()],
+    let mut cutter = cut::CalendarCutter::default();
+    cut::each_line_of(data, |line, content| cutter.feed(line, content));
+    let mut items = Vec::new();
+    // Reading back from memory cannot fail; were it to, the file is kept whole.
+    let outcome = cutter
+        .cut(&mut { data }, |item| {
+            items.push(item);
+            true
+        })
+        .unwrap_or_else(|e| CutOutcome {
+            problems: vec![e.to_string()],
             lossless: true,
-            problems,
-        };
-    }
-    let eol = line_terminator(data);
-    let mut items = Vec::with_capacity(groups.len());
-    for (block_index, group) in groups {
-        let block = &blocks[block_index];
-        let mut out = Vec::new();
-        out.extend_from_slice(b"BEGIN:VCALENDAR");
-        out.extend_from_slice(eol);
-        for &(start, end) in &block.header {
-            out.extend_from_slice(&data[start..end]);
-            ensure_terminated(&mut out, eol);
-        }
-        let body: Vec<u8> = group
-            .iter()
-            .flat_map(|c| data[c.start..c.end].iter().copied())
-            .collect();
-        for tz in block.components.iter().filter(|c| is_timezone(c)) {
-            if tz
-                .tzid
-                .as_deref()
-                .is_some_and(|id| refers_to_tzid(&body, id))
-            {
-                out.extend_from_slice(&data[tz.start..tz.end]);
-                ensure_terminated(&mut out, eol);
-            }
-        }
-        for component in group {
-            out.extend_from_slice(&data[component.start..component.end]);
-            ensure_terminated(&mut out, eol);
-        }
-        out.extend_from_slice(b"END:VCALENDAR");
-        out.extend_from_slice(eol);
-        items.push(out);
-    }
-    Split {
-        items,
-        lossless: false,
-        problems,
-    }
+            whole: true,
+        });
+    Split::of(data, items, outcome)
 }
 
 fn is_timezone(component: &Component) -> bool {
@@ -673,40 +518,6 @@ fn ensure_terminated(out: &mut Vec<u8>, eol: &[u8]) {
     }
 }
 
-fn strip_ranges(data: &[u8], ranges: impl Iterator<Item = (usize, usize)>) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut position = 0;
-    for (start, end) in ranges {
-        out.extend_from_slice(&data[position..start]);
-        position = end;
-    }
-    out.extend_from_slice(&data[position..]);
-    out
-}
-
-/// Non-timezone components grouped by UID, in file order; components without a UID stand alone.
-fn group_by_uid(blocks: &[CalendarBlock]) -> Vec<(usize, Vec<&Component>)> {
-    let mut groups: Vec<(usize, Vec<&Component>)> = Vec::new();
-    let mut by_uid: std::collections::HashMap<(usize, &str), usize> =
-        std::collections::HashMap::new();
-    for (block_index, block) in blocks.iter().enumerate() {
-        for component in block.components.iter().filter(|c| !is_timezone(c)) {
-            match component.uid.as_deref().filter(|u| !u.is_empty()) {
-                Some(uid) => {
-                    if let Some(&group) = by_uid.get(&(block_index, uid)) {
-                        groups[group].1.push(component);
-                    } else {
-                        by_uid.insert((block_index, uid), groups.len());
-                        groups.push((block_index, vec![component]));
-                    }
-                }
-                None => groups.push((block_index, vec![component])),
-            }
-        }
-    }
-    groups
-}
-
 /// Builds one merged iCalendar file from many calendar objects in two passes, so that only the
 /// header and the VTIMEZONEs stay in memory: pass one collects the header of the first object
 /// and each VTIMEZONE once (by TZID); pass two streams every other component's exact bytes
@@ -721,8 +532,7 @@ pub struct MergedCalendar {
 impl MergedCalendar {
     /// Pass one: remembers the header (first object only) and unseen VTIMEZONEs.
     pub fn add_header_and_timezones(&mut self, data: &[u8]) {
-        let all = lines(data);
-        for block in calendar_blocks(data, &all) {
+        for block in calendar_blocks(data) {
             if self.header.is_empty() {
                 for &(start, end) in &block.header {
                     self.header.extend_from_slice(&data[start..end]);
@@ -759,9 +569,8 @@ impl MergedCalendar {
 
 /// Pass two: the exact bytes of every component of an object except its VTIMEZONEs.
 pub fn components_of(data: &[u8]) -> Vec<u8> {
-    let all = lines(data);
     let mut out = Vec::new();
-    for block in calendar_blocks(data, &all) {
+    for block in calendar_blocks(data) {
         for component in block.components.iter().filter(|c| !is_timezone(c)) {
             out.extend_from_slice(&data[component.start..component.end]);
             ensure_terminated(&mut out, b"\r\n");
