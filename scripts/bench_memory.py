@@ -13,7 +13,8 @@ of that one process, from wait4) of:
 For each size in --text-gib (default 1) it also exports a device folder holding one `.vcf` of
 that size (50 KB cards with a photo, a blank line between, so the file is kept whole too) and
 then one `.ics` of that size (one calendar of 16 KB events, every tenth a recurrence override
-of an event far before it): both are cut as they are read.
+of an event far before it): both are cut as they are read. Their ratio is against the export
+of as many GiB of photos in the same run (nan when --gib leaves that size out).
 
 Usage: python3 scripts/bench_memory.py [--gib 1 4] [--text-gib 1] [--photo-mib 50] [--webdav]
                                       [--binary PATH]
@@ -85,7 +86,7 @@ def make_ics(path, gib):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--gib", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--gib", type=int, nargs="*", default=[1, 4])
     parser.add_argument("--text-gib", type=int, nargs="*", default=[1])
     parser.add_argument("--photo-mib", type=int, default=50)
     parser.add_argument("--webdav", action="store_true", help="also restore into WsgiDAV")
@@ -150,8 +151,11 @@ def main():
                     if what == "export (reference)"}
     for label, what, peak, seconds, status in rows:
         # A text file's export is compared with the export of as many GiB of photos.
-        base = photo_export.get(label.split(" GiB")[0] + " GiB") if "." in label else None
-        ratio = peak / (base or reference[label]) if reference.get(label) else float("nan")
+        if "." in label:
+            base = photo_export.get(label.split(" GiB")[0] + " GiB")
+        else:
+            base = reference.get(label)
+        ratio = peak / base if base else float("nan")
         print(f"{label:24} {what:28} {peak:9.0f} {seconds:8.1f} {ratio:9.2f}  {status}")
     worst = max(peak for _, _, peak, _, _ in rows)
     print(f"worst peak {worst:.0f} MiB: {'under' if worst < TARGET_MIB else 'OVER'} the target")

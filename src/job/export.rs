@@ -397,6 +397,10 @@ impl ItemSink for Tracking<'_> {
         self.inner.original(href, bytes).await
     }
 
+    async fn original_file(&self, href: &str, path: &std::path::Path) -> Result<()> {
+        self.inner.original_file(href, path).await
+    }
+
     fn warn(&self, warning: Warning) {
         if let Some(href) = &warning.href {
             self.mark(href);

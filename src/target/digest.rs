@@ -69,6 +69,10 @@ impl ItemSink for DigestSink {
         Ok(())
     }
 
+    async fn original_file(&self, _href: &str, _path: &std::path::Path) -> Result<()> {
+        Ok(())
+    }
+
     // Missing items are left out of the answer, as `Target::fetch` does.
     fn warn(&self, _warning: Warning) {}
 }
