@@ -422,3 +422,45 @@ fn a_photo_server_whose_folders_loop_and_lead_outside_is_walked_once_and_stays_i
     // Three hrefs out of the folder, and the parent listed again by its child.
     assert_eq!(outside, 4, "{:?}", manifest.warnings);
 }
+
+/// A checksum is sliced to name a restored copy or a UID: one that is not 64 hex digits (31
+/// letters, then `é`, panicked a restore into a server) is damage named up front.
+#[test]
+fn a_manifest_checksum_that_is_not_hex_is_a_clear_error_not_a_panic() {
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("archive");
+    let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No UID\r\nEND:VCARD\r\n".to_vec();
+    let entries = vec![("contacts/friends/a.vcf".to_owned(), card)];
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&manifest_for(&entries, &[])).unwrap();
+    let hostile = format!("{}é{}", "a".repeat(31), "b".repeat(31));
+    manifest["items"][0]["sha256"] = serde_json::Value::String(hostile);
+    std::fs::create_dir_all(archive.join("contacts/friends")).unwrap();
+    std::fs::write(archive.join(&entries[0].0), &entries[0].1).unwrap();
+    std::fs::write(
+        archive.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    for command in [
+        vec!["verify", archive.to_str().unwrap()],
+        vec![
+            "restore",
+            archive.to_str().unwrap(),
+            "--to-folder",
+            work.path().join("restored").to_str().unwrap(),
+            "--accept-damaged",
+            "--on-conflict",
+            "keep-both",
+        ],
+    ] {
+        let output = lifeboat(&command);
+        let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!output.status.success(), "{said}");
+        assert!(!said.contains("panicked"), "{said}");
+        assert!(
+            said.contains("contacts/friends/a.vcf") && said.contains("64 hexadecimal digits"),
+            "{command:?}: {said}"
+        );
+    }
+}

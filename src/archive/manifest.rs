@@ -97,6 +97,19 @@ impl Manifest {
                 ),
             ));
         }
+        // A checksum is compared, shortened and shown: anything but 64 hex digits is damage
+        // named here, not a panic or a mismatch later.
+        if let Some((path, _, _)) = manifest
+            .checked_files()
+            .find(|(_, sha256, _)| !is_sha256_hex(sha256))
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "this backup's list of contents is damaged: the checksum it records for {path} is not 64 hexadecimal digits"
+                ),
+            ));
+        }
         Ok(manifest)
     }
 
@@ -111,4 +124,9 @@ impl Manifest {
                     .map(|f| (f.path.as_str(), f.sha256.as_str(), f.size)),
             )
     }
+}
+
+/// Whether `text` is a SHA-256 checksum as archives write it: 64 hexadecimal digits.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
