@@ -83,6 +83,13 @@ impl ItemSink for CollectingSink {
         Ok(())
     }
 
+    async fn original_file(&self, href: &str, path: &std::path::Path) -> Result<()> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| crate::error::Error::io("reading", path.to_path_buf(), e))?;
+        self.original(href, &bytes).await
+    }
+
     fn warn(&self, warning: Warning) {
         lock(&self.warnings).push(warning);
     }

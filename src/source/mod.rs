@@ -70,13 +70,8 @@ pub trait ItemSink: Send + Sync {
     /// A whole source file kept verbatim because its items could not be cut from it losslessly.
     async fn original(&self, href: &str, bytes: &[u8]) -> Result<()>;
     /// [`ItemSink::original`] for a file on this computer, which the archive copies without
-    /// holding it in memory.
-    async fn original_file(&self, href: &str, path: &std::path::Path) -> Result<()> {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| crate::error::Error::io("reading", path.to_path_buf(), e))?;
-        self.original(href, &bytes).await
-    }
+    /// holding it in memory. Required, so that no wrapper can fall back to reading it whole.
+    async fn original_file(&self, href: &str, path: &std::path::Path) -> Result<()>;
     /// A problem with one item or file that does not stop the job.
     fn warn(&self, warning: Warning);
     /// What the source knows about the item at `href` besides its bytes; given before the
