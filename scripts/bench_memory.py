@@ -13,7 +13,8 @@ of that one process, from wait4) of:
 For each size in --text-gib (default 1) it also exports a device folder holding one `.vcf` of
 that size (50 KB cards with a photo, a blank line between, so the file is kept whole too) and
 then one `.ics` of that size (one calendar of 16 KB events, every tenth a recurrence override
-of an event far before it): both are cut as they are read. Their ratio is against the export
+of an event far before it), and the `.vcf` again with `\r` line ends only (old Macs): each
+is cut as it is read. Their ratio is against the export
 of as many GiB of photos in the same run (nan when --gib leaves that size out).
 
 Usage: python3 scripts/bench_memory.py [--gib 1 4] [--text-gib 1] [--photo-mib 50] [--webdav]
@@ -56,15 +57,20 @@ def make_library(root, gib, photo_mib):
     return count
 
 
-def make_vcf(path, gib):
-    photo = "".join(f" {os.urandom(36).hex()[:72]}\r\n" for _ in range(700))
+def make_vcf(path, gib, eol="\r\n"):
+    photo = "".join(f" {os.urandom(36).hex()[:72]}{eol}" for _ in range(700))
     with open(path, "w", newline="") as f:
         n = 0
         while f.tell() < gib << 30:
-            f.write(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{n}\r\nFN:Person {n}\r\n"
-                    f"PHOTO;ENCODING=b;TYPE=JPEG:\r\n{photo}END:VCARD\r\n\r\n")
+            f.write(f"BEGIN:VCARD{eol}VERSION:3.0{eol}UID:card-{n}{eol}FN:Person {n}{eol}"
+                    f"PHOTO;ENCODING=b;TYPE=JPEG:{eol}{photo}END:VCARD{eol}{eol}")
             n += 1
     return n
+
+
+def make_vcf_cr(path, gib):
+    """Old Mac line ends: not one \\n in the whole file."""
+    return make_vcf(path, gib, "\r")
 
 
 def make_ics(path, gib):
@@ -132,7 +138,8 @@ def main():
                     server.terminate()
                     server.wait()
     for gib in args.text_gib:
-        for name, make in (("contacts.vcf", make_vcf), ("calendar.ics", make_ics)):
+        for name, make in (("contacts.vcf", make_vcf), ("contacts-cr.vcf", make_vcf_cr),
+                           ("calendar.ics", make_ics)):
             with tempfile.TemporaryDirectory(prefix="lifeboat-mem-") as tmp:
                 tmp = Path(tmp)
                 (tmp / "phone").mkdir()

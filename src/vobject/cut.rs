@@ -3,7 +3,7 @@
 //! server's resource held in memory and a 1 GiB `.vcf` read from a phone's folder.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Read as _, Seek as _, SeekFrom};
+use std::io::{Read as _, Seek as _, SeekFrom};
 
 use sha2::{Digest as _, Sha256};
 
@@ -42,28 +42,56 @@ pub(super) fn each_line_of(data: &[u8], mut each: impl FnMut(&[u8], &[u8])) {
     }
 }
 
-/// The same over a reader, one line in memory at a time. A `\n` always ends a line in
-/// [`lines`], and whether a lone `\r` does depends only on the byte after it, which lies
-/// before the next `\n`: so cutting each `\n`-terminated chunk gives the file's own lines.
+/// The same over a reader, one line in memory at a time, cut exactly as [`lines`] cuts a
+/// whole file: `\n` ends a line (with any `\r`s before it), a lone `\r` ends one when the
+/// byte after it is neither `\r` nor `\n`. Scans each byte once, so a file with `\r` line
+/// ends only (old Macs) is as bounded as any other.
 fn each_line_read(
-    mut reader: impl BufRead,
+    mut reader: impl std::io::Read,
     mut each: impl FnMut(&[u8], &[u8]) -> bool,
 ) -> std::io::Result<()> {
-    let mut chunk = Vec::new();
+    let mut block = vec![0u8; 256 * 1024];
+    let mut line = Vec::new();
+    // The line so far ends in a `\r` whose next byte decides whether it ended the line.
+    let mut after_cr = false;
     loop {
-        chunk.clear();
-        if reader.read_until(b'\n', &mut chunk)? == 0 {
-            return Ok(());
-        }
-        for line in lines(&chunk) {
-            if !each(
-                &chunk[line.start..line.end],
-                &chunk[line.start..line.content_end],
-            ) {
-                return Ok(());
+        let read = match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for &byte in &block[..read] {
+            if after_cr && byte != b'\r' && byte != b'\n' {
+                if !each(&line, &line[..line.len() - 1]) {
+                    return Ok(());
+                }
+                line.clear();
+            }
+            line.push(byte);
+            after_cr = byte == b'\r';
+            if byte == b'\n' {
+                let content = without_trailing_cr(&line[..line.len() - 1]);
+                if !each(&line, content) {
+                    return Ok(());
+                }
+                line.clear();
             }
         }
     }
+    if !line.is_empty() {
+        each(&line, without_trailing_cr(&line));
+    }
+    Ok(())
+}
+
+/// `line` without the `\r`s that end it.
+fn without_trailing_cr(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|&b| b != b'\r')
+        .map_or(0, |last| last + 1);
+    &line[..end]
 }
 
 /// Cuts vCards: each item is the exact bytes from `BEGIN:VCARD` to its `END:VCARD` line,
@@ -186,7 +214,6 @@ impl CalendarScanner {
         let Some(block) = &mut self.block else {
             if begins(content, b"VCALENDAR") {
                 self.block = Some(CalendarBlock {
-                    start,
                     end: start,
                     header: Vec::new(),
                     components: Vec::new(),
@@ -274,13 +301,10 @@ pub(super) struct CalendarCutter {
     /// By VCALENDAR and a digest of the UID, so a million UIDs are not held as text.
     groups: HashMap<(u32, [u8; 16]), u32>,
     group_count: u32,
-    length: usize,
-    covered: usize,
 }
 
 impl CalendarCutter {
     pub(super) fn feed(&mut self, line: &[u8], content: &[u8]) {
-        self.length += line.len();
         if let Some(found) = self.scanner.feed(line, content) {
             self.take(found);
         }
@@ -314,7 +338,6 @@ impl CalendarCutter {
                 });
             }
             Scanned::Block(block) => {
-                self.covered += block.end - block.start;
                 self.frames.push(Frame {
                     header: block.header,
                     timezones: std::mem::take(&mut self.timezones),
@@ -343,7 +366,7 @@ impl CalendarCutter {
         if self.frames.iter().any(|f| f.unterminated) {
             problems.push("a VCALENDAR is never closed (END:VCALENDAR missing)".to_owned());
         }
-        if self.scanner.stray && self.covered != self.length {
+        if self.scanner.stray {
             problems.push("text outside BEGIN:VCALENDAR/END:VCALENDAR was found".to_owned());
         }
         // Nothing to cut by (no component with content) or a single object: keep the file whole,
@@ -434,7 +457,7 @@ pub fn cut_file(
     mut emit: impl FnMut(Vec<u8>) -> bool,
 ) -> std::io::Result<CutOutcome> {
     let mut file = std::fs::File::open(path)?;
-    let reader = std::io::BufReader::with_capacity(256 * 1024, file.try_clone()?);
+    let reader = file.try_clone()?;
     if contacts {
         let mut cutter = VcardCutter::default();
         let mut going = true;
@@ -483,7 +506,12 @@ mod tests {
             }
             big.extend_from_slice(b"END:VCARD\r\n");
         }
+        // Old Mac line ends, across the reader's blocks; runs of `\r` before `\n` and not.
+        out.push(big.iter().copied().filter(|&b| b != b'\n').collect());
         out.push(big);
+        let mut runs = b"BEGIN:VCARD\r\r\r\nFN:a\r\rb\r".repeat(20_000);
+        runs.extend_from_slice(b"END:VCARD\r\r");
+        out.push(runs);
         for kind in ["vcard", "ical"] {
             let folder = format!("{}/../shared/corpus/{kind}", env!("CARGO_MANIFEST_DIR"));
             for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {

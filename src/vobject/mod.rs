@@ -398,7 +398,6 @@ struct Component {
 /// One VCALENDAR: its header property lines and its components.
 #[derive(Debug, Clone)]
 struct CalendarBlock {
-    start: usize,
     end: usize,
     /// Byte ranges of property lines directly inside VCALENDAR (VERSION, PRODID, ...).
     header: Vec<(usize, usize)>,
