@@ -59,6 +59,24 @@ impl CollectionPlan {
 }
 
 impl ExportPlan {
+    /// The bytes of every planned item, when the listing told each one's size (photo
+    /// folders do; CalDAV and CardDAV listings mostly do not).
+    pub fn known_bytes(&self) -> Option<u64> {
+        let collections = self.sources.iter().flat_map(|s| &s.collections);
+        let mut total = 0u64;
+        for collection in collections {
+            for item in &collection.items {
+                total += item.size?;
+            }
+            total += collection
+                .unchanged
+                .iter()
+                .map(|u| u.archived.size)
+                .sum::<u64>();
+        }
+        Some(total)
+    }
+
     pub fn item_count(&self) -> u64 {
         self.sources
             .iter()
@@ -121,6 +139,7 @@ pub async fn plan_since(
     progress.event(JobEvent::Planned {
         collections: plan.collection_count(),
         items: plan.item_count(),
+        bytes: plan.known_bytes(),
     });
     Ok(plan)
 }
@@ -150,16 +169,21 @@ async fn plan_collection(
             }
         }
     };
-    let mut items = Vec::new();
+    // The listing itself becomes the download list: a second list of a million photos
+    // would double the plan's memory.
+    let mut items = listed;
     let mut unchanged = Vec::new();
-    for item in listed {
-        match before.and_then(|b| b.unchanged(&item).map(|archived| (b, archived))) {
-            Some((before, archived)) => unchanged.push(UnchangedItem {
-                warnings: before.warnings_for(archived),
-                archived: archived.clone(),
-            }),
-            None => items.push(item),
-        }
+    if let Some(before) = before {
+        items.retain(|item| match before.unchanged(item) {
+            Some(archived) => {
+                unchanged.push(UnchangedItem {
+                    warnings: before.warnings_for(archived),
+                    archived: archived.clone(),
+                });
+                false
+            }
+            None => true,
+        });
     }
     Ok(CollectionPlan {
         info,

@@ -74,10 +74,28 @@ struct Partial {
     is_folder: bool,
 }
 
+/// Where a listing's entries go as they are read: a `Vec`, or a walk that uses each entry at
+/// once so that a million-file folder is never held twice.
+pub trait Entries: Send {
+    /// One `<response>` of the listing.
+    fn entry(&mut self, entry: ListedEntry);
+    /// The answer broke off and is asked for again: forget every entry of this listing.
+    fn restart(&mut self);
+}
+
+impl Entries for Vec<ListedEntry> {
+    fn entry(&mut self, entry: ListedEntry) {
+        self.push(entry);
+    }
+
+    fn restart(&mut self) {
+        self.clear();
+    }
+}
+
 /// Builds entries from XML events (module doc).
-#[derive(Debug, Default)]
-struct Collector {
-    entries: Vec<ListedEntry>,
+struct Collector<'a> {
+    entries: &'a mut dyn Entries,
     current: Option<Partial>,
     depth: usize,
     /// The element whose text is being kept, with its depth.
@@ -99,7 +117,19 @@ pub enum ListingError {
     Body(#[from] io::Error),
 }
 
-impl Collector {
+impl<'a> Collector<'a> {
+    fn new(entries: &'a mut dyn Entries) -> Self {
+        Self {
+            entries,
+            current: None,
+            depth: 0,
+            text: None,
+            resourcetype: None,
+            root_is_multistatus: false,
+            closed: false,
+        }
+    }
+
     fn start(&mut self, namespace: &ResolveResult<'_>, local: &[u8], empty: bool) {
         self.depth += 1;
         let dav = matches!(namespace, ResolveResult::Bound(ns) if *ns == DAV);
@@ -179,7 +209,7 @@ impl Collector {
         };
         let href = libdav::encoding::normalise_percent_encoded(raw_href)
             .map_or_else(|_| raw_href.to_owned(), std::borrow::Cow::into_owned);
-        self.entries.push(ListedEntry {
+        self.entries.entry(ListedEntry {
             href,
             raw_href: raw_href.to_owned(),
             etag: partial.etag,
@@ -199,16 +229,17 @@ impl Collector {
     }
 }
 
-/// Reads a multistatus listing from `input` (module doc). Refuses a DTD: entities declared in
-/// one are never expanded.
+/// Reads a multistatus listing from `input` into `entries` (module doc). Refuses a DTD:
+/// entities declared in one are never expanded.
 pub async fn read_listing<R: AsyncBufRead + Unpin>(
     input: R,
-) -> std::result::Result<Vec<ListedEntry>, ListingError> {
+    entries: &mut dyn Entries,
+) -> std::result::Result<(), ListingError> {
     let mut reader = quick_xml::reader::NsReader::from_reader(EventBudget {
         inner: input,
         since_event: 0,
     });
-    let mut collector = Collector::default();
+    let mut collector = Collector::new(entries);
     let mut buffer = Vec::new();
     loop {
         buffer.clear();
@@ -258,7 +289,7 @@ pub async fn read_listing<R: AsyncBufRead + Unpin>(
         }
     }
     if collector.closed {
-        Ok(collector.entries)
+        Ok(())
     } else if collector.depth == 0 {
         Err(ListingError::Xml(
             "the answer is not a WebDAV listing".into(),
@@ -282,14 +313,18 @@ fn xml_error(error: quick_xml::Error) -> ListingError {
 
 /// Reads a listing held in memory (fuzzing and tests): the reader never waits.
 pub fn listing_from_bytes(xml: &[u8]) -> std::result::Result<Vec<ListedEntry>, ListingError> {
-    let mut future = std::pin::pin!(read_listing(xml));
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(std::task::Waker::noop()))
-    {
-        Poll::Ready(result) => result,
-        Poll::Pending => Err(ListingError::CutShort),
-    }
+    let mut entries = Vec::new();
+    let result = {
+        let mut future = std::pin::pin!(read_listing(xml, &mut entries));
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+        {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(ListingError::CutShort),
+        }
+    };
+    result.map(|()| entries)
 }
 
 /// Sends PROPFIND Depth 1 for `href` asking for `properties` (DAV: names) and reads the
@@ -299,6 +334,19 @@ pub async fn propfind(
     url: &str,
     properties: &[&str],
 ) -> Result<Vec<ListedEntry>> {
+    let mut entries = Vec::new();
+    propfind_into(http, url, properties, &mut entries).await?;
+    Ok(entries)
+}
+
+/// [`propfind`] handing each entry to `entries` as it is read; a retried answer first calls
+/// [`Entries::restart`].
+pub async fn propfind_into(
+    http: &HttpClient,
+    url: &str,
+    properties: &[&str],
+    entries: &mut dyn Entries,
+) -> Result<()> {
     let props: String = properties.iter().map(|p| format!("<d:{p}/>")).collect();
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><d:propfind xmlns:d=\"DAV:\"><d:prop>{props}</d:prop></d:propfind>"
@@ -307,6 +355,9 @@ pub async fn propfind(
     let mut attempt = 0;
     loop {
         attempt += 1;
+        if attempt > 1 {
+            entries.restart();
+        }
         let request = http::Request::builder()
             .method(Method::from_bytes(b"PROPFIND").unwrap_or(Method::GET))
             .uri(url)
@@ -325,8 +376,8 @@ pub async fn propfind(
         if !status.is_success() {
             return Err(status_error(status, url, user));
         }
-        let error = match read_listing(body_reader(response, http.patience)).await {
-            Ok(entries) => return Ok(entries),
+        let error = match read_listing(body_reader(response, http.patience), entries).await {
+            Ok(()) => return Ok(()),
             Err(error) => error,
         };
         let fault = match &error {
@@ -499,7 +550,9 @@ mod tests {
             .map(|b| Ok(bytes::Bytes::copy_from_slice(&[*b])))
             .collect();
         let reader = tokio_util::io::StreamReader::new(futures_util::stream::iter(chunks));
-        check(&read_listing(reader).await.unwrap());
+        let mut entries = Vec::new();
+        read_listing(reader, &mut entries).await.unwrap();
+        check(&entries);
     }
 
     #[test]

@@ -56,66 +56,171 @@ impl PhotoSource {
 
     /// Every file below `top`. Each folder is listed once (a server whose folders list each
     /// other would otherwise be walked for ever), at most [`MAX_DEPTH`] deep, and only hrefs
-    /// inside `top` are taken; what is refused is reported.
+    /// inside `top` are taken; what is refused is reported. Entries are used as the listing
+    /// is read ([`Walk`]), so a million-file folder is held once, as `found`.
     async fn walk(&self, top: &str, found: &mut Vec<ItemRef>) -> Result<()> {
-        let mut pending = vec![(top.to_owned(), 0usize)];
-        let mut visited = std::collections::HashSet::from([href_key(top.trim_end_matches('/'))]);
-        let mut files = std::collections::HashSet::new();
-        let mut problems = Vec::new();
-        while let Some((folder, depth)) = pending.pop() {
+        let mut walk = Walk::new(top, found);
+        while let Some((folder, depth)) = walk.pending.pop() {
+            walk.begin(&folder, depth);
             // Our own PROPFIND instead of libdav's `ListResources`: it also asks for each
             // file's length, the witness that a download is whole.
-            let entries = crate::source::listing::propfind(
+            crate::source::listing::propfind_into(
                 &self.http,
                 &self.url_of(&folder),
                 &["resourcetype", "getetag", "getcontentlength"],
+                &mut walk,
             )
             .await?;
-            let own = folder.trim_end_matches('/');
-            for entry in entries {
-                if entry.href.trim_end_matches('/') == own {
-                    continue;
-                }
-                let refused = |why: &str| Warning::new("outside-folder", why).at_href(&entry.href);
-                // Listed again by another folder: reported once.
-                if problems
-                    .iter()
-                    .any(|p: &Warning| p.href.as_deref() == Some(&entry.href))
-                {
-                    continue;
-                }
-                let key = href_key(entry.href.trim_end_matches('/'));
-                if !inside(&entry.href, top) {
-                    problems.push(refused(
-                        "the server listed this outside the photo folder; it was not fetched",
-                    ));
-                } else if !entry.is_folder {
-                    if files.insert(key) {
-                        found.push(ItemRef {
-                            href: entry.href,
-                            etag: entry.etag,
-                            size: entry.size,
-                        });
-                    }
-                } else if depth + 1 > MAX_DEPTH {
-                    problems.push(refused(&format!(
-                        "this folder is more than {MAX_DEPTH} levels deep; it was not walked"
-                    )));
-                } else if visited.insert(key) {
-                    pending.push((entry.href, depth + 1));
-                } else {
-                    problems.push(refused(
-                        "this folder was listed again (the server's folders form a loop); it was walked once",
-                    ));
-                }
-            }
         }
-        found.sort_by(|a, b| a.href.cmp(&b.href));
+        let problems = walk.finish();
         self.problems
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(problems);
         Ok(())
+    }
+}
+
+/// Refused hrefs reported one by one; past this many a server listing garbage gets one
+/// summary line instead of a warning per entry held in memory.
+const MAX_PROBLEMS: usize = 1000;
+
+/// The state of one photo-folder walk, fed each listed entry as it is read.
+struct Walk<'a> {
+    top: &'a str,
+    found: &'a mut Vec<ItemRef>,
+    /// Folders still to list, with their depth below `top`.
+    pending: Vec<(String, usize)>,
+    /// Folders listed or waiting, by [`href_key`].
+    visited: std::collections::HashSet<String>,
+    problems: Vec<Warning>,
+    /// The hrefs of `problems`: an href listed again by another folder is reported once.
+    reported: std::collections::HashSet<String>,
+    /// Refusals past [`MAX_PROBLEMS`].
+    unreported: usize,
+    /// The folder being listed, without its trailing slash, and its depth.
+    folder: String,
+    depth: usize,
+    /// Lengths of `found`, `pending`, `problems` and `unreported` when this folder's listing
+    /// began: a listing asked for again after a break starts over from here.
+    marks: (usize, usize, usize, usize),
+}
+
+impl<'a> Walk<'a> {
+    fn new(top: &'a str, found: &'a mut Vec<ItemRef>) -> Self {
+        Self {
+            top,
+            found,
+            pending: vec![(top.to_owned(), 0)],
+            visited: std::collections::HashSet::from([href_key(top.trim_end_matches('/'))]),
+            problems: Vec::new(),
+            reported: std::collections::HashSet::new(),
+            unreported: 0,
+            folder: String::new(),
+            depth: 0,
+            marks: (0, 0, 0, 0),
+        }
+    }
+
+    fn begin(&mut self, folder: &str, depth: usize) {
+        folder.trim_end_matches('/').clone_into(&mut self.folder);
+        self.depth = depth;
+        self.marks = (
+            self.found.len(),
+            self.pending.len(),
+            self.problems.len(),
+            self.unreported,
+        );
+    }
+
+    fn refuse(&mut self, href: String, why: &str) {
+        if self.reported.contains(&href) {
+            return;
+        }
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.unreported += 1;
+            return;
+        }
+        self.problems
+            .push(Warning::new("outside-folder", why).at_href(&href));
+        self.reported.insert(href);
+    }
+
+    /// The files found, sorted and each once (a file listed by two folders that are one is
+    /// kept once), and the problems to report.
+    fn finish(self) -> Vec<Warning> {
+        // Compared by their decoded bytes without building a key per file: a million keys
+        // would double the walk's memory.
+        self.found
+            .sort_unstable_by(|a, b| decoded(a).cmp(decoded(b)).then_with(|| a.href.cmp(&b.href)));
+        self.found.dedup_by(|a, b| decoded(a).eq(decoded(b)));
+        let mut problems = self.problems;
+        if self.unreported > 0 {
+            problems.push(Warning::new(
+                "outside-folder",
+                format!(
+                    "{} more entries the server listed were refused like the ones above; they are not named one by one",
+                    self.unreported
+                ),
+            ));
+        }
+        problems
+    }
+}
+
+/// An href's decoded bytes, without its trailing slash: what tells two files apart.
+fn decoded(item: &ItemRef) -> percent_encoding::PercentDecode<'_> {
+    percent_encoding::percent_decode_str(item.href.trim_end_matches('/'))
+}
+
+impl crate::source::listing::Entries for Walk<'_> {
+    fn entry(&mut self, entry: crate::source::listing::ListedEntry) {
+        let mut href = entry.href;
+        if href.trim_end_matches('/') == self.folder {
+            return;
+        }
+        if self.reported.contains(&href) {
+            return;
+        }
+        if !inside(&href, self.top) {
+            self.refuse(
+                href,
+                "the server listed this outside the photo folder; it was not fetched",
+            );
+        } else if !entry.is_folder {
+            href.shrink_to_fit();
+            self.found.push(ItemRef {
+                href,
+                etag: entry.etag,
+                size: entry.size,
+            });
+        } else if self.depth + 1 > MAX_DEPTH {
+            self.refuse(
+                href,
+                &format!("this folder is more than {MAX_DEPTH} levels deep; it was not walked"),
+            );
+        } else if self.visited.insert(href_key(&href)) {
+            self.pending.push((href, self.depth + 1));
+        } else {
+            self.refuse(
+                href,
+                "this folder was listed again (the server's folders form a loop); it was walked once",
+            );
+        }
+    }
+
+    fn restart(&mut self) {
+        let (found, pending, problems, unreported) = self.marks;
+        self.found.truncate(found);
+        for (folder, _) in self.pending.drain(pending..) {
+            self.visited.remove(&href_key(&folder));
+        }
+        for problem in self.problems.drain(problems..) {
+            if let Some(href) = problem.href {
+                self.reported.remove(&href);
+            }
+        }
+        self.unreported = unreported;
     }
 }
 
@@ -239,14 +344,14 @@ impl Source for PhotoSource {
         for problem in problems {
             sink.warn(problem);
         }
-        let downloads: Vec<_> = items
-            .iter()
-            .map(|item| self.fetch_one(item, sink, cancel))
-            .collect();
-        futures_util::stream::iter(downloads)
-            .buffer_unordered(PHOTO_CONCURRENCY)
-            .try_collect::<Vec<()>>()
-            .await?;
+        // Made one at a time as a slot frees: a future per photo up front would hold a
+        // million of them for a million photos.
+        futures_util::stream::iter(
+            (0..items.len()).map(|i| self.fetch_one(&items[i], sink, cancel)),
+        )
+        .buffer_unordered(PHOTO_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
         Ok(())
     }
 
@@ -274,5 +379,65 @@ mod tests {
         ] {
             assert!(!inside(href, "/Photos/"), "{href}");
         }
+    }
+
+    fn listed(href: &str, is_folder: bool) -> crate::source::listing::ListedEntry {
+        crate::source::listing::ListedEntry {
+            href: href.to_owned(),
+            raw_href: href.to_owned(),
+            etag: None,
+            size: Some(1),
+            is_folder,
+        }
+    }
+
+    #[test]
+    fn a_listing_read_again_after_a_break_counts_each_entry_once() {
+        use crate::source::listing::Entries as _;
+        let mut found = Vec::new();
+        let mut walk = Walk::new("/photos/", &mut found);
+        let (top, depth) = walk.pending.pop().unwrap();
+        walk.begin(&top, depth);
+        let first_half = [
+            listed("/photos/", true),
+            listed("/photos/a.jpg", false),
+            listed("/photos/album/", true),
+            listed("/elsewhere/x.jpg", false),
+        ];
+        for entry in first_half.clone() {
+            walk.entry(entry);
+        }
+        // The answer broke off and came again whole.
+        walk.restart();
+        for entry in first_half {
+            walk.entry(entry);
+        }
+        walk.entry(listed("/photos/b%20c.jpg", false));
+        walk.entry(listed("/photos/b c.jpg", false));
+        assert_eq!(walk.pending, [("/photos/album/".to_owned(), 1)]);
+        let problems = walk.finish();
+        let hrefs: Vec<&str> = found.iter().map(|i| i.href.as_str()).collect();
+        // The same file under two spellings is one file.
+        assert_eq!(hrefs, ["/photos/a.jpg", "/photos/b c.jpg"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].href.as_deref(), Some("/elsewhere/x.jpg"));
+    }
+
+    #[test]
+    fn a_flood_of_refused_hrefs_is_named_up_to_a_limit_then_counted() {
+        use crate::source::listing::Entries as _;
+        let mut found = Vec::new();
+        let mut walk = Walk::new("/photos/", &mut found);
+        walk.begin("/photos/", 0);
+        for i in 0..MAX_PROBLEMS + 250 {
+            walk.entry(listed(&format!("/elsewhere/{i}.jpg"), false));
+        }
+        let problems = walk.finish();
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1);
+        assert!(
+            problems[MAX_PROBLEMS].message.starts_with("250 more"),
+            "{:?}",
+            problems[MAX_PROBLEMS]
+        );
     }
 }
