@@ -362,6 +362,7 @@ impl Source for PhotoSource {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
