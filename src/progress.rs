@@ -11,8 +11,13 @@ use crate::model::{CollectionKind, Warning};
 pub enum JobEvent {
     /// A phase started (connecting, listing, fetching, writing).
     Phase(String),
-    /// The plan is known: how many items will be fetched in all.
-    Planned { collections: usize, items: u64 },
+    /// The plan is known: how many items will be fetched in all, and their bytes when the
+    /// size of every one is known (photos, restores), so progress can follow bytes.
+    Planned {
+        collections: usize,
+        items: u64,
+        bytes: Option<u64>,
+    },
     /// A collection's items are being fetched.
     CollectionStarted {
         name: String,

@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDateTime;
-
 use crate::archive::reader::ArchiveReader;
 use crate::archive::verify;
 use crate::error::Result;
@@ -14,11 +12,12 @@ use crate::model::{CollectionKind, ItemKind};
 use crate::progress::CancelToken;
 use crate::vobject::{Property, properties};
 
+mod agenda;
 mod card;
+use agenda::agenda_entries;
+pub use agenda::{AgendaEntry, EventDetails};
 pub use card::{Contact, fold};
 
-/// Occurrences of one recurring event shown in the agenda, at most.
-const MAX_OCCURRENCES: usize = 200;
 /// Items larger than this are listed but not parsed for display.
 const MAX_DISPLAY_BYTES: u64 = 4 * 1024 * 1024;
 /// Photos larger than this get no thumbnail (read whole to decode).
@@ -60,16 +59,6 @@ pub struct Pixels {
     pub width: u32,
     pub height: u32,
     pub rgba: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgendaEntry {
-    pub start: NaiveDateTime,
-    pub all_day: bool,
-    pub summary: String,
-    pub calendar: String,
-    pub recurring: bool,
-    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,66 +243,6 @@ pub fn thumbnail(bytes: &[u8], max_px: u32) -> Option<Pixels> {
     })
 }
 
-fn agenda_entries(bytes: &[u8], calendar: &str) -> Vec<AgendaEntry> {
-    use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty};
-    let Ok(ical) = ICalendar::parse(String::from_utf8_lossy(bytes)) else {
-        return Vec::new();
-    };
-    let expanded = ical.expand_dates(calcard::common::timezone::Tz::UTC, MAX_OCCURRENCES);
-    let recurring: Vec<bool> = ical
-        .components
-        .iter()
-        .map(|c| c.property(&ICalendarProperty::Rrule).is_some())
-        .collect();
-    expanded
-        .events
-        .iter()
-        .filter_map(|event| {
-            let component = ical.components.get(event.comp_id as usize)?;
-            if component.component_type != ICalendarComponentType::VEvent {
-                return None;
-            }
-            let summary = component
-                .property(&ICalendarProperty::Summary)
-                .and_then(|e| e.values.first())
-                .and_then(|v| v.as_text())
-                .unwrap_or("(no title)")
-                .to_owned();
-            let all_day = component
-                .property(&ICalendarProperty::Dtstart)
-                .is_some_and(|e| {
-                    e.params.iter().any(|p| {
-                        p.value
-                            .as_text()
-                            .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
-                    })
-                });
-            let location = component
-                .property(&ICalendarProperty::Location)
-                .and_then(|e| e.values.first())
-                .and_then(|v| v.as_text())
-                .map(str::to_owned)
-                .filter(|l| !l.trim().is_empty());
-            Some(AgendaEntry {
-                location,
-                // Timed events in this computer's time zone; dates stay as they are.
-                start: if all_day {
-                    event.start.naive_local()
-                } else {
-                    event.start.with_timezone(&chrono::Local).naive_local()
-                },
-                all_day,
-                summary,
-                calendar: calendar.to_owned(),
-                recurring: recurring
-                    .get(event.comp_id as usize)
-                    .copied()
-                    .unwrap_or(false),
-            })
-        })
-        .collect()
-}
-
 fn todo(bytes: &[u8], list: &str) -> Option<Todo> {
     let props = properties(bytes);
     let mut depth = 0;
@@ -434,23 +363,6 @@ pub fn todo_tree(todos: &[Todo]) -> Vec<(usize, usize)> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn recurring_events_are_expanded() {
-        let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:w\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Standup\r\nLOCATION:Room 4\\, floor 2\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let entries = agenda_entries(ics, "Work");
-        let starts: Vec<String> = entries
-            .iter()
-            .map(|e| e.start.format("%Y-%m-%d").to_string())
-            .collect();
-        assert_eq!(starts, ["2026-01-05", "2026-01-12", "2026-01-19"]);
-        assert!(
-            entries
-                .iter()
-                .all(|e| e.recurring && e.summary == "Standup")
-        );
-        assert_eq!(entries[0].location.as_deref(), Some("Room 4, floor 2"));
-    }
 
     #[test]
     fn todo_tree_puts_subtasks_under_parents() {

@@ -46,6 +46,9 @@ pub struct JobProgress {
     pub items_total: u64,
     pub items_done: u64,
     pub bytes: u64,
+    /// The planned bytes, when every item's size is known: progress then follows bytes,
+    /// which a few large photos among many small ones would otherwise hide.
+    pub bytes_total: Option<u64>,
     pub started: Instant,
     pub cancelling: bool,
 }
@@ -61,13 +64,16 @@ impl JobProgress {
             items_total: 0,
             items_done: 0,
             bytes: 0,
+            bytes_total: None,
             started: Instant::now(),
             cancelling: false,
         }
     }
 
     pub fn fraction(&self) -> f32 {
-        if self.items_total == 0 {
+        if let Some(total) = self.bytes_total.filter(|t| *t > 0) {
+            (self.bytes as f64 / total as f64).min(1.0) as f32
+        } else if self.items_total == 0 {
             0.0
         } else {
             (self.items_done as f32 / self.items_total as f32).min(1.0)
@@ -76,21 +82,32 @@ impl JobProgress {
 
     /// Estimated time left, once enough is done to say.
     pub fn time_left(&self) -> Option<Duration> {
-        if self.items_done < 20 || self.items_total <= self.items_done {
+        // Only once enough is done for the rate to mean something: 20 items, or 2 % of the
+        // bytes when progress follows bytes.
+        let enough = match self.bytes_total.filter(|t| *t > 0) {
+            Some(_) => self.fraction() >= 0.02,
+            None => self.items_done >= 20,
+        };
+        let done = f64::from(self.fraction());
+        if !enough || done >= 1.0 || done <= 0.0 {
             return None;
         }
-        let per_item = self.started.elapsed().as_secs_f64() / self.items_done as f64;
         Some(Duration::from_secs_f64(
-            per_item * (self.items_total - self.items_done) as f64,
+            self.started.elapsed().as_secs_f64() * (1.0 - done) / done,
         ))
     }
 
     fn apply(&mut self, event: &JobEvent) {
         match event {
             JobEvent::Phase(phase) => self.phase.clone_from(phase),
-            JobEvent::Planned { collections, items } => {
+            JobEvent::Planned {
+                collections,
+                items,
+                bytes,
+            } => {
                 self.collections_total = *collections;
                 self.items_total = *items;
+                self.bytes_total = *bytes;
             }
             JobEvent::CollectionStarted { name, .. } => {
                 self.collection.clone_from(name);
@@ -187,6 +204,8 @@ pub struct BrowseState {
     pub agenda_month: Option<chrono::NaiveDate>,
     /// Scroll the agenda to `agenda_month` on the next frame.
     pub agenda_jump: bool,
+    /// The agenda entry opened to show its details.
+    pub opened_event: Option<usize>,
 }
 
 /// The new-schedule form on the schedules screen.
@@ -413,5 +432,46 @@ impl State {
             }
             Event::Thumbnail { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn progress_follows_bytes_when_every_size_is_known() {
+        let mut job = JobProgress::new("Backing up");
+        job.apply(&JobEvent::Planned {
+            collections: 1,
+            items: 100,
+            bytes: Some(1000 + 99),
+        });
+        // The one large photo of a hundred arrived: nearly all of the work, one item.
+        job.apply(&JobEvent::Progress {
+            items: 1,
+            bytes: 1000,
+        });
+        assert!(
+            (job.fraction() - 1000.0 / 1099.0).abs() < 1e-4,
+            "{}",
+            job.fraction()
+        );
+        assert!(job.time_left().is_some());
+
+        let mut job = JobProgress::new("Backing up");
+        job.apply(&JobEvent::Planned {
+            collections: 1,
+            items: 100,
+            bytes: None,
+        });
+        job.apply(&JobEvent::Progress {
+            items: 1,
+            bytes: 1000,
+        });
+        assert!((job.fraction() - 0.01).abs() < 1e-6);
+        // One item of a hundred says nothing yet about the time left.
+        assert_eq!(job.time_left(), None);
     }
 }

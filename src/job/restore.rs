@@ -255,6 +255,8 @@ pub struct ItemPlan {
     /// checksum (so a re-run finds it again) and added to the bytes sent.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub uid_added: bool,
+    /// The archived item's size, for progress by bytes.
+    pub size: u64,
     #[serde(flatten)]
     pub action: ItemAction,
 }
@@ -348,6 +350,15 @@ pub struct SkippedCollection {
 impl RestorePlan {
     pub fn writes(&self) -> usize {
         self.collections.iter().map(|c| c.writes().count()).sum()
+    }
+
+    /// The bytes of the items this run will write.
+    pub fn write_bytes(&self) -> u64 {
+        self.collections
+            .iter()
+            .flat_map(CollectionRestore::writes)
+            .map(|i| i.size)
+            .sum()
     }
 }
 
@@ -579,6 +590,7 @@ pub async fn plan(
                 path: item.path.clone(),
                 uid: item.uid.clone(),
                 uid_added,
+                size: item.size,
                 action,
             });
         }
@@ -598,6 +610,7 @@ pub async fn plan(
     progress.event(JobEvent::Planned {
         collections: plan.collections.len(),
         items: plan.writes() as u64,
+        bytes: Some(plan.write_bytes()),
     });
     Ok(plan)
 }

@@ -197,6 +197,11 @@ fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents, browse: &mut BrowseS
             browse.agenda_jump = true;
         }
     });
+    if let Some(entry) = browse.opened_event.and_then(|i| contents.agenda.get(i))
+        && event_details_ui(ui, entry)
+    {
+        browse.opened_event = None;
+    }
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let mut area = egui::ScrollArea::vertical().auto_shrink(false);
     if std::mem::take(&mut browse.agenda_jump) {
@@ -208,24 +213,99 @@ fn agenda_ui(ui: &mut egui::Ui, contents: &ArchiveContents, browse: &mut BrowseS
             area.vertical_scroll_offset(first as f32 * (row_height + ui.spacing().item_spacing.y));
     }
     area.show_rows(ui, row_height, contents.agenda.len(), |ui, rows| {
-        for entry in &contents.agenda[rows] {
-            let when = if entry.all_day {
-                entry.start.format("%a %Y-%m-%d").to_string()
-            } else {
-                entry.start.format("%a %Y-%m-%d %H:%M").to_string()
-            };
+        for index in rows {
+            let entry = &contents.agenda[index];
             let repeat = if entry.recurring { " (repeats)" } else { "" };
             let place = entry
                 .location
                 .as_deref()
                 .map(|l| format!(" · at {l}"))
                 .unwrap_or_default();
-            ui.label(format!(
-                "{when}   {}{repeat}{place}   ({})",
-                entry.summary, entry.calendar
-            ));
+            let open = browse.opened_event == Some(index);
+            let row = format!(
+                "{}   {}{repeat}{place}   ({})",
+                when(entry),
+                entry.summary,
+                entry.calendar
+            );
+            if ui.selectable_label(open, row).clicked() {
+                browse.opened_event = (!open).then_some(index);
+            }
         }
     });
+}
+
+/// "Mon 2026-01-05 09:00", or the day alone for a whole-day event.
+fn when(entry: &crate::browse::AgendaEntry) -> String {
+    if entry.all_day {
+        entry.start.format("%a %Y-%m-%d").to_string()
+    } else {
+        entry.start.format("%a %Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// The opened event, as a calendar app shows it; true when it is closed.
+fn event_details_ui(ui: &mut egui::Ui, entry: &crate::browse::AgendaEntry) -> bool {
+    let mut close = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.heading(&entry.summary);
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+        let until = entry.end.map(|end| {
+            if entry.all_day {
+                // iCalendar ends a whole-day event on the day after its last.
+                let last = (end - chrono::TimeDelta::days(1)).date();
+                if last > entry.start.date() {
+                    format!(" to {}", last.format("%a %Y-%m-%d"))
+                } else {
+                    String::new()
+                }
+            } else if end.date() == entry.start.date() {
+                format!(" to {}", end.format("%H:%M"))
+            } else {
+                format!(" to {}", end.format("%a %Y-%m-%d %H:%M"))
+            }
+        });
+        let all_day = if entry.all_day { " (all day)" } else { "" };
+        ui.label(format!(
+            "{}{}{all_day}",
+            when(entry),
+            until.unwrap_or_default()
+        ));
+        let details = &entry.details;
+        let mut line = |label: &str, value: &str| {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(label);
+                ui.label(value);
+            });
+        };
+        if let Some(zone) = &details.time_zone {
+            line("Time zone", zone);
+        }
+        if let Some(place) = &entry.location {
+            line("Where", place);
+        }
+        if let Some(repeats) = &details.repeats {
+            line("Repeats", repeats);
+        }
+        if let Some(organizer) = &details.organizer {
+            line("Organised by", organizer);
+        }
+        if !details.attendees.is_empty() {
+            line("Invited", &details.attendees.join(", "));
+        }
+        if !details.reminders.is_empty() {
+            line("Reminders", &details.reminders.join(", "));
+        }
+        line("Calendar", &entry.calendar);
+        if let Some(description) = &details.description {
+            ui.label(description);
+        }
+    });
+    close
 }
 
 fn todos_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
