@@ -85,6 +85,7 @@ impl LifeboatApp {
             Ok(config) => (config, None),
             Err(error) => (Config::default(), Some(error.to_string())),
         };
+        super::fonts::install_fallbacks(ctx);
         let repaint = ctx.clone();
         let persistent = secrets.is_persistent();
         let (worker, events) = Worker::new(Arc::new(move || repaint.request_repaint()), secrets)?;

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod command;
+pub mod fonts;
 pub mod screens;
 pub mod state;
 pub mod words;
