@@ -424,6 +424,8 @@ impl Progress for TerminalProgress {
                 self.bar.set_message(format!("{} {name}", self.verb))
             }
             JobEvent::Progress { items, .. } => self.bar.inc(items),
+            // The terminal bar counts items; partial bytes would only make it jitter.
+            JobEvent::Receiving { .. } => {}
             JobEvent::Warning(warning) => {
                 if self.warnings_shown.fetch_add(1, Ordering::Relaxed) < LIVE_WARNINGS {
                     let place = warning.path.or(warning.href).unwrap_or_default();

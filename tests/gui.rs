@@ -853,9 +853,20 @@ fn the_agenda_opens_at_this_month_and_moves_by_months() {
             )
         })
         .collect();
+    // One event today with everything the details show.
+    let meeting = format!(
+        "BEGIN:VEVENT\r\nUID:meeting\r\nDTSTAMP:20240101T000000Z\r\n\
+         DTSTART;TZID=Europe/Paris:{day}T100000\r\nDTEND;TZID=Europe/Paris:{day}T103000\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Planning meeting\r\n\
+         ORGANIZER;CN=Ana López:mailto:ana@example.org\r\n\
+         ATTENDEE;CN=Bo;PARTSTAT=DECLINED:mailto:bo@example.org\r\n\
+         DESCRIPTION:Bring the budget\r\n\
+         BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\n",
+        day = today.format("%Y%m%d")
+    );
     std::fs::write(
         phone.join("Calendar/all.ics"),
-        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}END:VCALENDAR\r\n"),
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}{meeting}END:VCALENDAR\r\n"),
     )
     .unwrap();
     let archive = dir.path().join("archive");
@@ -891,5 +902,22 @@ fn the_agenda_opens_at_this_month_and_moves_by_months() {
     harness.get_by_label(&month(previous));
     click(&mut harness, "Today");
     harness.get_by_label(&month(today));
+    // Opening an event shows its details; Close puts them away.
+    assert!(harness.query_by_label("Bring the budget").is_none());
+    harness
+        .get_all_by_label_contains("Planning meeting (repeats)")
+        .next()
+        .unwrap()
+        .click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Europe/Paris");
+    harness.get_by_label("Every week, 3 times");
+    harness.get_by_label("Ana López");
+    harness.get_by_label("Bo (declined)");
+    harness.get_by_label("15 minutes before");
+    harness.get_by_label("Bring the budget");
     assert_peoples_words(&harness);
+    click(&mut harness, "Close");
+    assert!(harness.query_by_label("Bring the budget").is_none());
 }

@@ -20,7 +20,7 @@ use crate::archive::manifest::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemAbout, ItemKind, Warning};
-use crate::progress::{JobEvent, Progress};
+use crate::progress::{JobEvent, Progress, Receiving};
 use crate::source::{ByteStream, ItemSink, SourceInfo};
 use crate::vobject;
 
@@ -1228,6 +1228,7 @@ impl ItemSink for CollectionWriter {
             .map_err(io("writing", &full))?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
+        let mut receiving = Receiving::new(&*self.archive.progress);
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
@@ -1250,7 +1251,9 @@ impl ItemSink for CollectionWriter {
             hasher.update(&chunk);
             size += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(io("writing", &full))?;
+            receiving.add(chunk.len());
         }
+        drop(receiving);
         file.flush().await.map_err(io("writing", &full))?;
         drop(file);
         let kind = Self::media_kind(&path);

@@ -49,6 +49,8 @@ pub struct JobProgress {
     /// The planned bytes, when every item's size is known: progress then follows bytes,
     /// which a few large photos among many small ones would otherwise hide.
     pub bytes_total: Option<u64>,
+    /// Bytes of downloads still under way ([`JobEvent::Receiving`]).
+    pub bytes_receiving: i64,
     pub started: Instant,
     pub cancelling: bool,
 }
@@ -65,6 +67,7 @@ impl JobProgress {
             items_done: 0,
             bytes: 0,
             bytes_total: None,
+            bytes_receiving: 0,
             started: Instant::now(),
             cancelling: false,
         }
@@ -72,7 +75,8 @@ impl JobProgress {
 
     pub fn fraction(&self) -> f32 {
         if let Some(total) = self.bytes_total.filter(|t| *t > 0) {
-            (self.bytes as f64 / total as f64).min(1.0) as f32
+            let done = self.bytes.saturating_add_signed(self.bytes_receiving);
+            (done as f64 / total as f64).min(1.0) as f32
         } else if self.items_total == 0 {
             0.0
         } else {
@@ -117,6 +121,7 @@ impl JobProgress {
                 self.items_done += items;
                 self.bytes += bytes;
             }
+            JobEvent::Receiving { bytes } => self.bytes_receiving += bytes,
             JobEvent::Warning(_) => {}
         }
     }
@@ -459,6 +464,13 @@ mod tests {
             job.fraction()
         );
         assert!(job.time_left().is_some());
+        // Half of a second large photo is under way: the bar moves before it is done,
+        // and a download that breaks off takes its bytes back.
+        job.apply(&JobEvent::Receiving { bytes: 40 });
+        job.apply(&JobEvent::Receiving { bytes: 10 });
+        assert!((job.fraction() - 1050.0 / 1099.0).abs() < 1e-4);
+        job.apply(&JobEvent::Receiving { bytes: -50 });
+        assert!((job.fraction() - 1000.0 / 1099.0).abs() < 1e-4);
 
         let mut job = JobProgress::new("Backing up");
         job.apply(&JobEvent::Planned {
