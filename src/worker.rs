@@ -214,6 +214,14 @@ pub enum Event {
     },
 }
 
+/// A plain folder opened for browsing: the archive read from it, which thumbnails are
+/// read from too (its paths are the archive's, not the folder's).
+struct Browsed {
+    folder: PathBuf,
+    archive: PathBuf,
+    _temp: tempfile::TempDir,
+}
+
 /// A plan and everything needed to execute it, kept between "show plan" and "restore".
 struct PreparedRestore {
     input: RestoreInput,
@@ -241,7 +249,7 @@ struct Shared {
     cancel: Mutex<CancelToken>,
     prepared: tokio::sync::Mutex<Option<PreparedRestore>>,
     /// The temporary archive made from the plain folder being browsed, kept while it is open.
-    browsed: Mutex<Option<tempfile::TempDir>>,
+    browsed: Mutex<Option<Browsed>>,
 }
 
 impl Shared {
@@ -456,7 +464,12 @@ impl Worker {
                             *shared
                                 .browsed
                                 .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) = temp;
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                temp.map(|temp| Browsed {
+                                    folder: path.clone(),
+                                    archive: load_path.clone(),
+                                    _temp: temp,
+                                });
                             tokio::task::spawn_blocking(move || browse::load(&load_path, &cancel))
                                 .await
                                 .unwrap_or_else(|e| {
@@ -501,8 +514,15 @@ impl Worker {
                 paths,
                 max_px,
             } => {
+                let read_from = shared
+                    .browsed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .as_ref()
+                    .filter(|b| b.folder == archive)
+                    .map_or_else(|| archive.clone(), |b| b.archive.clone());
                 self.runtime.spawn_blocking(move || {
-                    let Ok(mut reader) = crate::archive::reader::ArchiveReader::open(&archive)
+                    let Ok(mut reader) = crate::archive::reader::ArchiveReader::open(&read_from)
                     else {
                         return;
                     };

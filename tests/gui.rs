@@ -805,6 +805,10 @@ fn a_dropped_folder_of_plain_vcards_opens_browses_and_plans_a_restore() {
         )
         .unwrap();
     }
+    std::fs::create_dir(plain.join("DCIM")).unwrap();
+    image::RgbImage::from_pixel(32, 24, image::Rgb([200, 40, 40]))
+        .save(plain.join("DCIM/red.png"))
+        .unwrap();
     let config = tempfile::tempdir().unwrap();
     let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
     add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
@@ -835,6 +839,11 @@ fn a_dropped_folder_of_plain_vcards_opens_browses_and_plans_a_restore() {
     click(&mut harness, "Browse this archive");
     harness.get_by_label("Contacts (3)");
     harness.get_by_label("Plain friend 1");
+    // The folder's photo gets a thumbnail, read from what the folder became.
+    harness.get_by_label_contains("Photos (1)").click();
+    wait_until(&mut harness, "the thumbnail", |h| {
+        !h.state().textures.images.is_empty()
+    });
 }
 
 #[test]
