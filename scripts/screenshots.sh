@@ -3,18 +3,28 @@
 # the first-run welcome, accounts (a phone folder, checked at start), back up, restore (an
 # archive opened as if dropped, with the plan for a folder target) and browse.
 # Needs: xvfb, x11-apps (xwd), xdotool, imagemagick (apt-get install -y xvfb x11-apps xdotool imagemagick).
+#
+# `--size WxH` draws at another window size (800x600 and 1920x1080 are checked by eye before a
+# release), and `--out DIR` saves there instead; the README's pictures are 960x680.
 set -euo pipefail
 # Debian's ImageMagick, ahead of any other `convert` on the PATH.
 export PATH="/usr/bin:$PATH"
 cd "$(dirname "$0")/.."
 OUT=docs/screenshots
+W=960
+H=680
+while [ $# -gt 0 ]; do
+  case $1 in
+    --size) W=${2%x*}; H=${2#*x}; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) echo "usage: $0 [--size WxH] [--out DIR]" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$OUT"
 cargo build --quiet
 BIN=target/debug/lifeboat
 WORK=$(mktemp -d)
 trap 'kill $XVFB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-W=960
-H=680
 DISPLAY_NUM=:97
 Xvfb "$DISPLAY_NUM" -screen 0 ${W}x${H}x24 -nolisten tcp >/dev/null 2>&1 &
 XVFB_PID=$!
@@ -45,29 +55,41 @@ FACE=$(convert -size 96x96 radial-gradient:Wheat-SaddleBrown jpg:- | base64 -w0)
     printf 'END:VCARD\r\n'
   done
 } > "$PHONE/contacts.vcf"
-cat > "$PHONE/calendar.ics" <<'ICS'
+# Dates around this month, so the agenda (which opens at today) has them on screen.
+MONTH=$(date +%Y%m)
+cat > "$PHONE/calendar.ics" <<ICS
 BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//Lifeboat screenshots//EN
 BEGIN:VEVENT
 UID:shot-standup
 DTSTAMP:20261101T000000Z
-DTSTART:20261130T090000Z
-DTEND:20261130T091500Z
-RRULE:FREQ=WEEKLY;COUNT=6
+DTSTART;TZID=Europe/London:${MONTH}01T090000
+DTEND;TZID=Europe/London:${MONTH}01T091500
+RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=8
 SUMMARY:Team stand-up
+LOCATION:Room 4
+ORGANIZER;CN=Ann Example:mailto:ann@example.org
+ATTENDEE;CN=Björn Åberg;PARTSTAT=ACCEPTED:mailto:bjorn@example.org
+ATTENDEE;CN=Chloé Martin;PARTSTAT=TENTATIVE:mailto:chloe@example.org
+DESCRIPTION:What each of us did yesterday and will do today.
+BEGIN:VALARM
+ACTION:DISPLAY
+TRIGGER:-PT10M
+END:VALARM
 END:VEVENT
 BEGIN:VEVENT
 UID:shot-birthday
 DTSTAMP:20261101T000000Z
-DTSTART;VALUE=DATE:20261204
+DTSTART;VALUE=DATE:${MONTH}04
 SUMMARY:Grandma's birthday
+RRULE:FREQ=YEARLY
 END:VEVENT
 BEGIN:VEVENT
 UID:shot-dentist
 DTSTAMP:20261101T000000Z
-DTSTART:20261202T143000Z
-DTEND:20261202T150000Z
+DTSTART:${MONTH}02T143000Z
+DTEND:${MONTH}02T150000Z
 SUMMARY:Dentist
 END:VEVENT
 END:VCALENDAR
@@ -159,6 +181,8 @@ CLICKS="157,218 143,268 82,350" shot restore "$ARCHIVE"
 CLICKS="53,140" shot browse "$ARCHIVE" --screen browse
 # Browse: the agenda (recurrences expanded), the to-do tree and the photo grid tabs.
 CLICKS="151,67" shot browse-calendar "$ARCHIVE" --screen browse
+# The first event of the month opened: its details above the agenda.
+CLICKS="151,67 300,126" shot browse-event "$ARCHIVE" --screen browse
 CLICKS="238,67" shot browse-todos "$ARCHIVE" --screen browse
 CLICKS="320,67" shot browse-photos "$ARCHIVE" --screen browse
 # Import: two Google Takeout parts given as if dropped onto the window; the offer shows what
@@ -186,3 +210,18 @@ with zipfile.ZipFile(f"{out}/takeout-20261128T101010Z-002.zip", "w") as z:
     z.writestr("Takeout/Drive/Taxes 2025.pdf", "%PDF-1.7")
 PY
 shot import "$TAKEOUT"/takeout-*.zip
+# A damaged .zip (bytes flipped inside one photo): it still opens, and the plan into the
+# restored-copy folder names the damaged file and restores the rest, photos included.
+DAMAGED="$WORK/lifeboat-damaged.zip"
+"$BIN" export --device "$PHONE" --out "$DAMAGED" >/dev/null
+python3 - "$DAMAGED" "$PHONE/DCIM/Garden/IMG_0003.jpg" <<'PY'
+import sys
+zip_path, photo = sys.argv[1], sys.argv[2]
+data = bytearray(open(zip_path, "rb").read())
+inside = open(photo, "rb").read()[1000:1064]
+at = data.find(inside)
+assert at >= 0, "the photo is not stored as is in the zip"
+data[at:at + len(inside)] = bytes(b ^ 0xFF for b in inside)
+open(zip_path, "wb").write(data)
+PY
+CLICKS="157,218 143,268 82,350" shot restore-damaged "$DAMAGED"

@@ -824,17 +824,11 @@ fn run_verify(path: &std::path::Path, json: bool) -> Result<ExitCode> {
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        for file in &report.missing {
-            println!("missing: {file}");
-        }
-        for file in &report.corrupt {
-            println!("corrupt: {file}");
+        for damage in report.problems() {
+            println!("{damage}");
         }
         for file in &report.extra {
-            println!("extra:   {file}");
-        }
-        for file in &report.unsafe_entries {
-            println!("unsafe:  {file}");
+            println!("extra {file}");
         }
         if report.is_ok() {
             println!(

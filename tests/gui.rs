@@ -129,6 +129,7 @@ fn assert_peoples_words(harness: &App<'_>) {
     let bad = |text: &str| {
         text.contains("--")
             || text.contains("manifest.json")
+            || text.contains("corrupt")
             || CODES.iter().any(|c| text.contains(c))
     };
     let found: Vec<String> = harness
@@ -673,7 +674,7 @@ fn a_zip_with_one_damaged_photo_still_opens_browses_and_restores_the_rest() {
         &mut harness,
         "This backup is damaged: 1 file(s) cannot be restored",
     );
-    harness.get_by_label_contains("DCIM/broken.jpg");
+    harness.get_by_label_contains("DCIM/broken.jpg: damaged: its contents changed");
     harness.get_by_label_contains("5 item(s) will be written");
     assert_peoples_words(&harness);
     click(&mut harness, "Restore now");

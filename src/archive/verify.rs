@@ -16,27 +16,83 @@ pub struct VerifyReport {
     pub checked: usize,
     pub missing: Vec<String>,
     /// Files whose bytes differ from the manifest, with what differs.
-    pub corrupt: Vec<String>,
+    pub corrupt: Vec<Damage>,
     /// Files the manifest does not list.
     pub extra: Vec<String>,
     /// Entries that try to escape the archive or are links.
-    pub unsafe_entries: Vec<String>,
+    pub unsafe_entries: Vec<Damage>,
     /// Warnings recorded when the archive was made.
     pub export_warnings: usize,
+}
+
+/// One archived file that cannot be trusted, and what is wrong with it: data, so each
+/// front says it in its own words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    pub path: String,
+    #[serde(flatten)]
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// The manifest lists it; the archive does not hold it.
+    Missing,
+    SizeDiffers {
+        found: u64,
+        expected: u64,
+    },
+    ChecksumDiffers,
+    /// A zip holding several entries of this name (programs differ in which they read).
+    SameNameTwice {
+        count: usize,
+    },
+    /// An entry that leads out of the archive, or a link.
+    Unsafe {
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Damage {
+    /// The terse form of logs and the command line: "corrupt a/b.jpg (checksum differs)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = &self.path;
+        match &self.problem {
+            Problem::Missing => write!(f, "missing {path}"),
+            Problem::SizeDiffers { found, expected } => {
+                write!(f, "corrupt {path} (size {found}, expected {expected})")
+            }
+            Problem::ChecksumDiffers => write!(f, "corrupt {path} (checksum differs)"),
+            Problem::SameNameTwice { count } => write!(
+                f,
+                "corrupt {path} (the zip holds {count} entries of this name; programs differ in which they read)"
+            ),
+            Problem::Unsafe { reason } => write!(f, "unsafe {path} ({reason})"),
+        }
+    }
 }
 
 impl VerifyReport {
     /// Archived files that must not be used: missing or not matching their checksum.
     pub fn damaged_paths(&self) -> std::collections::HashSet<String> {
-        let path_of = |entry: &String| {
-            entry
-                .split_once(" (")
-                .map_or_else(|| entry.clone(), |(path, _)| path.to_owned())
-        };
         self.missing
             .iter()
-            .chain(&self.corrupt)
-            .map(path_of)
+            .cloned()
+            .chain(self.corrupt.iter().map(|d| d.path.clone()))
+            .collect()
+    }
+
+    /// Everything that cannot be restored: missing, corrupt and unsafe entries.
+    pub fn problems(&self) -> Vec<Damage> {
+        self.missing
+            .iter()
+            .map(|path| Damage {
+                path: path.clone(),
+                problem: Problem::Missing,
+            })
+            .chain(self.corrupt.iter().cloned())
+            .chain(self.unsafe_entries.iter().cloned())
             .collect()
     }
 
@@ -64,9 +120,10 @@ pub fn check(reader: &mut ArchiveReader, manifest: &Manifest) -> Result<VerifyRe
     };
     let duplicates = reader.duplicate_names();
     for (name, count) in &duplicates {
-        report.corrupt.push(format!(
-            "{name} (the zip holds {count} entries of this name; programs differ in which they read)"
-        ));
+        report.corrupt.push(Damage {
+            path: name.clone(),
+            problem: Problem::SameNameTwice { count: *count },
+        });
     }
     let mut listed = HashSet::new();
     for (file, sha256, size) in manifest.checked_files() {
@@ -78,21 +135,29 @@ pub fn check(reader: &mut ArchiveReader, manifest: &Manifest) -> Result<VerifyRe
             None => report.missing.push(file.to_owned()),
             Some((actual, actual_size)) => {
                 report.checked += 1;
-                if actual_size != size {
-                    report
-                        .corrupt
-                        .push(format!("{file} (size {actual_size}, expected {size})"));
-                } else if actual != sha256 {
-                    report.corrupt.push(format!("{file} (checksum differs)"));
+                let problem = if actual_size != size {
+                    Some(Problem::SizeDiffers {
+                        found: actual_size,
+                        expected: size,
+                    })
+                } else {
+                    (actual != sha256).then_some(Problem::ChecksumDiffers)
+                };
+                if let Some(problem) = problem {
+                    report.corrupt.push(Damage {
+                        path: file.to_owned(),
+                        problem,
+                    });
                 }
             }
         }
     }
     for entry in reader.entries()? {
         if let Some(reason) = entry.unsafe_reason {
-            report
-                .unsafe_entries
-                .push(format!("{} ({reason})", entry.path));
+            report.unsafe_entries.push(Damage {
+                path: entry.path,
+                problem: Problem::Unsafe { reason },
+            });
         } else if entry.path != MANIFEST_FILE && !listed.contains(&entry.path) {
             report.extra.push(entry.path);
         }

@@ -85,25 +85,34 @@ pub struct PhotoEntry {
     pub albums: Vec<String>,
 }
 
+/// A damaged file in words for people: the file, then what is wrong.
+pub fn damage_words(damage: &verify::Damage) -> String {
+    use verify::Problem;
+    let what = match &damage.problem {
+        Problem::Missing => "missing from the backup".to_owned(),
+        Problem::SizeDiffers { .. } | Problem::ChecksumDiffers => {
+            "damaged: its contents changed after the backup was made".to_owned()
+        }
+        Problem::SameNameTwice { count } => {
+            format!("damaged: the .zip holds {count} different files of this name")
+        }
+        Problem::Unsafe { reason } => format!("left out: {reason}"),
+    };
+    format!("{}: {what}", damage.path)
+}
+
 /// Opens and verifies the archive at `path`, then reads every item for display.
 pub fn load(path: &Path, cancel: &CancelToken) -> Result<ArchiveContents> {
     let mut reader = ArchiveReader::open(path)?;
     let manifest = reader.manifest()?;
     let report = verify::check(&mut reader, &manifest)?;
     let mut problems: Vec<String> = Vec::new();
-    problems.extend(report.missing.iter().map(|p| format!("missing: {p}")));
-    problems.extend(report.corrupt.iter().map(|p| format!("damaged: {p}")));
+    problems.extend(report.problems().iter().map(damage_words));
     problems.extend(
         report
             .extra
             .iter()
-            .map(|p| format!("not in the manifest: {p}")),
-    );
-    problems.extend(
-        report
-            .unsafe_entries
-            .iter()
-            .map(|p| format!("unsafe entry: {p}")),
+            .map(|p| format!("{p}: not in the backup's list of contents")),
     );
     let items = manifest.items.len();
     let summary = if problems.is_empty() {

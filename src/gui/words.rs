@@ -30,6 +30,19 @@ pub fn warning_kind(code: &str) -> &'static str {
     }
 }
 
+/// A moment recorded as RFC 3339 ("2026-12-03T11:38:53Z") as people read it, in local time:
+/// "3 December 2026 at 11:38". Anything else is shown as it is.
+pub fn moment(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| rfc3339.to_owned(),
+        |at| {
+            at.with_timezone(&chrono::Local)
+                .format("%-d %B %Y at %H:%M")
+                .to_string()
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +63,15 @@ mod tests {
             assert_ne!(words, "other problem", "{code}");
             assert!(!words.contains('-'), "{code}: {words}");
         }
+    }
+
+    #[test]
+    fn a_moment_reads_as_a_date_and_time() {
+        assert!(
+            moment("2026-06-15T12:00:00Z").contains("June 2026 at "),
+            "{}",
+            moment("2026-06-15T12:00:00Z")
+        );
+        assert_eq!(moment("not a date"), "not a date");
     }
 }

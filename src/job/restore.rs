@@ -80,13 +80,8 @@ impl RestoreInput {
         let damaged = verify.damaged_paths();
         let broken = !damaged.is_empty() || !verify.unsafe_entries.is_empty();
         if broken && !accept_damaged {
-            let mut problems: Vec<String> = verify
-                .missing
-                .iter()
-                .map(|p| format!("missing {p}"))
-                .chain(verify.corrupt.iter().map(|p| format!("corrupt {p}")))
-                .chain(verify.unsafe_entries.iter().map(|p| format!("unsafe {p}")))
-                .collect();
+            let mut problems: Vec<String> =
+                verify.problems().iter().map(ToString::to_string).collect();
             let total = problems.len();
             problems.truncate(3);
             return Err(Error::new(
@@ -334,7 +329,7 @@ pub struct RestorePlan {
     /// Archived collections no target can take (e.g. photos without `--photos-url`).
     pub skipped: Vec<SkippedCollection>,
     /// Archive problems accepted with `--accept-damaged`.
-    pub damaged: Vec<String>,
+    pub damaged: Vec<crate::archive::verify::Damage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -463,20 +458,7 @@ pub async fn plan(
         archive: input.path.display().to_string(),
         collections: Vec::new(),
         skipped: Vec::new(),
-        damaged: input
-            .verify
-            .missing
-            .iter()
-            .map(|p| format!("missing {p}"))
-            .chain(input.verify.corrupt.iter().map(|p| format!("corrupt {p}")))
-            .chain(
-                input
-                    .verify
-                    .unsafe_entries
-                    .iter()
-                    .map(|p| format!("unsafe {p}")),
-            )
-            .collect(),
+        damaged: input.verify.problems(),
     };
     let mut items_of: HashMap<&str, Vec<&ManifestItem>> = HashMap::new();
     for item in &input.manifest.items {

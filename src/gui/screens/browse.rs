@@ -416,7 +416,7 @@ fn verification_ui(ui: &mut egui::Ui, contents: &ArchiveContents) {
     }
     ui.label(format!(
         "Archive made {} · {}",
-        contents.created,
+        crate::gui::words::moment(&contents.created),
         contents.path.display()
     ));
 }

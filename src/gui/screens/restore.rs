@@ -41,7 +41,8 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
                     .any(|c| c.kind == crate::model::CollectionKind::Photos);
                 ui.label(format!(
                     "Made {} · {}",
-                    contents.created, contents.verification.summary
+                    crate::gui::words::moment(&contents.created),
+                    contents.verification.summary
                 ));
                 for collection in &contents.collections {
                     ui.label(format!(
@@ -284,7 +285,7 @@ fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
         );
         ui.indent("restore_damaged", |ui| {
             for problem in &plan.damaged {
-                ui.label(problem);
+                ui.label(crate::browse::damage_words(problem));
             }
         });
     }
