@@ -1,7 +1,6 @@
 //! The command line: clap arguments to validated settings, terminal progress and summaries.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI's job is to print
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,6 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::{Args, Parser, Subcommand};
 
 use crate::archive::{ArchiveReader, verify};
+use crate::config::AccountKind;
+use crate::connect::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::export;
 use crate::job::restore::{
@@ -19,15 +20,9 @@ use crate::job::restore_report::{self, RestoreReport};
 use crate::model::ItemKind;
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::source::Source;
-use crate::source::dav::DavSource;
-use crate::source::device::DeviceSource;
-use crate::source::http::{Credentials, HttpClient, HttpSettings};
-use crate::source::photos::PhotoSource;
+use crate::source::http::Credentials;
 use crate::source::provider::{Provider, ProviderExport};
 use crate::target::Target;
-use crate::target::dav::DavTarget;
-use crate::target::folder::FolderTarget;
-use crate::target::webdav::PhotoTarget;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,7 +57,7 @@ enum Command {
         paths: Vec<PathBuf>,
         /// The screen to show first.
         #[arg(long, value_enum)]
-        screen: Option<crate::gui::command::Screen>,
+        screen: Option<FirstScreen>,
     },
     /// Run a backup profile once: a new dated snapshot beside the earlier ones, downloading only
     /// what changed (what the OS scheduler calls).
@@ -148,6 +143,9 @@ struct ProfileAddArgs {
     /// The folder that will hold one dated snapshot per run.
     #[arg(long)]
     dest: PathBuf,
+    /// A PEM file with a CA certificate to trust (self-hosted servers).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     #[arg(long, value_enum)]
     every: EveryArg,
     /// Time of day for daily and weekly runs (HH:MM, 24-hour).
@@ -248,8 +246,29 @@ enum OnConflict {
     KeepBoth,
 }
 
-/// Runs the command line and returns the process exit status.
-pub fn main() -> ExitCode {
+/// The screen the window opens at (`lifeboat gui --screen`); the binary maps it onto the
+/// window's own, so the command line never depends on the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FirstScreen {
+    Accounts,
+    Backup,
+    Restore,
+    Browse,
+    Schedules,
+}
+
+/// What the command line asked for: a command that ran, or the window.
+#[derive(Debug)]
+pub enum Run {
+    Done(ExitCode),
+    Window {
+        paths: Vec<PathBuf>,
+        screen: Option<FirstScreen>,
+    },
+}
+
+/// Runs the command line: the command's exit status, or the window to open.
+pub fn main() -> Run {
     init_logging();
     let cli = Cli::parse();
     let command = match cli.command {
@@ -260,15 +279,7 @@ pub fn main() -> ExitCode {
         Some(command) => command,
     };
     if let Command::Gui { paths, screen } = command {
-        let start = crate::gui::Start { paths, screen };
-        return match crate::gui::run(start) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                eprintln!("hint: the commands work without a display; see `lifeboat --help`");
-                ExitCode::FAILURE
-            }
-        };
+        return Run::Window { paths, screen };
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -277,7 +288,7 @@ pub fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: could not start: {e}");
-            return ExitCode::FAILURE;
+            return Run::Done(ExitCode::FAILURE);
         }
     };
     let result = runtime.block_on(async {
@@ -293,12 +304,15 @@ pub fn main() -> ExitCode {
             Command::Gui { .. } => Ok(ExitCode::SUCCESS),
         }
     });
-    match result {
+    Run::Done(match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             if let Some(hint) = error.hint() {
                 eprintln!("hint: {hint}");
+            }
+            if error.kind() == ErrorKind::Tls {
+                eprintln!("hint: give that file with --ca-file FILE");
             }
             if error.kind() == ErrorKind::Cancelled {
                 ExitCode::from(130)
@@ -306,7 +320,7 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    }
+    })
 }
 
 fn init_logging() {
@@ -318,54 +332,37 @@ fn init_logging() {
         .try_init();
 }
 
+/// The token first, then the password from the environment, then asked for on a terminal.
 fn credentials(user: Option<&str>) -> Result<Credentials> {
-    if let Ok(token) = std::env::var("LIFEBOAT_TOKEN") {
-        return Ok(Credentials::Bearer(token));
+    use crate::connect::{PASSWORD_ENV, Step};
+    let steps = [Step::TokenEnv, Step::PasswordEnv, Step::Prompt];
+    match (crate::connect::credentials(user, &steps)?, user) {
+        (Some(credentials), _) => Ok(credentials),
+        (None, None) => Ok(Credentials::None),
+        (None, Some(user)) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "no password for {user}: set {PASSWORD_ENV} (passwords are never taken as arguments)"
+            ),
+        )),
     }
-    let Some(user) = user else {
-        return Ok(Credentials::None);
-    };
-    let password = match std::env::var("LIFEBOAT_PASSWORD") {
-        Ok(password) => password,
-        Err(_) if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password(format!("Password for {user}: ")).map_err(|e| {
-                Error::with_source(ErrorKind::InvalidInput, "could not read the password", e)
-            })?
-        }
-        Err(_) => {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "no password for {user}: set LIFEBOAT_PASSWORD (passwords are never taken as arguments)"
-                ),
-            ));
-        }
-    };
-    Ok(Credentials::Basic {
-        user: user.to_owned(),
-        password,
-    })
 }
 
 async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    if !args.sources.urls.is_empty() || !args.sources.photos_urls.is_empty() {
-        let settings = HttpSettings {
-            ca_file: args.ca_file.clone(),
-            ..HttpSettings::default()
-        };
-        let credentials = credentials(args.sources.user.as_deref())?;
-        for url in &args.sources.urls {
-            let http = HttpClient::new(credentials.clone(), &settings)?;
-            sources.push(Box::new(DavSource::connect(url, http).await?));
-        }
-        for url in &args.sources.photos_urls {
-            let http = HttpClient::new(credentials.clone(), &settings)?;
-            sources.push(Box::new(PhotoSource::new(url, http)?));
-        }
-    }
-    for device in &args.sources.devices {
-        sources.push(Box::new(DeviceSource::new(device)?));
+    let endpoints = endpoints(
+        &args.sources.urls,
+        &args.sources.photos_urls,
+        &args.sources.devices,
+        args.ca_file.as_ref(),
+    );
+    let credentials = if endpoints.iter().any(|e| e.kind != AccountKind::Folder) {
+        credentials(args.sources.user.as_deref())?
+    } else {
+        Credentials::None
+    };
+    for endpoint in &endpoints {
+        sources.push(endpoint.source(&credentials).await?);
     }
     for (provider, paths) in [
         (Provider::GoogleTakeout, &args.takeout),
@@ -383,6 +380,29 @@ async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
         ));
     }
     Ok(sources)
+}
+
+/// The places the arguments name, DAV accounts first.
+fn endpoints<'a>(
+    urls: impl IntoIterator<Item = &'a String>,
+    photos_urls: impl IntoIterator<Item = &'a String>,
+    folders: impl IntoIterator<Item = &'a PathBuf>,
+    ca_file: Option<&PathBuf>,
+) -> Vec<Endpoint> {
+    let at = |kind, address: String| Endpoint::new(kind, address, ca_file.cloned());
+    urls.into_iter()
+        .map(|url| at(AccountKind::Dav, url.clone()))
+        .chain(
+            photos_urls
+                .into_iter()
+                .map(|url| at(AccountKind::Photos, url.clone())),
+        )
+        .chain(
+            folders
+                .into_iter()
+                .map(|folder| at(AccountKind::Folder, folder.display().to_string())),
+        )
+        .collect()
 }
 
 /// Draws job events as a progress bar on stderr (hidden when stderr is not a terminal).
@@ -556,30 +576,26 @@ fn parse_into(values: &[String]) -> Vec<(String, String)> {
 }
 
 async fn restore_targets(args: &RestoreArgs) -> Result<Vec<Box<dyn Target>>> {
-    let mut targets: Vec<Box<dyn Target>> = Vec::new();
-    if args.url.is_some() || args.photos_url.is_some() {
-        let settings = HttpSettings {
-            ca_file: args.ca_file.clone(),
-            ..HttpSettings::default()
-        };
-        let credentials = credentials(args.user.as_deref())?;
-        if let Some(url) = &args.url {
-            let http = HttpClient::new(credentials.clone(), &settings)?;
-            targets.push(Box::new(DavTarget::connect(url, http).await?));
-        }
-        if let Some(url) = &args.photos_url {
-            let http = HttpClient::new(credentials, &settings)?;
-            targets.push(Box::new(PhotoTarget::new(url, http)?));
-        }
-    }
-    if let Some(folder) = &args.to_folder {
-        targets.push(Box::new(FolderTarget::new(folder)?));
-    }
-    if targets.is_empty() {
+    let endpoints = endpoints(
+        &args.url,
+        &args.photos_url,
+        &args.to_folder,
+        args.ca_file.as_ref(),
+    );
+    if endpoints.is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             "nowhere to restore to: give --url, --photos-url or --to-folder",
         ));
+    }
+    let credentials = if endpoints.iter().any(|e| e.kind != AccountKind::Folder) {
+        credentials(args.user.as_deref())?
+    } else {
+        Credentials::None
+    };
+    let mut targets = Vec::new();
+    for endpoint in &endpoints {
+        targets.push(endpoint.destination(&credentials).await?);
     }
     Ok(targets)
 }
@@ -1001,6 +1017,7 @@ fn profile_accounts(
                 preset,
                 address,
                 user,
+                ca_file: args.ca_file.clone(),
             },
             collections: Vec::new(),
         });

@@ -140,6 +140,10 @@ pub struct Account {
     /// A URL, or a folder path for [`Preset::Folder`].
     pub address: String,
     pub user: String,
+    /// A PEM file with a CA to trust besides the system's, for a server with a certificate
+    /// of its own (a self-hosted Nextcloud, a home Radicale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Account {
@@ -150,6 +154,7 @@ impl Default for Account {
             preset: Preset::OtherDav,
             address: String::new(),
             user: String::new(),
+            ca_file: None,
         }
     }
 }
@@ -299,6 +304,7 @@ mod tests {
             preset: Preset::Nextcloud,
             address: "https://cloud.example.org".into(),
             user: "ann".into(),
+            ca_file: Some("/etc/ssl/home-ca.pem".into()),
         });
         assert_eq!(config.new_account_id("My Nextcloud!"), format!("{id}-2"));
         config.save(&path).unwrap();

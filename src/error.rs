@@ -102,7 +102,7 @@ impl Error {
             ),
             ErrorKind::Network => Some("check the address and your connection, then try again"),
             ErrorKind::Tls => Some(
-                "the server's certificate is not trusted; for a self-hosted server pass its CA with --ca-file",
+                "the server's certificate is not trusted; a server with a certificate of its own needs the file of the authority that issued it",
             ),
             ErrorKind::NotDav => Some(
                 "use the CalDAV/CardDAV address your provider documents (often ending in /dav/ or /remote.php/dav/)",

@@ -29,6 +29,7 @@ pub mod archive;
 pub mod browse;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod fuzzing;
 pub mod gui;

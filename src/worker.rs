@@ -21,11 +21,8 @@ use crate::schedule::profile::Profile;
 use crate::schedule::status::{RunRecord, Status, StatusFiles};
 use crate::secrets::SecretStore;
 use crate::source::Source;
-use crate::source::http::{Credentials, HttpClient, HttpSettings};
+use crate::source::http::Credentials;
 use crate::target::Target;
-use crate::target::dav::DavTarget;
-use crate::target::folder::FolderTarget;
-use crate::target::webdav::PhotoTarget;
 
 /// Wakes the front end after an event was sent.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -150,7 +147,13 @@ impl From<&Error> for Failure {
             details.push_str(&format!("\ncaused by: {cause}"));
             source = cause.source();
         }
-        let message = match error.hint() {
+        let hint = match error.kind() {
+            ErrorKind::Tls => Some(
+                "the server's certificate is not trusted. If the server has a certificate of its own, choose the file of the authority that issued it under \u{201c}A server with its own certificate\u{201d} in the account's settings",
+            ),
+            _ => error.hint(),
+        };
+        let message = match hint {
             Some(hint) => format!("{}. {}.", capitalise(&error.to_string()), capitalise(hint)),
             None => format!("{}.", capitalise(&error.to_string())),
         };
@@ -562,40 +565,36 @@ async fn password_for(
     if !account.needs_password() {
         return Ok(Credentials::None);
     }
-    let password = match typed.filter(|p| !p.is_empty()) {
-        Some(password) => password,
-        None => {
-            let secrets = Arc::clone(&shared.secrets);
-            let id = account.id.clone();
-            tokio::task::spawn_blocking(move || secrets.get(&id))
-                .await
-                .map_err(|e| Error::with_source(ErrorKind::Io, "the keyring lookup failed", e))??
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Auth,
-                        format!(
-                            "no password is saved for {}; enter it and try again",
-                            account.name
-                        ),
-                    )
-                })?
-        }
-    };
-    Ok(Credentials::Basic {
-        user: account.user.clone(),
-        password,
+    let secrets = Arc::clone(&shared.secrets);
+    let (id, user) = (account.id.clone(), account.user.clone());
+    // The keyring may block (a locked Secret Service asks the desktop to unlock it).
+    let found = tokio::task::spawn_blocking(move || {
+        let steps = [
+            crate::connect::Step::Typed(typed.as_deref()),
+            crate::connect::Step::Keyring(secrets.as_ref(), &id),
+        ];
+        crate::connect::credentials(Some(&user), &steps)
+    })
+    .await
+    .map_err(|e| Error::with_source(ErrorKind::Io, "the keyring lookup failed", e))??;
+    found.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Auth,
+            format!(
+                "no password is saved for {}; enter it and try again",
+                account.name
+            ),
+        )
     })
 }
 
+/// Where one account's restore goes (its only destination).
 async fn targets_for(account: &Account, credentials: Credentials) -> Result<Vec<Box<dyn Target>>> {
-    let http = || HttpClient::new(credentials.clone(), &HttpSettings::default());
-    Ok(match account.kind() {
-        AccountKind::Dav => vec![Box::new(
-            DavTarget::connect(&account.address, http()?).await?,
-        )],
-        AccountKind::Photos => vec![Box::new(PhotoTarget::new(&account.address, http()?)?)],
-        AccountKind::Folder => vec![Box::new(FolderTarget::new(&account.address)?)],
-    })
+    Ok(vec![
+        crate::connect::Endpoint::of(account)
+            .destination(&credentials)
+            .await?,
+    ])
 }
 
 async fn test_account(
@@ -605,7 +604,11 @@ async fn test_account(
     cancel: &CancelToken,
 ) -> Result<Vec<FoundCollection>> {
     let credentials = password_for(shared, account, password).await?;
-    let sources = crate::source::for_account(account, credentials).await?;
+    let sources = vec![
+        crate::connect::Endpoint::of(account)
+            .source(&credentials)
+            .await?,
+    ];
     let plan = export::plan(&sources, &NoProgress, cancel).await?;
     Ok(plan
         .sources
@@ -656,7 +659,10 @@ async fn backup(
     let mut connected = crate::source::Connected::default();
     for chosen in accounts {
         let sources = match password_for(shared, &chosen.account, chosen.password).await {
-            Ok(credentials) => crate::source::for_account(&chosen.account, credentials).await,
+            Ok(credentials) => crate::connect::Endpoint::of(&chosen.account)
+                .source(&credentials)
+                .await
+                .map(|source| vec![source]),
             Err(error) => Err(error),
         };
         connected.add(&chosen.account, &chosen.collections, sources)?;

@@ -931,3 +931,64 @@ fn the_agenda_opens_at_this_month_and_moves_by_months() {
     click(&mut harness, "Close");
     assert!(harness.query_by_label("Bring the budget").is_none());
 }
+
+#[test]
+fn a_server_with_its_own_certificate_is_trusted_once_its_file_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, certificate, key) = support::tls::make_certificates(dir.path(), "home");
+    let radicale = Server::radicale_tls(&certificate, &key);
+    let url = format!("https://127.0.0.1:{}/", radicale.port);
+    let plain = dir.path().join("Old contacts");
+    std::fs::create_dir(&plain).unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            plain.join(format!("{i}.vcf")),
+            vcard(&format!("tls-{i}"), &format!("Home friend {i}")),
+        )
+        .unwrap();
+    }
+    let config = tempfile::tempdir().unwrap();
+    let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
+
+    // Without the file the connection is refused, and the window says where to give it.
+    add_account(&mut harness, "Home server", &url, USER);
+    wait_for_text(
+        &mut harness,
+        "under \u{201c}A server with its own certificate\u{201d}",
+    );
+    assert_peoples_words(&harness);
+    click(&mut harness, "Edit");
+    click(&mut harness, "A server with its own certificate");
+    fill(&mut harness, "Certificate file", ca.to_str().unwrap());
+    click(&mut harness, "Save and test");
+    wait_for_text(&mut harness, "Connected.");
+    assert_eq!(
+        harness.state().state.config.accounts[0].ca_file.as_deref(),
+        Some(ca.as_path())
+    );
+
+    // Restore into it, then back it up: both go through the trusted connection.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(plain.clone())));
+    harness.step();
+    wait_until(&mut harness, "the folder to be read", |h| {
+        h.state().state.archive.contents.is_some()
+    });
+    click(&mut harness, "Restore into");
+    click(&mut harness, "Home server");
+    click(&mut harness, "Show what will happen");
+    wait_for_text(&mut harness, "3 item(s) will be written");
+    click(&mut harness, "Restore now");
+    wait_for_text(&mut harness, "Restore complete");
+
+    click(&mut harness, "Back up");
+    let backups = dir.path().join("Backups");
+    fill(&mut harness, "Save backups in", backups.to_str().unwrap());
+    click(&mut harness, "Back up now");
+    wait_for_text(&mut harness, "Backup complete");
+    harness.get_by_label_contains("3 contacts");
+    let archived = archived_items(&archive_of(&harness));
+    assert_eq!(archived.values().map(|items| items.len()).sum::<usize>(), 3);
+}

@@ -387,6 +387,7 @@ async fn two_accounts_on_one_server_never_stand_for_each_other() {
                 preset: Preset::OtherDav,
                 address: server.base_url(),
                 user: user.to_owned(),
+                ca_file: None,
             },
             collections: Vec::new(),
         }

@@ -5,10 +5,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine as _;
+use support::tls::make_certificates;
 use support::*;
 
 /// Runs `lifeboat` with trace logging, so that a leak into the log would be seen.
@@ -151,76 +152,6 @@ async fn nothing_lifeboat_writes_or_prints_holds_the_password() {
         "only {looked_at} files and outputs were checked"
     );
     assert!(leaks.is_empty(), "the password leaked into: {leaks:?}");
-}
-
-/// A CA and a server certificate for 127.0.0.1 signed by it, made with openssl.
-fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = dir.join(format!("{name}-ca.key"));
-    let ca = dir.join(format!("{name}-ca.pem"));
-    let key = dir.join(format!("{name}-server.key"));
-    let csr = dir.join(format!("{name}-server.csr"));
-    let certificate = dir.join(format!("{name}-server.pem"));
-    let extensions = dir.join(format!("{name}-ext.cnf"));
-    std::fs::write(
-        &extensions,
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("running openssl");
-        assert!(status.success(), "openssl {args:?}");
-    };
-    let p = |path: &PathBuf| path.to_str().unwrap().to_owned();
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        &format!("/CN={name} test CA"),
-        "-keyout",
-        &p(&ca_key),
-        "-out",
-        &p(&ca),
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        &p(&key),
-        "-out",
-        &p(&csr),
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p(&csr),
-        "-CA",
-        &p(&ca),
-        "-CAkey",
-        &p(&ca_key),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        &p(&extensions),
-        "-out",
-        &p(&certificate),
-    ]);
-    (ca, certificate, key)
 }
 
 #[tokio::test]

@@ -306,6 +306,11 @@ impl LifeboatApp {
                         name: account.name.clone(),
                         address: account.address.clone(),
                         user: account.user.clone(),
+                        ca_file: account
+                            .ca_file
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
                         ..AccountForm::default()
                     });
                 }
@@ -459,6 +464,9 @@ impl LifeboatApp {
             preset,
             address,
             user: form.user.trim().to_owned(),
+            ca_file: Some(form.ca_file.trim())
+                .filter(|f| !f.is_empty() && preset.kind() != AccountKind::Folder)
+                .map(std::path::PathBuf::from),
         };
         let password = std::mem::take(&mut form.password);
         state.account_form = None;
@@ -470,11 +478,13 @@ impl LifeboatApp {
         if !password.is_empty() {
             state.session_passwords.insert(id.clone(), password.clone());
         }
+        // Left empty while editing: the one typed earlier this session, if the keyring
+        // never got it (the first test failed, or there is no keyring).
+        let password = Some(password)
+            .filter(|p| !p.is_empty())
+            .or_else(|| state.session_passwords.get(&id).cloned());
         state.tests.insert(id, TestState::Running);
-        self.worker.send(Command::TestAccount {
-            account,
-            password: (!password.is_empty()).then_some(password),
-        });
+        self.worker.send(Command::TestAccount { account, password });
     }
 
     /// The accounts and collections chosen on the backup screen.

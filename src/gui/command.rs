@@ -7,7 +7,7 @@ use crate::config::Preset;
 use crate::source::provider::Provider;
 
 /// The screens of the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Screen {
     #[default]
     Accounts,

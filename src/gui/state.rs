@@ -25,6 +25,8 @@ pub struct AccountForm {
     pub address: String,
     pub user: String,
     pub password: String,
+    /// A CA file to trust for a server with its own certificate; empty for none.
+    pub ca_file: String,
     pub error: Option<String>,
 }
 

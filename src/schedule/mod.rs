@@ -24,38 +24,31 @@ use crate::source::http::Credentials;
 use profile::{Profile, ProfileAccount};
 use status::{Outcome, RunRecord, StatusFiles};
 
-/// Environment variables a headless run falls back to when the keyring has no password.
-pub const PASSWORD_ENV: &str = "LIFEBOAT_PASSWORD";
-pub const TOKEN_ENV: &str = "LIFEBOAT_TOKEN";
+pub use crate::connect::{PASSWORD_ENV, TOKEN_ENV};
 
 /// The credentials for one account of a profile: the keyring first, then the environment.
 pub fn credentials_for(
     account: &crate::config::Account,
     secrets: &dyn SecretStore,
 ) -> Result<Credentials> {
+    use crate::connect::Step;
     if !account.needs_password() {
         return Ok(Credentials::None);
     }
-    let saved = secrets.get(&account.id).unwrap_or_else(|error| {
-        tracing::info!("keyring unavailable for {}: {error}", account.id);
-        None
-    });
-    if let Some(password) = saved.or_else(|| std::env::var(PASSWORD_ENV).ok()) {
-        return Ok(Credentials::Basic {
-            user: account.user.clone(),
-            password,
-        });
-    }
-    if let Ok(token) = std::env::var(TOKEN_ENV) {
-        return Ok(Credentials::Bearer(token));
-    }
-    Err(Error::new(
-        ErrorKind::Auth,
-        format!(
-            "no password saved for {} at {}: save it again (lifeboat profile add, or the app), or set {PASSWORD_ENV}",
-            account.user, account.address
-        ),
-    ))
+    let steps = [
+        Step::Keyring(secrets, &account.id),
+        Step::PasswordEnv,
+        Step::TokenEnv,
+    ];
+    crate::connect::credentials(Some(&account.user), &steps)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Auth,
+            format!(
+                "no password saved for {} at {}: save it again (lifeboat profile add, or the app), or set {PASSWORD_ENV}",
+                account.user, account.address
+            ),
+        )
+    })
 }
 
 /// The profile's accounts; one that cannot be connected is a warning ([`Connected`]).
@@ -69,7 +62,10 @@ async fn connect(accounts: &[ProfileAccount], secrets: &dyn SecretStore) -> Resu
     let mut connected = Connected::default();
     for chosen in accounts {
         let sources = match credentials_for(&chosen.account, secrets) {
-            Ok(credentials) => crate::source::for_account(&chosen.account, credentials).await,
+            Ok(credentials) => crate::connect::Endpoint::of(&chosen.account)
+                .source(&credentials)
+                .await
+                .map(|source| vec![source]),
             Err(error) => Err(error),
         };
         connected.add(&chosen.account, &chosen.collections, sources)?;

@@ -239,25 +239,6 @@ impl Connected {
     }
 }
 
-/// The sources an account stands for, connected with `credentials`.
-pub async fn for_account(
-    account: &crate::config::Account,
-    credentials: http::Credentials,
-) -> Result<Vec<Box<dyn Source>>> {
-    use crate::config::AccountKind;
-    let client = || http::HttpClient::new(credentials.clone(), &http::HttpSettings::default());
-    Ok(match account.kind() {
-        AccountKind::Dav => vec![Box::new(
-            dav::DavSource::connect(&account.address, client()?).await?,
-        )],
-        AccountKind::Photos => vec![Box::new(photos::PhotoSource::new(
-            &account.address,
-            client()?,
-        )?)],
-        AccountKind::Folder => vec![Box::new(device::DeviceSource::new(&account.address)?)],
-    })
-}
-
 /// `source` narrowed to the collections with these hrefs; all of them when `hrefs` is empty.
 pub fn only_collections(source: Box<dyn Source>, hrefs: Vec<String>) -> Box<dyn Source> {
     if hrefs.is_empty() {

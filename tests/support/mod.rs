@@ -654,6 +654,7 @@ pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
 
 pub mod engines;
 pub mod faults;
+pub mod tls;
 
 /// One file of a generated zip: its path inside the zip and its bytes.
 pub type File = (String, Vec<u8>);

@@ -159,6 +159,16 @@ fn account_form_ui(
         if form.editing.is_some() {
             ui.small("Leave the password empty to keep the saved one.");
         }
+        egui::CollapsingHeader::new("A server with its own certificate")
+            .default_open(!form.ca_file.is_empty())
+            .show(ui, |ui| {
+                ui.small(
+                    "Only for a server you or your organisation run whose certificate no browser \
+                     trusts: the file of the authority that issued it (.pem or .crt), from whoever \
+                     set the server up.",
+                );
+                labelled_text(ui, "Certificate file", &mut form.ca_file, false);
+            });
     }
     if let Some(error) = &form.error {
         ui.colored_label(ui.visuals().error_fg_color, error);
