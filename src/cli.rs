@@ -600,6 +600,28 @@ async fn restore_targets(args: &RestoreArgs) -> Result<Vec<Box<dyn Target>>> {
     Ok(targets)
 }
 
+/// A damaged archive restores only with `--accept-damaged`, so a script never restores
+/// part of an archive without having said so.
+fn refuse_damaged(input: &RestoreInput, args: &RestoreArgs) -> Result<()> {
+    let problems = input.verify.problems();
+    if problems.is_empty() || args.accept_damaged {
+        return Ok(());
+    }
+    let named: Vec<String> = problems.iter().take(3).map(ToString::to_string).collect();
+    Err(Error::new(
+        ErrorKind::InvalidData,
+        format!(
+            "the archive is damaged ({} problems: {}{}); nothing was restored. \
+             `lifeboat verify` lists them; --accept-damaged restores only the items that \
+             verify: {}",
+            problems.len(),
+            named.join(", "),
+            if problems.len() > 3 { ", ..." } else { "" },
+            args.archive.display()
+        ),
+    ))
+}
+
 async fn run_restore(mut args: RestoreArgs) -> Result<ExitCode> {
     take_user_names(
         args.url.iter_mut().chain(args.photos_url.iter_mut()),
@@ -610,7 +632,8 @@ async fn run_restore(mut args: RestoreArgs) -> Result<ExitCode> {
     progress
         .bar
         .set_message(format!("verifying {}", args.archive.display()));
-    let input = RestoreInput::open(&args.archive, args.accept_damaged, &cancel).await?;
+    let input = RestoreInput::open(&args.archive, &cancel).await?;
+    refuse_damaged(&input, &args)?;
     let targets = restore_targets(&args).await?;
     let options = RestoreOptions {
         on_conflict: match args.on_conflict {
@@ -618,7 +641,6 @@ async fn run_restore(mut args: RestoreArgs) -> Result<ExitCode> {
             OnConflict::Overwrite => ConflictPolicy::Overwrite,
             OnConflict::KeepBoth => ConflictPolicy::KeepBoth,
         },
-        accept_damaged: args.accept_damaged,
         into: parse_into(&args.into),
         one_by_one: args.one_by_one,
     };

@@ -723,7 +723,7 @@ async fn plan_restore(
     *prepared = None;
     // A damaged archive still restores everything intact: the plan names what is damaged
     // (the command line asks for --accept-damaged; a person sees the list before starting).
-    let input = RestoreInput::open(&archive, true, cancel).await?;
+    let input = RestoreInput::open(&archive, cancel).await?;
     let mut targets = Vec::new();
     for (account, password) in chosen {
         let credentials = password_for(shared, &account, password).await?;

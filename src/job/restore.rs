@@ -46,8 +46,6 @@ pub enum ConflictPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
     pub on_conflict: ConflictPolicy,
-    /// Restore the verified items of a damaged archive instead of refusing it.
-    pub accept_damaged: bool,
     /// Archive collection (name, display name or path) → existing target collection (name or
     /// display name). A lone `("", TARGET)` maps every collection of the archive.
     pub into: Vec<(String, String)>,
@@ -71,31 +69,14 @@ pub struct RestoreInput {
 impl RestoreInput {
     /// Opens `path`: a Lifeboat archive (folder or zip), or a folder or `.vcf`/`.ics` file
     /// without a manifest, which is first read like a device into a temporary archive.
-    /// A damaged archive is refused unless `accept_damaged`.
-    pub async fn open(path: &Path, accept_damaged: bool, cancel: &CancelToken) -> Result<Self> {
+    /// A damaged archive opens too: its damaged files are in `verify` and are never
+    /// restored; whether to go on with the rest is the front's to ask.
+    pub async fn open(path: &Path, cancel: &CancelToken) -> Result<Self> {
         let (archive_path, converted) = as_archive(path, cancel).await?;
         let mut reader = ArchiveReader::open(&archive_path)?;
         let manifest = reader.manifest()?;
         let verify = crate::archive::verify::check(&mut reader, &manifest)?;
         let damaged = verify.damaged_paths();
-        let broken = !damaged.is_empty() || !verify.unsafe_entries.is_empty();
-        if broken && !accept_damaged {
-            let mut problems: Vec<String> =
-                verify.problems().iter().map(ToString::to_string).collect();
-            let total = problems.len();
-            problems.truncate(3);
-            return Err(Error::new(
-                ErrorKind::InvalidData,
-                format!(
-                    "the archive is damaged ({total} problems: {}{}); nothing was restored. \
-                     `lifeboat verify` lists them; --accept-damaged restores only the items that \
-                     verify: {}",
-                    problems.join(", "),
-                    if total > 3 { ", ..." } else { "" },
-                    path.display()
-                ),
-            ));
-        }
         Ok(Self {
             path: path.to_path_buf(),
             manifest,
@@ -326,9 +307,9 @@ impl CollectionRestore {
 pub struct RestorePlan {
     pub archive: String,
     pub collections: Vec<CollectionRestore>,
-    /// Archived collections no target can take (e.g. photos without `--photos-url`).
+    /// Archived collections no destination can take (photos when no photo place was given).
     pub skipped: Vec<SkippedCollection>,
-    /// Archive problems accepted with `--accept-damaged`.
+    /// The archive's damaged files, which are not restored.
     pub damaged: Vec<crate::archive::verify::Damage>,
 }
 
@@ -605,7 +586,7 @@ fn no_such_collection(kind: CollectionKind, name: &str, known: &[CollectionInfo]
     Error::new(
         ErrorKind::InvalidInput,
         format!(
-            "--into: the target has no {} collection named {name:?} (it has: {})",
+            "the destination has no {} collection named {name:?} (it has: {})",
             kind.folder(),
             names.join(", ")
         ),
@@ -867,7 +848,7 @@ fn decide(
         return ItemAction::Refused {
             reason: format!(
                 "another archived item of this collection has the same UID ({first}); \
-                     --on-conflict keep-both restores both"
+                     keeping both on conflicts restores both"
             ),
         };
     }

@@ -417,7 +417,7 @@ impl DavTarget {
             CollectionKind::Photos => {
                 return Err(Creation::Failed(Error::new(
                     ErrorKind::InvalidInput,
-                    "photos go to a WebDAV folder (--photos-url), not to a CalDAV/CardDAV account",
+                    "photos go to a WebDAV photo folder or a folder, not to a CalDAV/CardDAV account",
                 )));
             }
         }
