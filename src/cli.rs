@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::archive::{ArchiveReader, verify};
 use crate::config::AccountKind;
 use crate::connect::Endpoint;
+use crate::dav::http::Credentials;
+use crate::destination::Target;
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::export;
 use crate::job::restore::{
@@ -20,9 +22,7 @@ use crate::job::restore_report::{self, RestoreReport};
 use crate::model::ItemKind;
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::source::Source;
-use crate::source::http::Credentials;
 use crate::source::provider::{Provider, ProviderExport};
-use crate::target::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -1137,7 +1137,7 @@ fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
                 .collect();
             if !needs_password.is_empty() && std::env::var(crate::schedule::TOKEN_ENV).is_err() {
                 let credentials = credentials(args.sources.user.as_deref())?;
-                if let crate::source::http::Credentials::Basic { password, .. } = credentials {
+                if let crate::dav::http::Credentials::Basic { password, .. } = credentials {
                     let secrets = crate::secrets::open_default();
                     for chosen in &needs_password {
                         secrets.set(&chosen.account.id, &password)?;

@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use crate::config::{Account, AccountKind};
+use crate::dav::http::{Credentials, HttpClient, HttpSettings};
+use crate::destination::Target;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
 use crate::source::Source;
-use crate::source::http::{Credentials, HttpClient, HttpSettings};
-use crate::target::Target;
 
 /// Environment variables headless runs take a password or a bearer token from.
 pub const PASSWORD_ENV: &str = "LIFEBOAT_PASSWORD";
@@ -63,7 +63,7 @@ impl Endpoint {
 
     /// The destination that writes into this place.
     pub async fn destination(&self, credentials: &Credentials) -> Result<Box<dyn Target>> {
-        use crate::target::{dav::DavTarget, folder::FolderTarget, webdav::PhotoTarget};
+        use crate::destination::{dav::DavTarget, folder::FolderTarget, webdav::PhotoTarget};
         Ok(match self.kind {
             AccountKind::Dav => {
                 Box::new(DavTarget::connect(&self.address, self.http(credentials)?).await?)

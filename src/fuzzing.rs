@@ -96,7 +96,7 @@ pub fn multistatus(data: &[u8]) {
         .parse_response(&parts, data);
     let _ = libdav::dav::SyncCollection::new("/home/c/").parse_response(&parts, data);
     // Item and photo listings are read as a stream (source/listing.rs).
-    let _ = crate::source::listing::listing_from_bytes(data);
+    let _ = crate::dav::listing::listing_from_bytes(data);
     let Ok(response) = libdav::dav::Propfind::new("/home/").parse_response(&parts, data) else {
         return;
     };

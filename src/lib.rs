@@ -1,25 +1,38 @@
 //! Lifeboat keeps a person's contacts, calendars, to-dos and photos safe in open formats.
 //!
 //! # Architecture
+//! The engine, from the outside in:
+//! - [`connect`]: the one way to connect, for every front: an [`connect::Endpoint`] (kind,
+//!   address, CA file) becomes sources or destinations, and one credential resolver whose
+//!   steps (typed, keyring, environment, token, prompt) each front orders.
 //! - [`source`]: where data lives, behind one [`source::Source`] trait (contract in its docs):
-//!   CalDAV/CardDAV accounts ([`source::dav`], through libdav over reqwest), WebDAV photo
-//!   folders ([`source::photos`]), device folders ([`source::device`]), Google Takeout and
-//!   Apple data-copy downloads ([`source::provider`], read in place from their zip parts)
-//!   and an in-memory backend for tests ([`source::memory`]).
+//!   CalDAV/CardDAV accounts ([`source::dav`], through libdav), WebDAV photo folders
+//!   ([`source::photos`]), device folders ([`source::device`]), Google Takeout and Apple
+//!   data-copy downloads ([`source::provider`], read in place from their zip parts) and an
+//!   in-memory backend for tests ([`source::memory`]).
+//! - [`destination`]: where a restore writes, behind one [`destination::Target`] trait
+//!   (contract in its docs): CalDAV/CardDAV accounts, WebDAV photo folders, local folders.
+//! - [`dav`]: the protocol both share: the HTTP client (reqwest with rustls, retries, the
+//!   tower adapter for libdav), credential origins, streamed PROPFIND listings, resumable
+//!   downloads and service discovery.
 //! - [`vobject`]: byte-level splitting and inspection of vCard/iCalendar data; archived bytes
 //!   are never rewritten.
 //! - [`archive`]: the on-disk format (`docs/ARCHIVE_FORMAT.md`): atomic writer, reader for
-//!   folders and zips, manifest and verification.
-//! - [`target`]: where a restore writes, behind one [`target::Target`] trait (contract in its
-//!   docs): CalDAV/CardDAV accounts, WebDAV photo folders, local folders.
-//! - [`job`]: plan, then execute: export (sources → archive) and restore (archive → targets,
-//!   with a restore report beside the archive).
+//!   folders and zips, manifest and verification (damage as data: [`archive::verify::Damage`]).
+//! - [`job`]: plan, then execute: export (sources → archive, incremental against an earlier
+//!   one) and restore (archive → destinations, with a restore report beside the archive).
+//! - [`schedule`]: backup profiles, dated snapshots with retention, the OS scheduler
+//!   (systemd, launchd, Task Scheduler), run status and notifications.
+//! - [`model`]: the plain data every part shares (collections, items, warnings); [`error`]:
+//!   typed errors with a kind each front turns into its own words.
 //! - [`progress`]: the one progress interface and cancellation token all fronts share.
 //! - [`browse`]: an archive read into plain data for showing (contacts, agenda, to-dos, photos).
 //! - [`config`] and [`secrets`]: accounts and settings on disk; passwords in the OS keyring.
-//! - [`worker`]: the background runtime the GUI hands jobs to (commands in, events out).
-//! - [`cli`]: the command-line front; [`gui`]: the desktop window. Both are thin fronts over
-//!   the same jobs and progress events.
+//!
+//! The fronts, thin over the same jobs and progress events:
+//! - [`cli`]: the command line (it never imports the window; `main.rs` opens one or the other).
+//! - [`gui`]: the desktop window, and [`worker`]: the background runtime it hands jobs to
+//!   (commands in, events out).
 //!
 //! - [`fuzzing`]: hostile-input entry points shared by the fuzz targets and property tests.
 //!
@@ -30,6 +43,8 @@ pub mod browse;
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod dav;
+pub mod destination;
 pub mod error;
 pub mod fuzzing;
 pub mod gui;
@@ -39,7 +54,6 @@ pub mod progress;
 pub mod schedule;
 pub mod secrets;
 pub mod source;
-pub mod target;
 pub mod vobject;
 pub mod worker;
 

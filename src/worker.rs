@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::browse::{self, ArchiveContents, Pixels, count_noun};
 use crate::config::{Account, AccountKind};
+use crate::dav::http::Credentials;
+use crate::destination::Target;
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::export::{self, ExportSummary};
 use crate::job::restore::{
@@ -21,8 +23,6 @@ use crate::schedule::profile::Profile;
 use crate::schedule::status::{RunRecord, Status, StatusFiles};
 use crate::secrets::SecretStore;
 use crate::source::Source;
-use crate::source::http::Credentials;
-use crate::target::Target;
 
 /// Wakes the front end after an event was sent.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;

@@ -671,9 +671,9 @@ fn foreign_restore(engine: &Engine, work: &Path, problems: &mut Vec<String>) -> 
 }
 
 async fn target_contract(account: &EngineAccount) -> Result<(), String> {
+    use lifeboat::dav::http::{Credentials, HttpClient, HttpSettings};
+    use lifeboat::destination::contract::check_target;
     use lifeboat::model::CollectionKind;
-    use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
-    use lifeboat::target::contract::check_target;
     let http = HttpClient::new(
         Credentials::Basic {
             user: account.user.into(),
@@ -682,7 +682,7 @@ async fn target_contract(account: &EngineAccount) -> Result<(), String> {
         &HttpSettings::default(),
     )
     .unwrap();
-    let target = lifeboat::target::dav::DavTarget::connect(&account.root, http)
+    let target = lifeboat::destination::dav::DavTarget::connect(&account.root, http)
         .await
         .map_err(|e| e.to_string())?;
     check_target(

@@ -6,10 +6,10 @@ mod support;
 
 use std::path::Path;
 
+use lifeboat::dav::http::{Credentials, HttpClient, HttpSettings};
 use lifeboat::model::CollectionKind;
 use lifeboat::source::contract::{ExpectedCollection, check_source};
 use lifeboat::source::dav::DavSource;
-use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
 use lifeboat::source::photos::PhotoSource;
 use support::*;
 

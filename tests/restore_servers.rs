@@ -523,9 +523,9 @@ async fn a_local_folder_target_gets_vdirs_and_photos_once() {
 
 #[tokio::test]
 async fn radicale_and_webdav_targets_pass_the_contract() {
+    use lifeboat::dav::http::{Credentials, HttpClient, HttpSettings};
+    use lifeboat::destination::contract::check_target;
     use lifeboat::model::CollectionKind;
-    use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
-    use lifeboat::target::contract::check_target;
     let http = || {
         HttpClient::new(
             Credentials::Basic {
@@ -537,7 +537,7 @@ async fn radicale_and_webdav_targets_pass_the_contract() {
         .unwrap()
     };
     let radicale = Server::radicale();
-    let target = lifeboat::target::dav::DavTarget::connect(&radicale.base_url(), http())
+    let target = lifeboat::destination::dav::DavTarget::connect(&radicale.base_url(), http())
         .await
         .unwrap();
     check_target(
@@ -560,7 +560,8 @@ async fn radicale_and_webdav_targets_pass_the_contract() {
     .unwrap();
     let root = tempfile::tempdir().unwrap();
     let webdav = Server::webdav(root.path());
-    let target = lifeboat::target::webdav::PhotoTarget::new(&webdav.base_url(), http()).unwrap();
+    let target =
+        lifeboat::destination::webdav::PhotoTarget::new(&webdav.base_url(), http()).unwrap();
     check_target(
         &target,
         CollectionKind::Photos,
@@ -674,10 +675,10 @@ async fn a_run_killed_between_one_request_upload_and_repair_is_repaired_on_the_n
 
 #[tokio::test]
 async fn server_answers_to_a_put_become_item_refusals_or_clear_job_errors() {
+    use lifeboat::dav::http::{Credentials, HttpClient, HttpSettings};
+    use lifeboat::destination::webdav::PhotoTarget;
+    use lifeboat::destination::{PutMode, PutOutcome, Target};
     use lifeboat::model::CollectionKind;
-    use lifeboat::source::http::{Credentials, HttpClient, HttpSettings};
-    use lifeboat::target::webdav::PhotoTarget;
-    use lifeboat::target::{PutMode, PutOutcome, Target};
     let precondition = r#"<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:supported-calendar-component/></D:error>"#;
     for (status, body, expected) in [
         (

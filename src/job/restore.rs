@@ -14,11 +14,11 @@ use serde::Serialize;
 use crate::archive::manifest::{Manifest, ManifestCollection, ManifestItem};
 use crate::archive::writer::sha256_hex;
 use crate::archive::{ArchiveReader, VerifyReport};
+use crate::destination::{PutMode, PutOutcome, StoredItem, Target, href_key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::restore_report::{ItemRecord, ItemState, RestoreReport};
 use crate::model::{CollectionInfo, CollectionKind, ItemKind, ItemRef, Warning};
 use crate::progress::{CancelToken, JobEvent, Progress};
-use crate::target::{PutMode, PutOutcome, StoredItem, Target, href_key};
 use crate::vobject;
 
 /// Uploads in flight per collection. Servers that lock per collection (Radicale) gain nothing

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use chrono::{Local, Utc};
 
+use crate::dav::http::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secrets::SecretStore;
 use crate::source::Connected;
-use crate::source::http::Credentials;
 use profile::{Profile, ProfileAccount};
 use status::{Outcome, RunRecord, StatusFiles};
 

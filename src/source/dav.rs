@@ -6,17 +6,17 @@ use libdav::PropertyName;
 use libdav::dav::{WebDavClient, WebDavError};
 use libdav::names;
 
+use crate::dav::http::{HttpClient, HttpError, status_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, href_key};
 use crate::progress::CancelToken;
-use crate::source::http::{HttpClient, HttpError, status_error};
 use crate::source::{Changes, ItemSink, Source, SourceInfo, last_segment};
 
 /// Items per multiget REPORT. Radicale refuses a REPORT answering more than 10,000 VEVENTs and
 /// costs the same per item from 1,000 up, so 1,000 bounds memory without costing speed.
 pub const MULTIGET_BATCH: usize = 1000;
 
-pub(crate) type Dav = WebDavClient<crate::source::http::DavService>;
+pub(crate) type Dav = WebDavClient<crate::dav::http::DavService>;
 
 /// A CalDAV/CardDAV account.
 #[derive(Debug)]
@@ -64,8 +64,8 @@ pub(crate) fn dav_error(error: WebDavError<HttpError>, url: &str, user: Option<&
     }
 }
 
-use crate::source::discovery::find_context;
-pub use crate::source::discovery::{split_user_info, starting_url};
+use crate::dav::discovery::find_context;
+pub use crate::dav::discovery::{split_user_info, starting_url};
 
 impl DavSource {
     /// Finds the account's services and home sets at `input` (URL, host or email address).
@@ -73,7 +73,7 @@ impl DavSource {
         let start = starting_url(input)?;
         match Self::connect_at(&start, http.clone()).await {
             Err(error) if matches!(error.kind(), ErrorKind::Network | ErrorKind::Tls) => {
-                match crate::source::discovery::plain_http_instead(input) {
+                match crate::dav::discovery::plain_http_instead(input) {
                     Some(plain) => Self::connect_at(&plain, http).await,
                     None if !input.contains("://") => Err(Error::new(
                         error.kind(),
@@ -111,7 +111,7 @@ impl DavSource {
             })?
             .map_or_else(|| base.path().to_owned(), |uri| uri.path().to_owned());
 
-        let principal_url = crate::source::http::url_for_href(&base, &principal);
+        let principal_url = crate::dav::http::url_for_href(&base, &principal);
         let contact_homes = dav
             .request(libdav::carddav::FindAddressBookHomeSet::new(&principal))
             .await
@@ -294,7 +294,7 @@ impl DavSource {
             &["resourcetype"]
         };
         let url = self.url_of(&collection.href);
-        let entries = crate::source::listing::propfind(&self.http, &url, properties).await?;
+        let entries = crate::dav::listing::propfind(&self.http, &url, properties).await?;
         let own = collection.href.trim_end_matches('/');
         Ok(entries
             .into_iter()

@@ -4,12 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::dav::line_ends;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
 use crate::source::ItemSink;
 use crate::source::dav::{DavSource, MULTIGET_BATCH, dav_error};
-use crate::source::line_ends;
 
 /// Failed halves of one batch after which its remaining items are fetched one by one by GET:
 /// enough to isolate a few bad items in a batch of [`MULTIGET_BATCH`] (ten halvings each).
@@ -101,7 +101,7 @@ impl DavSource {
     }
 }
 
-type DavError = libdav::dav::WebDavError<crate::source::http::HttpError>;
+type DavError = libdav::dav::WebDavError<crate::dav::http::HttpError>;
 
 /// One multiget's answer: what libdav read, and the items whose bytes it could not carry.
 #[derive(Default)]

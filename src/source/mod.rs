@@ -13,16 +13,10 @@ pub mod contract;
 pub mod dav;
 mod dav_fetch;
 pub mod device;
-pub mod discovery;
 pub mod google_tasks;
-pub mod http;
-pub(crate) mod line_ends;
-pub mod listing;
 pub mod memory;
-pub mod origin;
 pub mod photos;
 pub mod provider;
-pub mod resume;
 pub mod takeout;
 
 use futures_util::stream::BoxStream;

@@ -5,10 +5,10 @@
 use futures_util::{StreamExt, TryStreamExt};
 use http::Uri;
 
+use crate::dav::http::HttpClient;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
-use crate::source::http::HttpClient;
 use crate::source::{ItemSink, Source, SourceInfo, last_segment};
 
 /// Downloads in flight at once: enough to hide latency, few enough not to hammer a home server.
@@ -51,7 +51,7 @@ impl PhotoSource {
     }
 
     fn url_of(&self, href: &str) -> String {
-        crate::source::http::url_for_href(&self.root, href)
+        crate::dav::http::url_for_href(&self.root, href)
     }
 
     /// Every file below `top`. Each folder is listed once (a server whose folders list each
@@ -64,7 +64,7 @@ impl PhotoSource {
             walk.begin(&folder, depth);
             // Our own PROPFIND instead of libdav's `ListResources`: it also asks for each
             // file's length, the witness that a download is whole.
-            crate::source::listing::propfind_into(
+            crate::dav::listing::propfind_into(
                 &self.http,
                 &self.url_of(&folder),
                 &["resourcetype", "getetag", "getcontentlength"],
@@ -173,8 +173,8 @@ fn decoded(item: &ItemRef) -> percent_encoding::PercentDecode<'_> {
     percent_encoding::percent_decode_str(item.href.trim_end_matches('/'))
 }
 
-impl crate::source::listing::Entries for Walk<'_> {
-    fn entry(&mut self, entry: crate::source::listing::ListedEntry) {
+impl crate::dav::listing::Entries for Walk<'_> {
+    fn entry(&mut self, entry: crate::dav::listing::ListedEntry) {
         let mut href = entry.href;
         if href.trim_end_matches('/') == self.folder {
             return;
@@ -382,8 +382,8 @@ mod tests {
         }
     }
 
-    fn listed(href: &str, is_folder: bool) -> crate::source::listing::ListedEntry {
-        crate::source::listing::ListedEntry {
+    fn listed(href: &str, is_folder: bool) -> crate::dav::listing::ListedEntry {
+        crate::dav::listing::ListedEntry {
             href: href.to_owned(),
             raw_href: href.to_owned(),
             etag: None,
@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn a_listing_read_again_after_a_break_counts_each_entry_once() {
-        use crate::source::listing::Entries as _;
+        use crate::dav::listing::Entries as _;
         let mut found = Vec::new();
         let mut walk = Walk::new("/photos/", &mut found);
         let (top, depth) = walk.pending.pop().unwrap();
@@ -426,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_refused_hrefs_is_named_up_to_a_limit_then_counted() {
-        use crate::source::listing::Entries as _;
+        use crate::dav::listing::Entries as _;
         let mut found = Vec::new();
         let mut walk = Walk::new("/photos/", &mut found);
         walk.begin("/photos/", 0);

@@ -158,9 +158,9 @@ async fn a_cancel_during_a_slow_photo_download_ends_the_job_at_once() {
     use lifeboat::progress::{CancelToken, NoProgress};
     use lifeboat::source::Source;
     let port = trickling_photo_server();
-    let http = lifeboat::source::http::HttpClient::new(
-        lifeboat::source::http::Credentials::None,
-        &lifeboat::source::http::HttpSettings::default(),
+    let http = lifeboat::dav::http::HttpClient::new(
+        lifeboat::dav::http::Credentials::None,
+        &lifeboat::dav::http::HttpSettings::default(),
     )
     .unwrap();
     let source = lifeboat::source::photos::PhotoSource::new(

@@ -1,9 +1,9 @@
 //! The contract test suite every [`Target`] backend must pass (see the trait's rustdoc); unit
 //! tests run it on the folder target, integration tests on real Radicale and WsgiDAV.
 
+use crate::destination::{PutMode, PutOutcome, Target, href_key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind};
-use crate::target::{PutMode, PutOutcome, Target, href_key};
 
 fn broken(message: String) -> Error {
     Error::new(
@@ -130,7 +130,7 @@ pub async fn check_target(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::target::folder::FolderTarget;
+    use crate::destination::folder::FolderTarget;
 
     #[tokio::test]
     async fn folder_target_passes_the_contract() {

@@ -8,10 +8,10 @@ use std::sync::Mutex;
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 
+use crate::destination::StoredItem;
 use crate::error::{ErrorKind, Result};
 use crate::model::Warning;
 use crate::source::{ByteStream, ItemSink};
-use crate::target::StoredItem;
 
 /// A sink that keeps each delivered item's checksum, never its bytes.
 #[derive(Debug, Default)]

@@ -9,8 +9,8 @@ use http::Uri;
 use libdav::dav::{CheckSupport, WebDavClient};
 use libdav::{CalDavClient, CardDavClient};
 
+use crate::dav::http::{HttpClient, HttpError, status_error};
 use crate::error::{Error, ErrorKind, Result};
-use crate::source::http::{HttpClient, HttpError, status_error};
 
 /// Takes a user name out of an address (`https://alice@host/`), returning the address
 /// without it and the name. An address that holds a password is refused without repeating

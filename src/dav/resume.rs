@@ -4,10 +4,10 @@
 
 use http::{Method, StatusCode};
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::source::http::{
+use crate::dav::http::{
     ATTEMPTS, HttpClient, MIN_RATE, backoff, header_text, status_error, too_slow,
 };
+use crate::error::{Error, ErrorKind, Result};
 
 impl HttpClient {
     /// A GET whose body survives broken connections: when the body breaks off, the rest is

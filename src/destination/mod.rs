@@ -12,10 +12,10 @@ pub mod webdav;
 
 use http::{Method, StatusCode};
 
+use crate::dav::http::{HttpClient, check_status, status_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::SourceInfo;
-use crate::source::http::{HttpClient, check_status, status_error};
 
 /// An item as the target serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,14 +6,14 @@ use std::collections::HashSet;
 use http::Uri;
 
 use crate::archive::layout::safe_segment;
-use crate::error::Result;
-use crate::model::{CollectionInfo, CollectionKind, ItemRef};
-use crate::source::http::{HttpClient, url_for_href};
-use crate::source::photos::PhotoSource;
-use crate::source::{Source, SourceInfo, last_segment};
-use crate::target::{
+use crate::dav::http::{HttpClient, url_for_href};
+use crate::destination::{
     PutMode, PutOutcome, StoredItem, Target, digests_from, fetch_from, http_mkcol, http_put,
 };
+use crate::error::Result;
+use crate::model::{CollectionInfo, CollectionKind, ItemRef};
+use crate::source::photos::PhotoSource;
+use crate::source::{Source, SourceInfo, last_segment};
 
 #[derive(Debug)]
 pub struct PhotoTarget {
@@ -87,7 +87,7 @@ impl Target for PhotoTarget {
         }
         let root = self.root_href();
         let url = url_for_href(&self.root, &root);
-        let listing = crate::source::listing::propfind(&self.http, &url, &["resourcetype"]).await?;
+        let listing = crate::dav::listing::propfind(&self.http, &url, &["resourcetype"]).await?;
         Ok(listing
             .into_iter()
             .filter(|r| r.is_folder && r.href.trim_end_matches('/') != root.trim_end_matches('/'))

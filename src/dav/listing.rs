@@ -12,10 +12,10 @@ use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
 use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
+use crate::dav::http::{ATTEMPTS, HttpClient, backoff, status_error, too_slow};
 use crate::error::{Error, ErrorKind, Result};
-use crate::source::http::{ATTEMPTS, HttpClient, backoff, status_error, too_slow};
 
-/// The largest listing read, as [`crate::source::http`] caps every DAV answer.
+/// The largest listing read, as [`crate::dav::http`] caps every DAV answer.
 const MAX_LISTING: u64 = 1 << 30;
 /// The most bytes one XML event may span (a text, a tag): far above any real href or ETag,
 /// and what bounds the parser's buffer against one endless element.

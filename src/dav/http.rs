@@ -101,7 +101,7 @@ pub struct HttpClient {
     client: reqwest::Client,
     credentials: Arc<Credentials>,
     /// Where the credentials may go (`origin.rs`).
-    trusted: crate::source::origin::TrustedOrigins,
+    trusted: crate::dav::origin::TrustedOrigins,
     stats: Arc<HttpStats>,
     max_retry_wait: Duration,
     /// How long a server may be silent, and the grace before [`MIN_RATE`] applies.
@@ -152,7 +152,7 @@ impl HttpClient {
         Ok(Self {
             client,
             credentials: Arc::new(credentials),
-            trusted: crate::source::origin::TrustedOrigins::default(),
+            trusted: crate::dav::origin::TrustedOrigins::default(),
             stats: Arc::new(HttpStats::default()),
             max_retry_wait: Duration::from_secs(settings.max_retry_wait_secs.unwrap_or(120)),
             patience,
@@ -168,7 +168,7 @@ impl HttpClient {
     }
 
     /// The origins the credentials may go to; the address the user gave is trusted first.
-    pub fn trusted(&self) -> &crate::source::origin::TrustedOrigins {
+    pub fn trusted(&self) -> &crate::dav::origin::TrustedOrigins {
         &self.trusted
     }
 
@@ -176,7 +176,7 @@ impl HttpClient {
     /// over plain http across a network.
     pub fn trust(&self, uri: &http::Uri) {
         if self.trusted.trust(uri)
-            && let Some(origin) = crate::source::origin::Origin::of(uri)
+            && let Some(origin) = crate::dav::origin::Origin::of(uri)
             && !origin.is_https()
             && !origin.is_loopback()
             && !matches!(*self.credentials, Credentials::None)
@@ -213,9 +213,9 @@ impl HttpClient {
         B: Clone + Into<reqwest::Body>,
     {
         let authenticate = match self.trusted.verdict(request.uri()) {
-            crate::source::origin::Verdict::Authenticate => true,
-            crate::source::origin::Verdict::Anonymous => false,
-            crate::source::origin::Verdict::Downgrade => {
+            crate::dav::origin::Verdict::Authenticate => true,
+            crate::dav::origin::Verdict::Anonymous => false,
+            crate::dav::origin::Verdict::Downgrade => {
                 return Err(HttpError::Downgrade(request.uri().to_string()));
             }
         };

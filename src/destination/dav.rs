@@ -6,14 +6,14 @@ use libdav::caldav::CalendarComponent;
 use libdav::{PropertyName, names};
 
 use crate::archive::layout::safe_segment;
+use crate::dav::http::{HttpClient, backoff, url_for_href};
+use crate::destination::{
+    PutMode, PutOutcome, StoredItem, Target, fetch_from, http_put, http_put_retried,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::dav::{DavSource, dav_error};
-use crate::source::http::{HttpClient, backoff, url_for_href};
 use crate::source::{Source, SourceInfo};
-use crate::target::{
-    PutMode, PutOutcome, StoredItem, Target, fetch_from, http_put, http_put_retried,
-};
 
 /// Radicale names itself with this property; no header says which server answers.
 const RADICALE_VERSION: PropertyName = PropertyName::new("http://radicale.org/ns/", "version");
@@ -337,7 +337,7 @@ enum Creation {
 
 impl Creation {
     fn from_dav(
-        error: libdav::dav::WebDavError<crate::source::http::HttpError>,
+        error: libdav::dav::WebDavError<crate::dav::http::HttpError>,
         url: &str,
         user: Option<&str>,
     ) -> Self {

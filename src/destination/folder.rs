@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::archive::layout::safe_segment;
+use crate::destination::{PutMode, PutOutcome, StoredItem, Target};
 use crate::error::{Error, Result};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::SourceInfo;
-use crate::target::{PutMode, PutOutcome, StoredItem, Target};
 
 /// vdir metadata files, which are not items.
 const METADATA_FILES: &[&str] = &["displayname", "color", "description"];
