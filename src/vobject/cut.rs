@@ -3,6 +3,7 @@
 //! server's resource held in memory and a 1 GiB `.vcf` read from a phone's folder.
 
 use std::collections::HashMap;
+
 use std::io::{Read as _, Seek as _, SeekFrom};
 
 use sha2::{Digest as _, Sha256};
