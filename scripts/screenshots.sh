@@ -145,6 +145,10 @@ shot() {
     [ -n "$window" ] && break
     sleep 0.1
   done
+  # Without a window manager the window keeps its first size: make it the screen's.
+  if [ -n "$window" ]; then
+    xdotool windowmove "$window" 0 0 windowsize "$window" "$W" "$H" 2>/dev/null || true
+  fi
   sleep "${WAIT:-3}"
   for xy in ${CLICKS:-}; do
     xdotool mousemove "${xy%,*}" "${xy#*,}" click 1
