@@ -76,6 +76,24 @@ impl Endpoint {
     }
 }
 
+/// Connects one account of a backup into `connected`, which keeps an account that fails
+/// (its credentials, or the connection) as a warning naming it instead of failing the run.
+pub async fn add_account(
+    connected: &mut crate::source::Connected,
+    account: &Account,
+    collections: &[String],
+    credentials: Result<Credentials>,
+) -> Result<()> {
+    let sources = match credentials {
+        Ok(credentials) => Endpoint::of(account)
+            .source(&credentials)
+            .await
+            .map(|source| vec![source]),
+        Err(error) => Err(error),
+    };
+    connected.add(account, collections, sources)
+}
+
 /// One place a password or token may come from.
 pub enum Step<'a> {
     /// What the person just typed (empty counts as nothing).

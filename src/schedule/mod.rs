@@ -61,14 +61,14 @@ async fn connect(accounts: &[ProfileAccount], secrets: &dyn SecretStore) -> Resu
     }
     let mut connected = Connected::default();
     for chosen in accounts {
-        let sources = match credentials_for(&chosen.account, secrets) {
-            Ok(credentials) => crate::connect::Endpoint::of(&chosen.account)
-                .source(&credentials)
-                .await
-                .map(|source| vec![source]),
-            Err(error) => Err(error),
-        };
-        connected.add(&chosen.account, &chosen.collections, sources)?;
+        let credentials = credentials_for(&chosen.account, secrets);
+        crate::connect::add_account(
+            &mut connected,
+            &chosen.account,
+            &chosen.collections,
+            credentials,
+        )
+        .await?;
     }
     connected.finish()
 }

@@ -140,14 +140,14 @@ pub(super) async fn backup(
     // others are still saved.
     let mut connected = crate::source::Connected::default();
     for chosen in accounts {
-        let sources = match password_for(shared, &chosen.account, chosen.password).await {
-            Ok(credentials) => crate::connect::Endpoint::of(&chosen.account)
-                .source(&credentials)
-                .await
-                .map(|source| vec![source]),
-            Err(error) => Err(error),
-        };
-        connected.add(&chosen.account, &chosen.collections, sources)?;
+        let credentials = password_for(shared, &chosen.account, chosen.password).await;
+        crate::connect::add_account(
+            &mut connected,
+            &chosen.account,
+            &chosen.collections,
+            credentials,
+        )
+        .await?;
     }
     let connected = connected.finish()?;
     export_into(
