@@ -1,5 +1,5 @@
 //! One way to connect, for the command line, the window and the scheduler alike: an
-//! [`Endpoint`] (what kind of place, its address, who signs in, which CA to trust) becomes
+//! [`Endpoint`] (what kind of place, its address, which CA to trust) becomes
 //! sources or destinations here and nowhere else, and [`credentials`] finds the password by
 //! the [`Step`]s each front lists in its own order.
 

@@ -182,7 +182,7 @@ pub(crate) async fn fetch_from(
     collection: &CollectionInfo,
     hrefs: &[String],
 ) -> Result<Vec<StoredItem>> {
-    let sink = crate::source::contract::CollectingSink {
+    let sink = crate::source::collecting::CollectingSink {
         whole_resources: true,
         ..Default::default()
     };

@@ -247,7 +247,7 @@ pub struct SchedulesState {
     /// The last run finished in this session, per profile.
     pub results: HashMap<String, Result<RunRecord, Failure>>,
     /// What the OS scheduler said last, per profile.
-    pub os_messages: HashMap<String, Result<String, Failure>>,
+    pub os_messages: HashMap<String, Result<crate::worker::OsSchedule, Failure>>,
     /// When the open app last asked the worker to run due profiles.
     pub last_due_check: Option<Instant>,
 }
@@ -433,7 +433,7 @@ impl State {
                 if let Some(info) = self.schedules.infos.get_mut(&profile)
                     && let Ok(message) = &result
                 {
-                    info.os_installed = message != "removed";
+                    info.os_installed = *message != crate::worker::OsSchedule::Removed;
                 }
                 self.schedules.os_messages.insert(profile, result);
             }

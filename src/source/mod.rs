@@ -9,6 +9,7 @@
 
 pub mod apple;
 pub mod bundle;
+pub mod collecting;
 pub mod contract;
 pub mod dav;
 mod dav_fetch;

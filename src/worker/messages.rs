@@ -160,6 +160,14 @@ pub(super) fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What became of a profile's entry in the OS scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OsSchedule {
+    /// Installed; what the scheduler was told (the timer or task it runs).
+    Installed(String),
+    Removed,
+}
+
 /// What the worker tells the front end.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -194,7 +202,7 @@ pub enum Event {
     RecentBackups(Vec<PathBuf>),
     OsScheduleChanged {
         profile: String,
-        result: Result<String, Failure>,
+        result: Result<OsSchedule, Failure>,
     },
     Thumbnail {
         archive: PathBuf,

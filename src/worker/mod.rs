@@ -9,7 +9,9 @@ mod messages;
 use self::jobs::{
     backup, import_export, plan_restore, run_one_profile, run_restore, save_secret, test_account,
 };
-pub use messages::{BackupAccount, Command, Event, Failure, FoundCollection, ScheduleInfo};
+pub use messages::{
+    BackupAccount, Command, Event, Failure, FoundCollection, OsSchedule, ScheduleInfo,
+};
 
 use crate::source::provider::ProviderExport;
 use std::path::PathBuf;
@@ -229,9 +231,10 @@ impl Worker {
                     let result = if install {
                         let log = StatusFiles::for_profile(&config_dir, &profile.name).log;
                         crate::schedule::install::install(&profile.name, &profile.every, &log)
+                            .map(OsSchedule::Installed)
                     } else {
                         crate::schedule::install::remove(&profile.name)
-                            .map(|()| "removed".to_owned())
+                            .map(|()| OsSchedule::Removed)
                     };
                     shared.send(Event::OsScheduleChanged {
                         profile: profile.name.clone(),

@@ -139,10 +139,10 @@ fn profile_ui(
     }
     if let Some(result) = state.schedules.os_messages.get(&profile.name) {
         match result {
-            Ok(message) if message == "removed" => {
+            Ok(crate::worker::OsSchedule::Removed) => {
                 ui.label("The system scheduler no longer runs it.");
             }
-            Ok(message) => {
+            Ok(crate::worker::OsSchedule::Installed(message)) => {
                 ui.label(format!("Runs while Lifeboat is closed too: {message}"));
             }
             Err(failure) => failure_ui(ui, failure),
