@@ -25,11 +25,15 @@ cargo build --quiet
 BIN=target/debug/lifeboat
 WORK=$(mktemp -d)
 trap 'kill $XVFB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-DISPLAY_NUM=:97
-Xvfb "$DISPLAY_NUM" -screen 0 ${W}x${H}x24 -nolisten tcp >/dev/null 2>&1 &
+# A display number Xvfb picks itself, so two runs side by side never share (or kill) one;
+# -noreset keeps it from resetting (and refusing connections) each time the app quits.
+Xvfb -displayfd 3 -noreset -screen 0 ${W}x${H}x24 -nolisten tcp 3>"$WORK/display" >/dev/null 2>&1 &
 XVFB_PID=$!
-export DISPLAY=$DISPLAY_NUM
-sleep 1
+for _ in $(seq 100); do
+  [ -s "$WORK/display" ] && break
+  sleep 0.1
+done
+export DISPLAY=":$(head -1 "$WORK/display")"
 
 # A phone folder: contacts (one with a photo), a calendar with a weekly meeting, to-dos with
 # subtasks, and a few photos in albums.
