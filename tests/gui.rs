@@ -109,6 +109,18 @@ fn add_account_with(harness: &mut App<'_>, name: &str, url: &str, user: &str, pa
     });
 }
 
+/// Drops `path` onto the window as a file manager would, and waits until it is read.
+fn drop_onto_window(harness: &mut App<'_>, path: &Path) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(path.to_path_buf())));
+    harness.step();
+    wait_until(harness, "the dropped archive to be read", |h| {
+        h.state().state.archive.contents.is_some()
+    });
+}
+
 /// Everything the window shows now is in people's words: no command-line flag, no file name
 /// of the archive format, no warning code.
 fn assert_peoples_words(harness: &App<'_>) {
@@ -657,14 +669,7 @@ fn a_zip_with_one_damaged_photo_still_opens_browses_and_restores_the_rest() {
     let config = tempfile::tempdir().unwrap();
     let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
     add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(DroppedPath(zip.clone())));
-    harness.step();
-    wait_until(&mut harness, "the archive to be read", |h| {
-        h.state().state.archive.contents.is_some()
-    });
+    drop_onto_window(&mut harness, &zip);
     harness.get_by_label_contains("contacts from phone — 5 items");
     harness.get_by_label_contains("1 problem found");
     click(&mut harness, "Restore into");
@@ -813,14 +818,7 @@ fn a_dropped_folder_of_plain_vcards_opens_browses_and_plans_a_restore() {
     let config = tempfile::tempdir().unwrap();
     let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
     add_account(&mut harness, "Bob", &radicale.base_url(), OTHER_USER);
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(DroppedPath(plain.clone())));
-    harness.step();
-    wait_until(&mut harness, "the folder to be read", |h| {
-        h.state().state.archive.contents.is_some()
-    });
+    drop_onto_window(&mut harness, &plain);
     assert!(
         matches!(harness.state().state.archive.contents, Some(Ok(_))),
         "{:?}",
@@ -890,14 +888,7 @@ fn the_agenda_opens_at_this_month_and_moves_by_months() {
     assert!(exported.status.success(), "{}", text(&exported.stderr));
     let config = tempfile::tempdir().unwrap();
     let mut harness = open_window(config.path(), Arc::new(MemorySecrets::default()));
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(DroppedPath(archive.clone())));
-    harness.step();
-    wait_until(&mut harness, "the archive to be read", |h| {
-        h.state().state.archive.contents.is_some()
-    });
+    drop_onto_window(&mut harness, &archive);
     click(&mut harness, "Browse this archive");
     harness.get_by_label_contains("Calendar (").click();
     harness.step();
@@ -968,14 +959,7 @@ fn a_server_with_its_own_certificate_is_trusted_once_its_file_is_given() {
     );
 
     // Restore into it, then back it up: both go through the trusted connection.
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(DroppedPath(plain.clone())));
-    harness.step();
-    wait_until(&mut harness, "the folder to be read", |h| {
-        h.state().state.archive.contents.is_some()
-    });
+    drop_onto_window(&mut harness, &plain);
     click(&mut harness, "Restore into");
     click(&mut harness, "Home server");
     click(&mut harness, "Show what will happen");
