@@ -9,6 +9,7 @@ use crate::config::{Account, AccountKind};
 use crate::dav::http::{Credentials, HttpClient, HttpSettings};
 use crate::destination::Target;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::secrets::SecretStore;
 use crate::source::Source;
 
@@ -81,7 +82,7 @@ impl Endpoint {
 pub async fn add_account(
     connected: &mut crate::source::Connected,
     account: &Account,
-    collections: &[String],
+    collections: &[Href],
     credentials: Result<Credentials>,
 ) -> Result<()> {
     let sources = match credentials {

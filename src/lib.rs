@@ -23,8 +23,9 @@
 //!   one) and restore (archive → destinations, with a restore report beside the archive).
 //! - [`schedule`]: backup profiles, dated snapshots with retention, the OS scheduler
 //!   (systemd, launchd, Task Scheduler), run status and notifications.
-//! - [`model`]: the plain data every part shares (collections, items, warnings); [`error`]:
-//!   typed errors with a kind each front turns into its own words.
+//! - [`model`]: the plain data every part shares (collections, items, warnings); [`ids`]: the
+//!   newtypes for hrefs, UIDs, ETags and SHA-256 checksums (validated where they enter);
+//!   [`error`]: typed errors with a kind each front turns into its own words.
 //! - [`progress`]: the one progress interface and cancellation token all fronts share.
 //! - [`browse`]: an archive read into plain data for showing (contacts, agenda, to-dos, photos).
 //! - [`config`] and [`secrets`]: accounts and settings on disk; passwords in the OS keyring.
@@ -48,6 +49,7 @@ pub mod destination;
 pub mod error;
 pub mod fuzzing;
 pub mod gui;
+pub mod ids;
 pub mod job;
 pub mod model;
 pub mod progress;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{Etag, Href};
+
 /// What a collection holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,7 +70,7 @@ impl ItemKind {
 pub struct CollectionInfo {
     pub kind: CollectionKind,
     /// Where the collection lives at its source (a URL path, or a folder path for devices).
-    pub href: String,
+    pub href: Href,
     /// A short name for folders and messages (the last part of the href).
     pub name: String,
     #[serde(default)]
@@ -88,9 +90,9 @@ pub struct CollectionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemRef {
     /// Where the item lives at its source: a URL path, or a path relative to the device folder.
-    pub href: String,
+    pub href: Href,
     #[serde(default)]
-    pub etag: Option<String>,
+    pub etag: Option<Etag>,
     /// Size in bytes when the listing tells it.
     #[serde(default)]
     pub size: Option<u64>,

@@ -282,9 +282,10 @@ fn uid_counts(archive: &Path) -> BTreeMap<String, usize> {
 }
 
 fn uid_or_given(item: &lifeboat::archive::manifest::ManifestItem) -> String {
-    item.uid
-        .clone()
-        .unwrap_or_else(|| format!("lifeboat-{}", &item.sha256[..32]))
+    item.uid.as_ref().map_or_else(
+        || format!("lifeboat-{}", item.sha256.short(32)),
+        ToString::to_string,
+    )
 }
 
 /// The messages of a `restore --json` summary's `verify-failed` warnings: what the target
@@ -536,7 +537,7 @@ async fn run_matrix(engine: &Engine) -> (String, Vec<String>) {
             let href = i.href.split_once('#').map_or(i.href.as_str(), |(h, _)| h);
             reported.iter().any(|m| m.ends_with(&format!(": {href}")))
         })
-        .filter_map(|i| i.uid.clone())
+        .filter_map(|i| i.uid.as_ref().map(ToString::to_string))
         .collect();
     let doubled: Vec<&String> = after
         .iter()

@@ -156,7 +156,8 @@ fn archived_copies(archive: &Path) -> BTreeMap<(String, String), Vec<Vec<u8>>> {
             .unwrap();
         let key = item
             .uid
-            .clone()
+            .as_ref()
+            .map(ToString::to_string)
             .unwrap_or_else(|| item.href.split("/Photos/").last().unwrap().to_owned());
         found
             .entry((collection.info.name.clone(), key))
@@ -825,7 +826,7 @@ async fn a_write_still_running_after_the_job_failed_leaves_no_temporary_folder()
                 source,
                 &CollectionInfo {
                     kind: CollectionKind::Photos,
-                    href: "/photos/".to_owned(),
+                    href: "/photos/".into(),
                     name: "photos".to_owned(),
                     display_name: None,
                     description: None,
@@ -839,7 +840,7 @@ async fn a_write_still_running_after_the_job_failed_leaves_no_temporary_folder()
         assert!(no_partials(dir.path()), "{name}: abort left its folder");
         let body = futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"late photo"))]);
         let late = photos
-            .stream("/photos/sub/late.jpg".to_owned(), None, Box::pin(body))
+            .stream("/photos/sub/late.jpg".into(), None, Box::pin(body))
             .await;
         assert!(late.is_err(), "{name}: a write after the abort was taken");
         drop(photos);

@@ -408,7 +408,7 @@ fn a_multi_part_takeout_becomes_a_complete_archive_in_any_order() {
         let mut all: Vec<(String, String)> = m
             .items
             .iter()
-            .map(|i| (i.href.clone(), i.sha256.clone()))
+            .map(|i| (i.href.to_string(), i.sha256.to_string()))
             .collect();
         all.sort();
         all

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href, Sha256, Uid};
 use crate::model::{CollectionInfo, ItemAbout, ItemKind, Warning};
 use crate::source::SourceInfo;
 
@@ -50,11 +51,11 @@ pub struct ManifestItem {
     pub collection: String,
     pub kind: ItemKind,
     #[serde(default)]
-    pub uid: Option<String>,
-    pub href: String,
+    pub uid: Option<Uid>,
+    pub href: Href,
     #[serde(default)]
-    pub etag: Option<String>,
-    pub sha256: String,
+    pub etag: Option<Etag>,
+    pub sha256: Sha256,
     pub size: u64,
     /// Taken time, albums, sidecar and copies, where the source knew them.
     #[serde(flatten)]
@@ -66,18 +67,22 @@ pub struct ManifestFile {
     pub path: String,
     /// `merged`, `readme`, `vdir-metadata`, `original` or `metadata`.
     pub role: String,
-    pub sha256: String,
+    pub sha256: Sha256,
     pub size: u64,
 }
 
 impl Manifest {
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let manifest: Self = serde_json::from_slice(bytes).map_err(|e| {
-            Error::with_source(
-                ErrorKind::InvalidData,
-                "manifest.json is damaged or not a Lifeboat manifest",
-                e,
-            )
+            // A checksum is compared, shortened and shown, so anything but 64 hex digits is
+            // refused as it enters; say which entry, not only where in the text.
+            let message = match bad_checksum_entry(bytes) {
+                Some(path) => format!(
+                    "this backup's list of contents is damaged: the checksum it records for {path} is not 64 hexadecimal digits"
+                ),
+                None => "manifest.json is damaged or not a Lifeboat manifest".to_owned(),
+            };
+            Error::with_source(ErrorKind::InvalidData, message, e)
         })?;
         if manifest.format != FORMAT_NAME {
             return Err(Error::new(
@@ -97,36 +102,40 @@ impl Manifest {
                 ),
             ));
         }
-        // A checksum is compared, shortened and shown: anything but 64 hex digits is damage
-        // named here, not a panic or a mismatch later.
-        if let Some((path, _, _)) = manifest
-            .checked_files()
-            .find(|(_, sha256, _)| !is_sha256_hex(sha256))
-        {
-            return Err(Error::new(
-                ErrorKind::InvalidData,
-                format!(
-                    "this backup's list of contents is damaged: the checksum it records for {path} is not 64 hexadecimal digits"
-                ),
-            ));
-        }
         Ok(manifest)
     }
 
     /// Every path the manifest vouches for, with its checksum and size.
-    pub fn checked_files(&self) -> impl Iterator<Item = (&str, &str, u64)> {
+    pub fn checked_files(&self) -> impl Iterator<Item = (&str, &Sha256, u64)> {
         self.items
             .iter()
-            .map(|i| (i.path.as_str(), i.sha256.as_str(), i.size))
+            .map(|i| (i.path.as_str(), &i.sha256, i.size))
             .chain(
                 self.files
                     .iter()
-                    .map(|f| (f.path.as_str(), f.sha256.as_str(), f.size)),
+                    .map(|f| (f.path.as_str(), &f.sha256, f.size)),
             )
     }
 }
 
-/// Whether `text` is a SHA-256 checksum as archives write it: 64 hexadecimal digits.
-pub fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+/// The path of the first item or file whose recorded checksum is not 64 hex digits, read from
+/// the raw JSON only after the typed parse failed.
+fn bad_checksum_entry(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    ["items", "files"]
+        .iter()
+        .filter_map(|list| value.get(list)?.as_array())
+        .flatten()
+        .find(|entry| {
+            entry
+                .get("sha256")
+                .is_some_and(|sha| !sha.as_str().is_some_and(crate::ids::is_sha256_hex))
+        })
+        .map(|entry| {
+            entry
+                .get("path")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("an entry without a path")
+                .to_owned()
+        })
 }

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use crate::archive::manifest::{MANIFEST_FILE, Manifest};
-use crate::archive::writer::hex;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Sha256;
 
 /// The largest manifest we read into memory (a million items is ~300 MB; far beyond that is an
 /// attack, not a backup).
@@ -192,11 +192,11 @@ impl ArchiveReader {
     }
 
     /// SHA-256 and size of an entry, streamed; `None` when it does not exist.
-    pub fn hash(&mut self, name: &str) -> Result<Option<(String, u64)>> {
+    pub fn hash(&mut self, name: &str) -> Result<Option<(Sha256, u64)>> {
         if unsafe_name(name).is_some() {
             return Ok(None);
         }
-        let mut hasher = Sha256::new();
+        let mut hasher = sha2::Sha256::new();
         let mut buffer = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         let mut consume = |reader: &mut dyn std::io::Read, path: &Path| -> Result<()> {
@@ -239,7 +239,7 @@ impl ArchiveReader {
                 consume(&mut file, path)?;
             }
         }
-        Ok(Some((hex(&hasher.finalize()), size)))
+        Ok(Some((Sha256::from_digest(&hasher.finalize()), size)))
     }
 
     /// An entry's bytes, refusing entries larger than `max_bytes`; `None` when missing.
@@ -388,7 +388,7 @@ mod tests {
         let mut reader = ArchiveReader::open(&flipped).unwrap();
         let (damaged, size) = reader.hash("photos/a.jpg").unwrap().unwrap();
         assert_eq!(size, photo.len() as u64);
-        assert_ne!(damaged, crate::archive::writer::sha256_hex(&photo));
+        assert_ne!(damaged, Sha256::of(&photo));
         let read = reader.read("photos/a.jpg", 1 << 20).unwrap().unwrap();
         assert_ne!(read, photo);
         assert_eq!(

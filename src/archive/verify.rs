@@ -141,7 +141,7 @@ pub fn check(reader: &mut ArchiveReader, manifest: &Manifest) -> Result<VerifyRe
                         expected: size,
                     })
                 } else {
-                    (actual != sha256).then_some(Problem::ChecksumDiffers)
+                    (actual != *sha256).then_some(Problem::ChecksumDiffers)
                 };
                 if let Some(problem) = problem {
                     report.corrupt.push(Damage {

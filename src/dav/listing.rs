@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
 use crate::dav::http::{ATTEMPTS, HttpClient, backoff, status_error, too_slow};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href};
 
 /// The largest listing read, as [`crate::dav::http`] caps every DAV answer.
 const MAX_LISTING: u64 = 1 << 30;
@@ -34,8 +35,8 @@ pub struct ListedEntry {
     pub href: String,
     /// Exactly as the server wrote it (only an absolute URL cut to its path): what is sent
     /// back to CalDAV/CardDAV servers, which may compare hrefs byte for byte.
-    pub raw_href: String,
-    pub etag: Option<String>,
+    pub raw_href: Href,
+    pub etag: Option<Etag>,
     pub size: Option<u64>,
     pub is_folder: bool,
 }
@@ -211,8 +212,8 @@ impl<'a> Collector<'a> {
             .map_or_else(|_| raw_href.to_owned(), std::borrow::Cow::into_owned);
         self.entries.entry(ListedEntry {
             href,
-            raw_href: raw_href.to_owned(),
-            etag: partial.etag,
+            raw_href: Href::new(raw_href),
+            etag: partial.etag.map(Etag::new),
             size: partial.length.and_then(|t| t.trim().parse().ok()),
             is_folder: partial.is_folder,
         });

@@ -3,6 +3,7 @@
 
 use crate::destination::{PutMode, PutOutcome, Target, href_key};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Etag;
 use crate::model::{CollectionInfo, CollectionKind};
 
 fn broken(message: String) -> Error {
@@ -97,7 +98,7 @@ pub async fn check_target(
                 kind,
                 second.to_vec(),
                 PutMode::Replace {
-                    etag: Some("\"not-the-etag\"".to_owned()),
+                    etag: Some(Etag::from("\"not-the-etag\"")),
                 },
             )
             .await?;

@@ -11,6 +11,7 @@ use crate::destination::{
     PutMode, PutOutcome, StoredItem, Target, fetch_from, http_put, http_put_retried,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::dav::{DavSource, dav_error};
 use crate::source::{Source, SourceInfo};
@@ -171,7 +172,7 @@ impl Target for DavTarget {
             .collect())
     }
 
-    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<String> {
+    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<Href> {
         let homes = match kind {
             CollectionKind::Contacts => &self.account.contact_homes,
             _ => &self.account.calendar_homes,
@@ -186,11 +187,11 @@ impl Target for DavTarget {
                 ),
             )
         })?;
-        Ok(format!(
+        Ok(Href::new(format!(
             "{}/{}/",
             home.trim_end_matches('/'),
             safe_segment(name)
-        ))
+        )))
     }
 
     async fn create_collection(&self, href: &str, info: &CollectionInfo) -> Result<()> {
@@ -227,11 +228,7 @@ impl Target for DavTarget {
         self.account.list(collection).await
     }
 
-    async fn fetch(
-        &self,
-        collection: &CollectionInfo,
-        hrefs: &[String],
-    ) -> Result<Vec<StoredItem>> {
+    async fn fetch(&self, collection: &CollectionInfo, hrefs: &[Href]) -> Result<Vec<StoredItem>> {
         fetch_from(&self.account, collection, hrefs).await
     }
 
@@ -261,7 +258,7 @@ impl Target for DavTarget {
             .copied()
             .filter(|item| {
                 std::str::from_utf8(item).is_ok()
-                    && crate::vobject::uid_of(item).is_some_and(|uid| safe_segment(&uid) == uid)
+                    && crate::vobject::uid_of(item).is_some_and(|uid| safe_segment(&uid) == *uid)
             })
             .collect();
         if items.len() < 2 {

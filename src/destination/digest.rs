@@ -6,10 +6,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use futures_util::TryStreamExt;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use crate::destination::StoredItem;
 use crate::error::{ErrorKind, Result};
+use crate::ids::{Etag, Href, Sha256};
 use crate::model::Warning;
 use crate::source::{ByteStream, ItemSink};
 
@@ -29,7 +30,7 @@ impl DigestSink {
         )
     }
 
-    fn keep(&self, href: String, etag: Option<String>, sha256: String) {
+    fn keep(&self, href: Href, etag: Option<Etag>, sha256: Sha256) {
         self.found
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -48,20 +49,20 @@ impl ItemSink for DigestSink {
         false
     }
 
-    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
-        self.keep(href, etag, crate::archive::writer::sha256_hex(&bytes));
+    async fn item(&self, href: Href, etag: Option<Etag>, bytes: Vec<u8>) -> Result<()> {
+        self.keep(href, etag, Sha256::of(&bytes));
         Ok(())
     }
 
-    async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()> {
+    async fn stream(&self, href: Href, etag: Option<Etag>, body: ByteStream) -> Result<()> {
         let hasher = body
-            .try_fold(Sha256::new(), |mut hasher, chunk| async move {
+            .try_fold(sha2::Sha256::new(), |mut hasher, chunk| async move {
                 hasher.update(&chunk);
                 Ok(hasher)
             })
             .await
             .map_err(|e| crate::Error::with_source(ErrorKind::Network, "stream failed", e))?;
-        self.keep(href, etag, crate::archive::writer::hex(&hasher.finalize()));
+        self.keep(href, etag, Sha256::from_digest(&hasher.finalize()));
         Ok(())
     }
 
@@ -78,14 +79,14 @@ impl ItemSink for DigestSink {
 }
 
 /// SHA-256 (hex) of a file, read in pieces.
-pub(crate) fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn sha256_of_file(path: &Path) -> std::io::Result<Sha256> {
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = sha2::Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
         let read = file.read(&mut buffer)?;
         if read == 0 {
-            return Ok(crate::archive::writer::hex(&hasher.finalize()));
+            return Ok(Sha256::from_digest(&hasher.finalize()));
         }
         hasher.update(&buffer[..read]);
     }
@@ -114,7 +115,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.jpg");
         std::fs::write(&file, &whole).unwrap();
-        let expected = crate::archive::writer::sha256_hex(&whole);
+        let expected = Sha256::of(&whole);
         let found = sink.take();
         assert_eq!(found.len(), 2);
         for item in &found {

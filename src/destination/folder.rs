@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::layout::safe_segment;
 use crate::destination::{PutMode, PutOutcome, StoredItem, Target};
 use crate::error::{Error, Result};
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::SourceInfo;
 
@@ -36,8 +37,8 @@ impl FolderTarget {
     /// `read` of each href's file; a missing file is left out.
     fn each_file(
         &self,
-        hrefs: &[String],
-        read: impl Fn(&str, &Path) -> std::io::Result<StoredItem>,
+        hrefs: &[Href],
+        read: impl Fn(&Href, &Path) -> std::io::Result<StoredItem>,
     ) -> Result<Vec<StoredItem>> {
         let mut stored = Vec::new();
         for href in hrefs {
@@ -75,7 +76,7 @@ fn walk(dir: &Path, prefix: &str, found: &mut Vec<ItemRef>) -> Result<()> {
         } else if file_type.is_file() {
             let size = entry.metadata().ok().map(|m| m.len());
             found.push(ItemRef {
-                href,
+                href: Href::new(href),
                 etag: None,
                 size,
             });
@@ -117,7 +118,7 @@ impl Target for FolderTarget {
                 .map(|s| s.trim().to_owned());
             found.push(CollectionInfo {
                 kind,
-                href: format!("{}/{name}/", kind.folder()),
+                href: Href::new(format!("{}/{name}/", kind.folder())),
                 name,
                 display_name,
                 description: None,
@@ -130,8 +131,12 @@ impl Target for FolderTarget {
         Ok(found)
     }
 
-    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<String> {
-        Ok(format!("{}/{}/", kind.folder(), safe_segment(name)))
+    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<Href> {
+        Ok(Href::new(format!(
+            "{}/{}/",
+            kind.folder(),
+            safe_segment(name)
+        )))
     }
 
     async fn create_collection(&self, href: &str, info: &CollectionInfo) -> Result<()> {
@@ -157,24 +162,20 @@ impl Target for FolderTarget {
         Ok(found)
     }
 
-    async fn fetch(
-        &self,
-        _collection: &CollectionInfo,
-        hrefs: &[String],
-    ) -> Result<Vec<StoredItem>> {
+    async fn fetch(&self, _collection: &CollectionInfo, hrefs: &[Href]) -> Result<Vec<StoredItem>> {
         self.each_file(hrefs, |href, path| {
-            std::fs::read(path).map(|bytes| StoredItem::read(href.to_owned(), None, bytes))
+            std::fs::read(path).map(|bytes| StoredItem::read(href.clone(), None, bytes))
         })
     }
 
     async fn digests(
         &self,
         _collection: &CollectionInfo,
-        hrefs: &[String],
+        hrefs: &[Href],
     ) -> Result<Vec<StoredItem>> {
         self.each_file(hrefs, |href, path| {
             super::digest::sha256_of_file(path).map(|sha256| StoredItem {
-                href: href.to_owned(),
+                href: href.clone(),
                 etag: None,
                 bytes: Vec::new(),
                 sha256: Some(sha256),

@@ -14,24 +14,25 @@ use http::{Method, StatusCode};
 
 use crate::dav::http::{HttpClient, check_status, status_error};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href, Sha256};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::SourceInfo;
 
 /// An item as the target serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredItem {
-    pub href: String,
-    pub etag: Option<String>,
+    pub href: Href,
+    pub etag: Option<Etag>,
     /// Empty when only the checksum was read ([`Target::digests`]) or nothing was read.
     pub bytes: Vec<u8>,
     /// SHA-256 (hex) of what the target serves; `None` for an item only listed, not read.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
 }
 
 impl StoredItem {
     /// An item read whole.
-    pub fn read(href: String, etag: Option<String>, bytes: Vec<u8>) -> Self {
-        let sha256 = Some(crate::archive::writer::sha256_hex(&bytes));
+    pub fn read(href: Href, etag: Option<Etag>, bytes: Vec<u8>) -> Self {
+        let sha256 = Some(Sha256::of(&bytes));
         Self {
             href,
             etag,
@@ -41,7 +42,7 @@ impl StoredItem {
     }
 
     /// An item only listed: its name is taken, its content unknown.
-    pub fn listed(href: String, etag: Option<String>) -> Self {
+    pub fn listed(href: Href, etag: Option<Etag>) -> Self {
         Self {
             href,
             etag,
@@ -51,8 +52,8 @@ impl StoredItem {
     }
 
     /// Whether its checksum is `sha256`.
-    pub fn has_sha256(&self, sha256: &str) -> bool {
-        self.sha256.as_deref() == Some(sha256)
+    pub fn has_sha256(&self, sha256: &Sha256) -> bool {
+        self.sha256.as_ref() == Some(sha256)
     }
 }
 
@@ -63,14 +64,14 @@ pub enum PutMode {
     Create,
     /// Replace the version with this ETag (or, without one, whatever is there): only ever
     /// used when the user chose `--on-conflict overwrite`.
-    Replace { etag: Option<String> },
+    Replace { etag: Option<Etag> },
 }
 
 /// What the target did with one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
     Stored {
-        etag: Option<String>,
+        etag: Option<Etag>,
     },
     /// `Create` found something at the href, or `Replace` found another version (412).
     AlreadyExists,
@@ -118,14 +119,13 @@ pub trait Target: Send + Sync + std::fmt::Debug {
 
     async fn collections(&self, kind: CollectionKind) -> Result<Vec<CollectionInfo>>;
 
-    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<String>;
+    fn new_collection_href(&self, kind: CollectionKind, name: &str) -> Result<Href>;
 
     async fn create_collection(&self, href: &str, info: &CollectionInfo) -> Result<()>;
 
     async fn list(&self, collection: &CollectionInfo) -> Result<Vec<ItemRef>>;
 
-    async fn fetch(&self, collection: &CollectionInfo, hrefs: &[String])
-    -> Result<Vec<StoredItem>>;
+    async fn fetch(&self, collection: &CollectionInfo, hrefs: &[Href]) -> Result<Vec<StoredItem>>;
 
     /// Like [`Target::fetch`], but only the checksums of what the target serves, with `bytes`
     /// left empty: photos are compared this way, so memory stays bounded whatever their
@@ -134,7 +134,7 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     async fn digests(
         &self,
         collection: &CollectionInfo,
-        hrefs: &[String],
+        hrefs: &[Href],
     ) -> Result<Vec<StoredItem>> {
         let mut found = Vec::with_capacity(hrefs.len());
         for href in hrefs {
@@ -148,8 +148,11 @@ pub trait Target: Send + Sync + std::fmt::Debug {
 
     /// The href of an item named `relative` (a file name, or a path for photos) inside a
     /// collection.
-    fn item_href(&self, collection_href: &str, relative: &str) -> String {
-        format!("{}/{relative}", collection_href.trim_end_matches('/'))
+    fn item_href(&self, collection_href: &str, relative: &str) -> Href {
+        Href::new(format!(
+            "{}/{relative}",
+            collection_href.trim_end_matches('/')
+        ))
     }
 
     async fn put(
@@ -180,7 +183,7 @@ pub trait Target: Send + Sync + std::fmt::Debug {
 pub(crate) async fn fetch_from(
     source: &dyn crate::source::Source,
     collection: &CollectionInfo,
-    hrefs: &[String],
+    hrefs: &[Href],
 ) -> Result<Vec<StoredItem>> {
     let sink = crate::source::collecting::CollectingSink {
         whole_resources: true,
@@ -199,7 +202,7 @@ pub(crate) async fn fetch_from(
 pub(crate) async fn digests_from(
     source: &dyn crate::source::Source,
     collection: &CollectionInfo,
-    hrefs: &[String],
+    hrefs: &[Href],
 ) -> Result<Vec<StoredItem>> {
     let sink = digest::DigestSink::default();
     fetch_into(source, collection, hrefs, &sink).await?;
@@ -209,7 +212,7 @@ pub(crate) async fn digests_from(
 async fn fetch_into(
     source: &dyn crate::source::Source,
     collection: &CollectionInfo,
-    hrefs: &[String],
+    hrefs: &[Href],
     sink: &dyn crate::source::ItemSink,
 ) -> Result<()> {
     let refs: Vec<ItemRef> = hrefs
@@ -324,7 +327,9 @@ pub(crate) async fn http_put_retried(
         .header(http::header::CONTENT_TYPE, content_type(kind, url));
     request = match mode {
         PutMode::Create => request.header(http::header::IF_NONE_MATCH, "*"),
-        PutMode::Replace { etag: Some(etag) } => request.header(http::header::IF_MATCH, etag),
+        PutMode::Replace { etag: Some(etag) } => {
+            request.header(http::header::IF_MATCH, etag.as_str())
+        }
         PutMode::Replace { etag: None } => request,
     };
     let request = request
@@ -341,7 +346,7 @@ pub(crate) async fn http_put_retried(
         .headers()
         .get(http::header::ETAG)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(Etag::from);
     if status.is_success() {
         return Ok((PutOutcome::Stored { etag }, attempts > 1));
     }

@@ -11,6 +11,7 @@ use crate::destination::{
     PutMode, PutOutcome, StoredItem, Target, digests_from, fetch_from, http_mkcol, http_put,
 };
 use crate::error::Result;
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef};
 use crate::source::photos::PhotoSource;
 use crate::source::{Source, SourceInfo, last_segment};
@@ -95,7 +96,7 @@ impl Target for PhotoTarget {
                 let name = last_segment(&r.href);
                 CollectionInfo {
                     kind: CollectionKind::Photos,
-                    href: r.href,
+                    href: Href::new(r.href),
                     display_name: Some(name.clone()),
                     name,
                     description: None,
@@ -107,8 +108,12 @@ impl Target for PhotoTarget {
             .collect())
     }
 
-    fn new_collection_href(&self, _kind: CollectionKind, name: &str) -> Result<String> {
-        Ok(format!("{}{}/", self.root_href(), safe_segment(name)))
+    fn new_collection_href(&self, _kind: CollectionKind, name: &str) -> Result<Href> {
+        Ok(Href::new(format!(
+            "{}{}/",
+            self.root_href(),
+            safe_segment(name)
+        )))
     }
 
     async fn create_collection(&self, href: &str, _info: &CollectionInfo) -> Result<()> {
@@ -121,18 +126,14 @@ impl Target for PhotoTarget {
         self.reader.list(collection).await
     }
 
-    async fn fetch(
-        &self,
-        collection: &CollectionInfo,
-        hrefs: &[String],
-    ) -> Result<Vec<StoredItem>> {
+    async fn fetch(&self, collection: &CollectionInfo, hrefs: &[Href]) -> Result<Vec<StoredItem>> {
         fetch_from(&self.reader, collection, hrefs).await
     }
 
     async fn digests(
         &self,
         collection: &CollectionInfo,
-        hrefs: &[String],
+        hrefs: &[Href],
     ) -> Result<Vec<StoredItem>> {
         digests_from(&self.reader, collection, hrefs).await
     }

@@ -134,7 +134,7 @@ pub struct BackupState {
     /// Accounts chosen for the backup (all by default).
     pub skip_accounts: std::collections::HashSet<String>,
     /// Collections (account id, href) left out.
-    pub skip_collections: std::collections::HashSet<(String, String)>,
+    pub skip_collections: std::collections::HashSet<(String, crate::ids::Href)>,
     pub folder: String,
     pub as_zip: bool,
     pub result: Option<Result<ExportSummary, Failure>>,

@@ -12,6 +12,7 @@ use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{Manifest, ManifestItem};
 use crate::archive::writer::CollectionWriter;
 use crate::error::Result;
+use crate::ids::{Etag, Href};
 use crate::job::incremental::{PreviousArchive, PreviousCollection};
 use crate::model::{CollectionInfo, ItemKind, ItemRef, Warning, href_key};
 use crate::progress::{CancelToken, JobEvent, Progress};
@@ -402,15 +403,15 @@ impl<'a> Tracking<'a> {
 
 #[async_trait::async_trait]
 impl ItemSink for Tracking<'_> {
-    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+    async fn item(&self, href: Href, etag: Option<Etag>, bytes: Vec<u8>) -> Result<()> {
         self.mark(&href);
         self.inner.item(href, etag, bytes).await
     }
 
     async fn stream(
         &self,
-        href: String,
-        etag: Option<String>,
+        href: Href,
+        etag: Option<Etag>,
         body: crate::source::ByteStream,
     ) -> Result<()> {
         self.mark(&href);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::Manifest;
 use crate::archive::manifest::{MANIFEST_FILE, ManifestCollection, ManifestItem};
 use crate::error::{Error, Result};
+use crate::ids::{Href, Sha256};
 use crate::model::{ItemRef, href_key};
 use crate::source::Changes;
 
@@ -16,7 +17,7 @@ pub struct PreviousArchive {
     root: PathBuf,
     manifest: Manifest,
     /// (source location, collection href) → index into `manifest.collections`.
-    collections: HashMap<(String, String), usize>,
+    collections: HashMap<(String, Href), usize>,
     /// collection path → indexes into `manifest.items`.
     items: HashMap<String, Vec<usize>>,
     /// item path → indexes into `manifest.warnings`.
@@ -85,7 +86,7 @@ impl PreviousArchive {
     pub fn collection(&self, account: &str, href: &str) -> Option<PreviousCollection<'_>> {
         let index = *self
             .collections
-            .get(&(account.to_owned(), href.to_owned()))?;
+            .get(&(account.to_owned(), Href::from(href)))?;
         let collection = &self.manifest.collections[index];
         let by_href = self
             .items
@@ -110,10 +111,10 @@ impl PreviousArchive {
     }
 
     /// Every archived file by its checksum, for linking identical bytes.
-    pub fn paths_by_checksum(&self) -> HashMap<String, String> {
+    pub fn paths_by_checksum(&self) -> HashMap<Sha256, String> {
         self.manifest
             .checked_files()
-            .map(|(path, sha256, _)| (sha256.to_owned(), path.to_owned()))
+            .map(|(path, sha256, _)| (sha256.clone(), path.to_owned()))
             .collect()
     }
 }
@@ -205,7 +206,7 @@ mod tests {
             uid: None,
             href: href.into(),
             etag: Some(etag.into()),
-            sha256: format!("sha-{href}"),
+            sha256: Sha256::of(href.as_bytes()),
             size: 10,
         }
     }

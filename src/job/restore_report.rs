@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ids::{Etag, Href, Sha256, Uid};
 
 pub const REPORT_FORMAT: &str = "lifeboat-restore-report";
 
@@ -45,16 +46,16 @@ pub enum ItemState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemRecord {
-    pub href: String,
+    pub href: Href,
     /// The UID sent (a new one for `keep-both` copies).
     #[serde(default)]
-    pub uid: Option<String>,
+    pub uid: Option<Uid>,
     pub state: ItemState,
     #[serde(default)]
-    pub etag: Option<String>,
+    pub etag: Option<Etag>,
     /// SHA-256 of the bytes the target served on read-back.
     #[serde(default)]
-    pub served_sha256: Option<String>,
+    pub served_sha256: Option<Sha256>,
     /// What the read-back found the target changed (one line per property); empty when it
     /// holds what was sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -135,8 +136,8 @@ mod tests {
         report.target("http://x/").items.insert(
             "contacts/a/1.vcf".to_owned(),
             ItemRecord {
-                href: "/a/1.vcf".to_owned(),
-                uid: Some("1".to_owned()),
+                href: "/a/1.vcf".into(),
+                uid: Some("1".into()),
                 state: ItemState::Pending,
                 etag: None,
                 served_sha256: None,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Account;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::schedule::policy::Every;
 use crate::schedule::retention::Retention;
 
@@ -47,7 +48,7 @@ pub struct ProfileAccount {
     #[serde(flatten)]
     pub account: Account,
     #[serde(default)]
-    pub collections: Vec<String>,
+    pub collections: Vec<Href>,
 }
 
 /// Checks that a profile name is usable in file names and scheduler job names.

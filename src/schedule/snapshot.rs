@@ -21,6 +21,7 @@ use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{MANIFEST_FILE, Manifest};
 use crate::archive::writer::{CommitCheck, FLAG_FILE, remove_stale_partials};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::job::export::{self, ExportSummary};
 use crate::job::incremental::PreviousArchive;
 use crate::model::{Warning, href_key};
@@ -285,7 +286,7 @@ pub async fn run(
 struct Before {
     /// [`crate::source::SourceInfo::account_key`] of its source.
     account: String,
-    href: String,
+    href: Href,
     name: String,
     /// [`href_key`]s of its items.
     items: std::collections::HashSet<String>,

@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::ByteStream;
@@ -238,13 +238,13 @@ impl Bundle {
     }
 
     /// SHA-256 of the entry, hex. Blocking.
-    pub fn sha256(&self, entry: &BundleEntry) -> Result<String> {
-        let mut hasher = Sha256::new();
+    pub fn sha256(&self, entry: &BundleEntry) -> Result<crate::ids::Sha256> {
+        let mut hasher = sha2::Sha256::new();
         self.read_with(entry, |chunk| {
             hasher.update(chunk);
             Ok(())
         })?;
-        Ok(crate::archive::writer::hex(&hasher.finalize()))
+        Ok(crate::ids::Sha256::from_digest(&hasher.finalize()))
     }
 
     /// The entry as a stream of chunks read on a blocking thread, for photos and videos: only

@@ -6,17 +6,18 @@ use std::sync::Mutex;
 use futures_util::TryStreamExt;
 
 use crate::error::{ErrorKind, Result};
+use crate::ids::{Etag, Href};
 use crate::model::Warning;
 use crate::source::{ByteStream, ItemSink};
 
 /// A sink that keeps everything in memory.
 #[derive(Debug, Default)]
 pub struct CollectingSink {
-    pub items: Mutex<Vec<(String, Vec<u8>)>>,
+    pub items: Mutex<Vec<(Href, Vec<u8>)>>,
     pub originals: Mutex<Vec<(String, Vec<u8>)>>,
     pub warnings: Mutex<Vec<Warning>>,
     /// The ETag each delivered href came with, when the source sent one.
-    pub etags: Mutex<std::collections::HashMap<String, String>>,
+    pub etags: Mutex<std::collections::HashMap<Href, Etag>>,
     /// Resources are taken as they are, never cut into items ([`ItemSink::splits_resources`]).
     pub whole_resources: bool,
 }
@@ -28,7 +29,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl CollectingSink {
-    pub fn items(&self) -> Vec<(String, Vec<u8>)> {
+    pub fn items(&self) -> Vec<(Href, Vec<u8>)> {
         lock(&self.items).clone()
     }
 
@@ -37,7 +38,7 @@ impl CollectingSink {
     }
 
     /// Everything delivered, with ETags, leaving the sink empty.
-    pub fn take(&self) -> Vec<(String, Option<String>, Vec<u8>)> {
+    pub fn take(&self) -> Vec<(Href, Option<Etag>, Vec<u8>)> {
         let mut etags = lock(&self.etags);
         std::mem::take(&mut *lock(&self.items))
             .into_iter()
@@ -48,9 +49,9 @@ impl CollectingSink {
             .collect()
     }
 
-    fn remember_etag(&self, href: &str, etag: Option<String>) {
+    fn remember_etag(&self, href: &Href, etag: Option<Etag>) {
         if let Some(etag) = etag {
-            lock(&self.etags).insert(href.to_owned(), etag);
+            lock(&self.etags).insert(href.clone(), etag);
         }
     }
 }
@@ -61,13 +62,13 @@ impl ItemSink for CollectingSink {
         !self.whole_resources
     }
 
-    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+    async fn item(&self, href: Href, etag: Option<Etag>, bytes: Vec<u8>) -> Result<()> {
         self.remember_etag(&href, etag);
         lock(&self.items).push((href, bytes));
         Ok(())
     }
 
-    async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()> {
+    async fn stream(&self, href: Href, etag: Option<Etag>, body: ByteStream) -> Result<()> {
         self.remember_etag(&href, etag);
         let chunks: Vec<bytes::Bytes> = body
             .try_collect()

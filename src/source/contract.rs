@@ -2,6 +2,7 @@
 //! tests run it on memory and device sources, integration tests on real Radicale and WebDAV.
 
 use crate::error::ErrorKind;
+use crate::ids::Href;
 use crate::model::{CollectionKind, Warning};
 use crate::progress::CancelToken;
 use crate::source::Source;
@@ -73,7 +74,7 @@ pub async fn check_source(
                 collection.href
             ));
         }
-        let mut download_hrefs: Vec<String> = source
+        let mut download_hrefs: Vec<Href> = source
             .list_for_download(collection)
             .await
             .map_err(|e| format!("list_for_download: {e}"))?

@@ -8,6 +8,7 @@ use libdav::names;
 
 use crate::dav::http::{HttpClient, HttpError, status_error};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, href_key};
 use crate::progress::CancelToken;
 use crate::source::{Changes, ItemSink, Source, SourceInfo, last_segment};
@@ -29,7 +30,7 @@ pub struct DavSource {
     pub(crate) calendar_homes: Vec<String>,
     location: String,
     /// Collections that said they support sync-collection (RFC 6578).
-    syncable: std::sync::Mutex<std::collections::HashSet<String>>,
+    syncable: std::sync::Mutex<std::collections::HashSet<Href>>,
 }
 
 /// Maps a libdav error to ours, naming the URL and the account.
@@ -260,7 +261,7 @@ pub fn collections_in(
                     })
                     .unwrap_or_default(),
                 sync_token: None,
-                href,
+                href: Href::new(href),
             },
             supports_sync,
         ));
@@ -402,12 +403,12 @@ impl Source for DavSource {
                         .into_iter()
                         .filter(|r| r.href.trim_end_matches('/') != own && !r.href.ends_with('/'))
                         .map(|r| ItemRef {
-                            href: r.href,
-                            etag: r.etag,
+                            href: Href::new(r.href),
+                            etag: r.etag.map(Etag::new),
                             size: None,
                         })
                         .collect(),
-                    deleted: response.deleted,
+                    deleted: response.deleted.into_iter().map(Href::new).collect(),
                 }))
             }
             // The server forgot the token or refuses the report, or answers it with something

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::dav::line_ends;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href};
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
 use crate::source::ItemSink;
@@ -160,7 +161,14 @@ async fn deliver<'a>(
             }),
             Ok(content) => {
                 let bytes = content.data.into_bytes();
-                one_resource(kind, &listed.href, Some(content.etag), bytes, sink).await?;
+                one_resource(
+                    kind,
+                    &listed.href,
+                    Some(Etag::new(content.etag)),
+                    bytes,
+                    sink,
+                )
+                .await?;
             }
             Err(status) => again.push(Refetch {
                 item: listed,
@@ -188,23 +196,27 @@ async fn deliver<'a>(
 async fn one_resource(
     kind: CollectionKind,
     href: &str,
-    etag: Option<String>,
+    etag: Option<Etag>,
     bytes: Vec<u8>,
     sink: &dyn ItemSink,
 ) -> Result<()> {
     let split = match kind {
-        _ if !sink.splits_resources() => return sink.item(href.to_owned(), etag, bytes).await,
+        _ if !sink.splits_resources() => return sink.item(Href::new(href), etag, bytes).await,
         CollectionKind::Contacts => crate::vobject::split_vcards(&bytes),
         CollectionKind::Calendar => crate::vobject::split_calendar(&bytes),
-        CollectionKind::Photos => return sink.item(href.to_owned(), etag, bytes).await,
+        CollectionKind::Photos => return sink.item(Href::new(href), etag, bytes).await,
     };
     if split.items.len() < 2 {
-        return sink.item(href.to_owned(), etag, bytes).await;
+        return sink.item(Href::new(href), etag, bytes).await;
     }
     sink.original(href, &bytes).await?;
     for (index, part) in split.items.into_iter().enumerate() {
-        sink.item(format!("{href}#{}", index + 1), etag.clone(), part)
-            .await?;
+        sink.item(
+            Href::new(format!("{href}#{}", index + 1)),
+            etag.clone(),
+            part,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -321,8 +333,8 @@ impl DavSource {
                     .headers()
                     .get(http::header::ETAG)
                     .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-                    .or_else(|| refetch.fallback.map(|(etag, _)| etag));
+                    .map(Etag::from)
+                    .or_else(|| refetch.fallback.map(|(etag, _)| Etag::new(etag)));
                 let bytes = response.into_body().to_vec();
                 return one_resource(kind, href, etag, bytes, sink).await;
             }
@@ -345,7 +357,7 @@ impl DavSource {
                 )
                 .at_href(href),
             );
-            return one_resource(kind, href, Some(etag), bytes, sink).await;
+            return one_resource(kind, href, Some(Etag::new(etag)), bytes, sink).await;
         }
         sink.warn(
             Warning::new(

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::StreamExt;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
 use crate::progress::CancelToken;
 use crate::source::{ItemSink, Source, SourceInfo};
@@ -285,7 +286,7 @@ impl Source for DeviceSource {
                 let name = format!("{}-{}", self.name, kind.folder());
                 collections.push(CollectionInfo {
                     kind,
-                    href: format!("{}/", kind.folder()),
+                    href: Href::new(format!("{}/", kind.folder())),
                     display_name: Some(format!("{} from {}", kind.folder(), self.name)),
                     name,
                     description: None,
@@ -305,7 +306,7 @@ impl Source for DeviceSource {
             .iter()
             .filter(|f| f.kind == collection.kind)
             .map(|f| ItemRef {
-                href: f.relative.clone(),
+                href: Href::new(f.relative.clone()),
                 etag: None,
                 size: Some(f.size),
             })
@@ -416,7 +417,7 @@ async fn deliver_file(
     if outcome.whole {
         // No item could be cut, or the file is one object: the file itself is the item.
         match tokio::fs::read(path).await {
-            Ok(bytes) => sink.item(href.to_owned(), None, bytes).await?,
+            Ok(bytes) => sink.item(Href::new(href), None, bytes).await?,
             Err(e) => sink.warn(unreadable(e)),
         }
         return Ok(());
@@ -452,15 +453,16 @@ impl<'a> Numbered<'a> {
             return Ok(());
         }
         if let Some(first) = self.first.take() {
-            sink.item(format!("{href}#1"), None, first).await?;
+            sink.item(Href::new(format!("{href}#1")), None, first)
+                .await?;
         }
-        sink.item(format!("{href}#{}", self.count), None, part)
+        sink.item(Href::new(format!("{href}#{}", self.count)), None, part)
             .await
     }
 
     async fn finish(mut self, sink: &dyn ItemSink) -> Result<()> {
         match self.first.take() {
-            Some(only) => sink.item(self.href.to_owned(), None, only).await,
+            Some(only) => sink.item(Href::new(self.href), None, only).await,
             None => Ok(()),
         }
     }

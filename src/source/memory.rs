@@ -1,6 +1,7 @@
 //! An in-memory source for fast engine tests: collections and items held in a Vec.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
 use crate::progress::CancelToken;
 use crate::source::{ItemSink, Source, SourceInfo};
@@ -28,7 +29,7 @@ impl MemorySource {
         self.collections.push(MemoryCollection {
             info: CollectionInfo {
                 kind,
-                href: format!("/{name}/"),
+                href: Href::new(format!("/{name}/")),
                 name: name.to_owned(),
                 display_name: Some(format!("{name} (memory)")),
                 description: None,
@@ -74,7 +75,7 @@ impl Source for MemorySource {
             .items
             .iter()
             .map(|(href, bytes)| ItemRef {
-                href: href.clone(),
+                href: Href::new(href),
                 etag: None,
                 size: Some(bytes.len() as u64),
             })
@@ -91,8 +92,8 @@ impl Source for MemorySource {
         let stored = self.find(collection)?;
         for wanted in items {
             cancel.check()?;
-            match stored.items.iter().find(|(href, _)| *href == wanted.href) {
-                Some((href, bytes)) => sink.item(href.clone(), None, bytes.clone()).await?,
+            match stored.items.iter().find(|(href, _)| **href == *wanted.href) {
+                Some((href, bytes)) => sink.item(Href::new(href), None, bytes.clone()).await?,
                 None => sink.warn(
                     Warning::new("unavailable", "the item is gone from the source")
                         .at_href(&wanted.href),

@@ -24,6 +24,7 @@ use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::ids::{Etag, Href};
 use crate::model::{CollectionInfo, ItemAbout, ItemRef, Warning};
 use crate::progress::CancelToken;
 
@@ -59,9 +60,9 @@ impl SourceInfo {
 pub trait ItemSink: Send + Sync {
     /// One item's exact bytes. `href` is the item's source href; for a file cut into several
     /// items it is `file#n` (n from 1).
-    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()>;
+    async fn item(&self, href: Href, etag: Option<Etag>, bytes: Vec<u8>) -> Result<()>;
     /// One item whose bytes arrive as a stream (photos).
-    async fn stream(&self, href: String, etag: Option<String>, body: ByteStream) -> Result<()>;
+    async fn stream(&self, href: Href, etag: Option<Etag>, body: ByteStream) -> Result<()>;
     /// A whole source file kept verbatim because its items could not be cut from it losslessly.
     async fn original(&self, href: &str, bytes: &[u8]) -> Result<()>;
     /// [`ItemSink::original`] for a file on this computer, which the archive copies without
@@ -91,7 +92,7 @@ pub trait ItemSink: Send + Sync {
 pub struct Changes {
     pub sync_token: String,
     pub changed: Vec<ItemRef>,
-    pub deleted: Vec<String>,
+    pub deleted: Vec<Href>,
 }
 
 /// A place that holds a person's contacts, calendars, to-dos or photos.
@@ -189,7 +190,7 @@ impl Connected {
     pub fn add(
         &mut self,
         account: &crate::config::Account,
-        collections: &[String],
+        collections: &[Href],
         connected: Result<Vec<Box<dyn Source>>>,
     ) -> Result<()> {
         match connected {
@@ -235,7 +236,7 @@ impl Connected {
 }
 
 /// `source` narrowed to the collections with these hrefs; all of them when `hrefs` is empty.
-pub fn only_collections(source: Box<dyn Source>, hrefs: Vec<String>) -> Box<dyn Source> {
+pub fn only_collections(source: Box<dyn Source>, hrefs: Vec<Href>) -> Box<dyn Source> {
     if hrefs.is_empty() {
         source
     } else {
@@ -250,7 +251,7 @@ pub fn only_collections(source: Box<dyn Source>, hrefs: Vec<String>) -> Box<dyn 
 #[derive(Debug)]
 pub struct OnlyCollections {
     pub inner: Box<dyn Source>,
-    pub hrefs: Vec<String>,
+    pub hrefs: Vec<Href>,
 }
 
 #[async_trait::async_trait]

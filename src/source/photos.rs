@@ -7,6 +7,7 @@ use http::Uri;
 
 use crate::dav::http::HttpClient;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning, href_key};
 use crate::progress::CancelToken;
 use crate::source::{ItemSink, Source, SourceInfo, last_segment};
@@ -190,7 +191,7 @@ impl crate::dav::listing::Entries for Walk<'_> {
         } else if !entry.is_folder {
             href.shrink_to_fit();
             self.found.push(ItemRef {
-                href,
+                href: Href::new(href),
                 etag: entry.etag,
                 size: entry.size,
             });
@@ -312,7 +313,7 @@ impl Source for PhotoSource {
         };
         Ok(vec![CollectionInfo {
             kind: CollectionKind::Photos,
-            href,
+            href: Href::new(href),
             display_name: Some(name.clone()),
             name,
             description: None,
@@ -385,7 +386,7 @@ mod tests {
     fn listed(href: &str, is_folder: bool) -> crate::dav::listing::ListedEntry {
         crate::dav::listing::ListedEntry {
             href: href.to_owned(),
-            raw_href: href.to_owned(),
+            raw_href: Href::from(href),
             etag: None,
             size: Some(1),
             is_folder,

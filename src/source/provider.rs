@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, ItemAbout, ItemRef, Warning};
 use crate::progress::CancelToken;
 use crate::source::bundle::{Bundle, BundleEntry};
@@ -39,7 +40,7 @@ impl PlannedCollection {
     /// A collection named `name` (also its display name) with nothing kept beside it yet.
     pub fn new(
         kind: CollectionKind,
-        href: String,
+        href: impl Into<Href>,
         name: String,
         description: &str,
         items: Vec<PlannedItem>,
@@ -47,7 +48,7 @@ impl PlannedCollection {
         Self {
             info: CollectionInfo {
                 kind,
-                href,
+                href: href.into(),
                 display_name: Some(name.clone()),
                 name,
                 description: Some(description.to_owned()),
@@ -67,7 +68,7 @@ pub enum PlannedItem {
     /// A vCard or iCalendar file, cut into items like a device folder's.
     File { entry: BundleEntry },
     /// An item Lifeboat wrote from the provider's own format (a Google task as a VTODO).
-    Generated { href: String, bytes: Vec<u8> },
+    Generated { href: Href, bytes: Vec<u8> },
     /// A photo or video found in one or more folders; the copies are compared byte for byte
     /// before they are archived once.
     Media { copies: Vec<MediaCopy> },
@@ -341,7 +342,7 @@ impl ProviderExport {
             let mut entries: Vec<BundleEntry> = copies.iter().map(|c| c.entry.clone()).collect();
             entries.dedup_by(|a, b| a.path == b.path);
             let distinct = entries.clone();
-            let hashes: Result<Vec<String>> = self
+            let hashes: Result<Vec<crate::ids::Sha256>> = self
                 .blocking(move |bundle| entries.iter().map(|e| bundle.sha256(e)).collect())
                 .await;
             let hash_of = |entry: &BundleEntry| -> String {
@@ -350,7 +351,7 @@ impl ProviderExport {
                     .position(|e| e.path == entry.path)
                     .unwrap_or(0);
                 match &hashes {
-                    Ok(hashes) => hashes.get(at).cloned().unwrap_or_default(),
+                    Ok(hashes) => hashes.get(at).map(ToString::to_string).unwrap_or_default(),
                     // An unreadable copy: archive each file on its own so the readable ones
                     // survive and the broken one is reported by its own fetch.
                     Err(_) => entry.path.clone(),
@@ -383,7 +384,10 @@ impl ProviderExport {
             };
             sink.describe(&first.entry.path, about);
             let body = self.bundle.stream(&first.entry);
-            match sink.stream(first.entry.path.clone(), None, body).await {
+            match sink
+                .stream(Href::new(first.entry.path.clone()), None, body)
+                .await
+            {
                 // A damaged entry of a downloaded zip is that photo's problem, not the job's.
                 Err(error) if error.kind() == ErrorKind::InvalidData => sink.warn(
                     Warning::new("unavailable", error.to_string()).at_href(&first.entry.path),
@@ -420,7 +424,7 @@ impl Source for ProviderExport {
             .items
             .iter()
             .map(|item| ItemRef {
-                href: item.href().to_owned(),
+                href: Href::new(item.href()),
                 etag: None,
                 size: item.size(),
             })

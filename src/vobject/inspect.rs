@@ -1,6 +1,7 @@
 //! What an item is, read from its bytes: kind, UID, whether a parser accepts it, and where it
 //! breaks the standard.
 
+use crate::ids::Uid;
 use crate::model::ItemKind;
 
 use super::{
@@ -12,7 +13,7 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemFacts {
     pub kind: ItemKind,
-    pub uid: Option<String>,
+    pub uid: Option<Uid>,
     /// Why a parser could not read it, if it could not; the bytes are kept regardless.
     pub parse_problem: Option<String>,
     /// Ways the item breaks RFC 6350/5545 that a lenient parser accepts (blank lines, lines
@@ -26,17 +27,18 @@ pub(super) fn text_of(value: &[u8]) -> String {
 }
 
 /// The item's UID (the first one, for a recurring event), cheaply, without parsing.
-pub fn uid_of(data: &[u8]) -> Option<String> {
+pub fn uid_of(data: &[u8]) -> Option<Uid> {
     property_value(data, &lines(data), b"UID")
         .map(|value| text_of(&value))
         .filter(|uid| !uid.is_empty())
+        .map(Uid::new)
 }
 
 /// Every UID in `data`: one per vCard of a file of several, each distinct one of a calendar
 /// (a recurring event's overrides share theirs).
-pub fn uids_of(data: &[u8]) -> Vec<String> {
+pub fn uids_of(data: &[u8]) -> Vec<Uid> {
     let split = split_items(data);
-    let mut uids: Vec<String> = Vec::new();
+    let mut uids: Vec<Uid> = Vec::new();
     let parts = if split.items.len() > 1 {
         split.items
     } else {
@@ -72,7 +74,8 @@ pub fn inspect(data: &[u8]) -> ItemFacts {
     if is_vcard {
         let uid = property_value(data, &all, b"UID")
             .map(|v| text_of(&v))
-            .filter(|u| !u.is_empty());
+            .filter(|u| !u.is_empty())
+            .map(Uid::new);
         let parse_problem = match calcard::vcard::VCard::parse(String::from_utf8_lossy(data)) {
             Ok(_) => None,
             Err(entry) => Some(describe_entry(&entry)),
@@ -97,7 +100,7 @@ pub fn inspect(data: &[u8]) -> ItemFacts {
             Some(name) if name == "VJOURNAL" => ItemKind::Journal,
             _ => ItemKind::Unknown,
         };
-        let uid = main.and_then(|b| b.uid.clone());
+        let uid = main.and_then(|b| b.uid.clone()).map(Uid::new);
         let parse_problem =
             match calcard::icalendar::ICalendar::parse(String::from_utf8_lossy(data)) {
                 Ok(_) => None,

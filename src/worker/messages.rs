@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::browse::{ArchiveContents, Pixels, count_noun};
 use crate::config::Account;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
 use crate::job::export::ExportSummary;
 use crate::job::restore::{ConflictPolicy, RestorePlan, RestoreSummary};
 use crate::model::CollectionKind;
@@ -95,7 +96,7 @@ pub struct BackupAccount {
     pub account: Account,
     pub password: Option<String>,
     /// Collection hrefs to back up; empty means all.
-    pub collections: Vec<String>,
+    pub collections: Vec<Href>,
 }
 
 /// A collection found by "Test connection".
@@ -105,7 +106,7 @@ pub struct FoundCollection {
     /// A calendar that only takes to-dos (its supported components are VTODO alone).
     pub task_list: bool,
     pub label: String,
-    pub href: String,
+    pub href: Href,
     pub items: usize,
     /// A device folder lists files (one may hold many contacts); a server lists items.
     pub counts_files: bool,

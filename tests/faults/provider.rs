@@ -184,7 +184,7 @@ async fn damage_in_the_previous_snapshot_is_never_carried_into_a_new_one() {
         let archived = manifest_of(&newest);
         assert_eq!(archived.items.len(), 4);
         for item in &archived.items {
-            let source = phone.join(&item.href);
+            let source = phone.join(item.href.as_str());
             assert_eq!(
                 std::fs::read(newest.join(&item.path)).unwrap(),
                 std::fs::read(&source).unwrap(),

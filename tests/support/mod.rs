@@ -487,12 +487,16 @@ pub fn archived_items(archive: &Path) -> BTreeMap<String, BTreeMap<String, Vec<u
             .iter()
             .find(|c| c.path == item.collection)
             .unwrap();
-        let key = item.uid.clone().unwrap_or_else(|| {
-            item.path
-                .strip_prefix(&format!("{}/", collection.path))
-                .unwrap()
-                .to_owned()
-        });
+        let key = item
+            .uid
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| {
+                item.path
+                    .strip_prefix(&format!("{}/", collection.path))
+                    .unwrap()
+                    .to_owned()
+            });
         let previous = items
             .entry(collection.info.name.clone())
             .or_default()

@@ -137,7 +137,7 @@ impl ArchiveWriter {
         let path = self.staging.join(relative);
         self.make_parent(&path)?;
         let mut to = std::fs::File::create(&path).map_err(io("writing", &path))?;
-        let mut hasher = Sha256::new();
+        let mut hasher = sha2::Sha256::new();
         let mut size = 0u64;
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
@@ -152,7 +152,7 @@ impl ArchiveWriter {
                 .map_err(io("writing", &path))?;
             size += read as u64;
         }
-        let sha256 = hex(&hasher.finalize());
+        let sha256 = Sha256::from_digest(&hasher.finalize());
         self.dedupe(relative, &sha256);
         Ok(ManifestFile {
             path: relative.to_owned(),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::manifest::ManifestFile;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Href, Sha256};
 use crate::model::Warning;
 
 use super::{ArchiveWriter, HashingWriter, io, merge_kinds, merge_members};
@@ -15,9 +16,9 @@ use super::{ArchiveWriter, HashingWriter, io, merge_kinds, merge_members};
 pub(super) struct LinkFrom {
     pub(super) root: PathBuf,
     /// SHA-256 → path inside `root`.
-    pub(super) by_checksum: HashMap<String, String>,
+    pub(super) by_checksum: HashMap<Sha256, String>,
     /// Merged files by (source location, collection href).
-    pub(super) merged: HashMap<(String, String), EarlierMerged>,
+    pub(super) merged: HashMap<(String, Href), EarlierMerged>,
 }
 
 /// A merged file of the earlier archive with the (path, SHA-256) of the items it was made
@@ -25,7 +26,7 @@ pub(super) struct LinkFrom {
 #[derive(Debug)]
 pub(super) struct EarlierMerged {
     pub(super) file: ManifestFile,
-    pub(super) members: Vec<(String, String)>,
+    pub(super) members: Vec<(String, Sha256)>,
 }
 
 impl LinkFrom {

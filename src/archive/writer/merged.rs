@@ -19,8 +19,8 @@ pub(super) fn merge_members(
     items: &[ManifestItem],
     collection: &str,
     kinds: &[ItemKind],
-) -> Vec<(String, String)> {
-    let mut members: Vec<(String, String)> = items
+) -> Vec<(String, Sha256)> {
+    let mut members: Vec<(String, Sha256)> = items
         .iter()
         .filter(|i| i.collection == collection && kinds.contains(&i.kind))
         .map(|i| (i.path.clone(), i.sha256.clone()))

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use crate::archive::commit::rename_no_replace;
 use crate::archive::layout::{NameSet, item_stem, safe_relative_path, safe_segment};
@@ -37,6 +37,7 @@ use crate::archive::manifest::{
     ManifestItem,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href, Sha256, Uid};
 use crate::model::{CollectionInfo, CollectionKind, ItemAbout, ItemKind, Warning};
 use crate::progress::{JobEvent, Progress, Receiving};
 use crate::source::{ByteStream, ItemSink, SourceInfo};
@@ -44,22 +45,13 @@ use crate::vobject;
 
 const PARTIAL_MARKER: &str = ".lifeboat-partial-";
 
-/// Hex SHA-256 of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-pub fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[derive(Debug, Default)]
 struct State {
     sources: Vec<SourceInfo>,
     collections: Vec<ManifestCollection>,
     collection_names: HashMap<CollectionKind, NameSet>,
     item_names: HashMap<String, NameSet>,
-    uids: HashMap<(String, String), String>,
+    uids: HashMap<(String, Uid), String>,
     items: Vec<ManifestItem>,
     /// What sources said about items not yet written, by (collection path, href).
     about: HashMap<(String, String), ItemAbout>,
@@ -318,7 +310,7 @@ impl Drop for ArchiveWriter {
 /// A writer that hashes and counts what passes through.
 struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
+    hasher: sha2::Sha256,
     size: u64,
 }
 
@@ -326,13 +318,13 @@ impl<W: std::io::Write> HashingWriter<W> {
     fn new(inner: W) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
+            hasher: sha2::Sha256::new(),
             size: 0,
         }
     }
 
-    fn finish(self) -> (String, u64) {
-        (hex(&self.hasher.finalize()), self.size)
+    fn finish(self) -> (Sha256, u64) {
+        (Sha256::from_digest(&self.hasher.finalize()), self.size)
     }
 }
 

@@ -130,7 +130,7 @@ impl CollectionWriter {
         path: &str,
         href: &str,
         bytes: &[u8],
-    ) -> (ItemKind, Option<String>, Vec<Warning>) {
+    ) -> (ItemKind, Option<Uid>, Vec<Warning>) {
         let facts = vobject::inspect(bytes);
         let mut warnings = Vec::new();
         let here = |w: Warning| w.at_path(path).at_href(href);
@@ -239,14 +239,14 @@ impl CollectionWriter {
 
 #[async_trait::async_trait]
 impl ItemSink for CollectionWriter {
-    async fn item(&self, href: String, etag: Option<String>, bytes: Vec<u8>) -> Result<()> {
+    async fn item(&self, href: Href, etag: Option<Etag>, bytes: Vec<u8>) -> Result<()> {
         let path = self.place(&href);
         let (kind, uid, warnings) = if self.info.kind == CollectionKind::Photos {
             (Self::media_kind(&path), None, Vec::new())
         } else {
             self.facts_warnings(&path, &href, &bytes)
         };
-        let sha256 = sha256_hex(&bytes);
+        let sha256 = Sha256::of(&bytes);
         let size = bytes.len() as u64;
         let full = self.archive.staging.join(&path);
         tokio::fs::write(&full, bytes)
@@ -270,7 +270,7 @@ impl ItemSink for CollectionWriter {
         Ok(())
     }
 
-    async fn stream(&self, href: String, etag: Option<String>, mut body: ByteStream) -> Result<()> {
+    async fn stream(&self, href: Href, etag: Option<Etag>, mut body: ByteStream) -> Result<()> {
         use tokio::io::AsyncWriteExt as _;
         let path = self.place(&href);
         let full = self.archive.staging.join(&path);
@@ -278,7 +278,7 @@ impl ItemSink for CollectionWriter {
         let mut file = tokio::fs::File::create(&full)
             .await
             .map_err(io("writing", &full))?;
-        let mut hasher = Sha256::new();
+        let mut hasher = sha2::Sha256::new();
         let mut size = 0u64;
         let mut receiving = Receiving::new(&*self.archive.progress);
         while let Some(chunk) = body.next().await {
@@ -309,7 +309,7 @@ impl ItemSink for CollectionWriter {
         file.flush().await.map_err(io("writing", &full))?;
         drop(file);
         let kind = Self::media_kind(&path);
-        let sha256 = hex(&hasher.finalize());
+        let sha256 = Sha256::from_digest(&hasher.finalize());
         self.archive.dedupe(&path, &sha256);
         self.record(
             ManifestItem {

@@ -259,7 +259,7 @@ fn plan_ui(ui: &mut egui::Ui, state: &State, commands: &mut Vec<UiCommand>) {
             ui.label(if collection.create {
                 format!("new: {}", collection.href)
             } else {
-                collection.href.clone()
+                collection.href.to_string()
             });
             ui.label(counts.upload.to_string());
             if counts.changed_by_server > 0 {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::archive::manifest::{ManifestCollection, ManifestItem};
 use crate::destination::{StoredItem, Target, href_key};
+use crate::ids::{Href, Uid};
 use crate::job::restore_report::{ItemRecord, ItemState};
 use crate::model::CollectionKind;
 use crate::vobject;
@@ -23,7 +24,7 @@ pub(super) fn decide(
     record: Option<&ItemRecord>,
     existing: &Existing,
     taken: &mut HashSet<String>,
-    planned_uids: &mut HashMap<String, String>,
+    planned_uids: &mut HashMap<Uid, Href>,
     policy: ConflictPolicy,
 ) -> ItemAction {
     if input.damaged.contains(&item.path) {
@@ -44,7 +45,7 @@ pub(super) fn decide(
     {
         let unchanged = record
             .served_sha256
-            .as_deref()
+            .as_ref()
             .is_some_and(|served| found.has_sha256(served))
             || (record.etag.is_some() && record.etag == found.etag);
         let same_photo = photos && found.has_sha256(&item.sha256);
@@ -194,7 +195,7 @@ pub(super) fn keep_both(
     item: &ManifestItem,
     taken: &mut HashSet<String>,
 ) -> Resolution {
-    let tag = &item.sha256[..8.min(item.sha256.len())];
+    let tag = item.sha256.short(8);
     let (stem, extension) = relative
         .rsplit_once('.')
         .map_or((relative, String::new()), |(s, e)| (s, format!(".{e}")));
@@ -206,6 +207,9 @@ pub(super) fn keep_both(
     );
     Resolution::KeepBoth {
         href,
-        new_uid: item.uid.as_ref().map(|uid| format!("{uid}-restored-{tag}")),
+        new_uid: item
+            .uid
+            .as_ref()
+            .map(|uid| Uid::new(format!("{uid}-restored-{tag}"))),
     }
 }

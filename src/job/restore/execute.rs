@@ -9,9 +9,9 @@ use std::time::Instant;
 use futures_util::StreamExt;
 
 use crate::archive::manifest::ManifestItem;
-use crate::archive::writer::sha256_hex;
 use crate::destination::{PutMode, PutOutcome, StoredItem, Target};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Etag, Href, Sha256, Uid};
 use crate::job::restore_report::{ItemRecord, ItemState, RestoreReport};
 use crate::model::{CollectionInfo, CollectionKind, Warning};
 use crate::progress::{CancelToken, JobEvent, Progress};
@@ -25,13 +25,13 @@ use super::{
 /// One write to make and what came of it.
 pub(super) struct Written {
     pub(super) path: String,
-    pub(super) href: String,
-    pub(super) uid: Option<String>,
+    pub(super) href: Href,
+    pub(super) uid: Option<Uid>,
     /// The bytes sent (for photos only their checksum is kept).
     pub(super) sent: Vec<u8>,
-    pub(super) sent_sha256: String,
+    pub(super) sent_sha256: Sha256,
     pub(super) size: u64,
-    pub(super) etag: Option<String>,
+    pub(super) etag: Option<Etag>,
     pub(super) verified: bool,
     /// What the read-back found the target changed, property by property.
     pub(super) changes: Vec<String>,
@@ -325,13 +325,13 @@ pub(super) async fn settle_one_request<'p>(
         href: collection.href.clone(),
         ..collection.info.clone()
     };
-    let hrefs: Vec<String> = target
+    let hrefs: Vec<Href> = target
         .list(&info)
         .await?
         .into_iter()
         .map(|r| r.href)
         .collect();
-    let mut by_uid: HashMap<String, StoredItem> = HashMap::new();
+    let mut by_uid: HashMap<Uid, StoredItem> = HashMap::new();
     for stored in target.fetch(&info, &hrefs).await? {
         if let Some(uid) = vobject::uid_of(&stored.bytes) {
             by_uid.insert(uid, stored);
@@ -365,7 +365,7 @@ pub(super) async fn settle_one_request<'p>(
                 path: item.path.clone(),
                 href: stored.href,
                 uid: item.uid.clone(),
-                sent_sha256: sha256_hex(&bytes),
+                sent_sha256: Sha256::of(&bytes),
                 size: bytes.len() as u64,
                 sent: bytes,
                 etag,
@@ -394,7 +394,7 @@ pub(super) fn changed_warning(changes: &[String], href: &str, path: &str) -> War
 }
 
 /// Where a write goes and with which UID.
-pub(super) fn write_destination(item: &ItemPlan) -> (String, Option<String>) {
+pub(super) fn write_destination(item: &ItemPlan) -> (Href, Option<Uid>) {
     match &item.action {
         ItemAction::Upload { href } => (href.clone(), item.uid.clone()),
         ItemAction::Conflict {
@@ -404,7 +404,7 @@ pub(super) fn write_destination(item: &ItemPlan) -> (String, Option<String>) {
         ItemAction::Conflict { href, .. } | ItemAction::AlreadyThere { href, .. } => {
             (href.clone(), item.uid.clone())
         }
-        ItemAction::Refused { .. } => (String::new(), None),
+        ItemAction::Refused { .. } => (Href::default(), None),
     }
 }
 
@@ -447,7 +447,7 @@ pub(super) async fn upload_one<'p>(
         }
         _ => PutMode::Create,
     };
-    let sent_sha256 = sha256_hex(&bytes);
+    let sent_sha256 = Sha256::of(&bytes);
     let size = bytes.len() as u64;
     let keep = if kind == CollectionKind::Photos {
         Vec::new()

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::archive::manifest::{Manifest, ManifestItem};
-use crate::archive::writer::sha256_hex;
 use crate::archive::{ArchiveReader, VerifyReport};
 use crate::error::{Error, Result};
+use crate::ids::Sha256;
 use crate::model::CollectionKind;
 use crate::progress::CancelToken;
 use crate::vobject;
@@ -59,7 +59,7 @@ impl RestoreInput {
             .read(&item.path, item.size)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "missing from the archive".to_owned())?;
-        if sha256_hex(&bytes) != item.sha256 {
+        if Sha256::of(&bytes) != item.sha256 {
             return Err("its bytes no longer match the manifest's checksum".to_owned());
         }
         Ok(bytes)

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::ids::{Etag, Href, Uid};
 use crate::model::{CollectionInfo, CollectionKind, Warning};
 
 /// Uploads in flight per collection. Servers that lock per collection (Radicale) gain nothing
@@ -80,25 +81,22 @@ pub enum Match {
 pub enum Resolution {
     Skip,
     Overwrite,
-    KeepBoth {
-        href: String,
-        new_uid: Option<String>,
-    },
+    KeepBoth { href: Href, new_uid: Option<Uid> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "action")]
 pub enum ItemAction {
     Upload {
-        href: String,
+        href: Href,
     },
     AlreadyThere {
-        href: String,
+        href: Href,
         matched: Match,
     },
     Conflict {
-        href: String,
-        etag: Option<String>,
+        href: Href,
+        etag: Option<Etag>,
         #[serde(flatten)]
         resolution: Resolution,
     },
@@ -110,7 +108,7 @@ pub enum ItemAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemPlan {
     pub path: String,
-    pub uid: Option<String>,
+    pub uid: Option<Uid>,
     /// The archived item has no UID and the target needs one: `uid` is made from its
     /// checksum (so a re-run finds it again) and added to the bytes sent.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -131,7 +129,7 @@ pub struct CollectionRestore {
     pub target: usize,
     pub target_label: String,
     /// The collection at the target (created if `create`).
-    pub href: String,
+    pub href: Href,
     pub create: bool,
     /// Whether a one-request upload may be tried for a new collection.
     pub one_request: bool,
@@ -227,7 +225,7 @@ impl RestorePlan {
 pub struct CollectionOutcome {
     pub archive_path: String,
     pub label: String,
-    pub href: String,
+    pub href: Href,
     pub created: bool,
     /// Items stored by one whole-collection request.
     pub one_request_items: usize,

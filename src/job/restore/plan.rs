@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use crate::archive::manifest::{ManifestCollection, ManifestItem};
 use crate::destination::{StoredItem, Target, href_key};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{Href, Sha256, Uid};
 use crate::job::restore_report::RestoreReport;
 use crate::model::{CollectionInfo, CollectionKind, ItemKind, ItemRef};
 use crate::progress::{CancelToken, JobEvent, Progress};
@@ -44,8 +45,8 @@ pub(super) struct Existing {
     pub(super) by_href: HashMap<String, StoredItem>,
     /// Every href holding each UID: servers such as DAViCal store several resources of one
     /// UID (iTIP copies of a meeting), so an item is matched with the one that holds it.
-    pub(super) by_uid: HashMap<String, Vec<String>>,
-    pub(super) by_sha: HashMap<String, String>,
+    pub(super) by_uid: HashMap<Uid, Vec<String>>,
+    pub(super) by_sha: HashMap<Sha256, String>,
 }
 
 impl Existing {
@@ -84,7 +85,7 @@ pub(super) fn free_href(
     collection_href: &str,
     relative: &str,
     taken: &mut HashSet<String>,
-) -> String {
+) -> Href {
     let (stem, extension) = match relative.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => (stem, format!(".{ext}")),
         _ => (relative, String::new()),
@@ -193,7 +194,7 @@ pub async fn plan(
             .get(&target.info().account_key())
             .map(|t| &t.items);
         let mut taken: HashSet<String> = existing.by_href.keys().cloned().collect();
-        let mut planned_uids: HashMap<String, String> = HashMap::new();
+        let mut planned_uids: HashMap<Uid, Href> = HashMap::new();
         let mut decided = Vec::with_capacity(items.len());
         for item in items {
             let uid_added = item.uid.is_none()
@@ -205,10 +206,7 @@ pub async fn plan(
             let with_uid;
             let item = if uid_added {
                 with_uid = ManifestItem {
-                    uid: Some(format!(
-                        "lifeboat-{}",
-                        &item.sha256[..32.min(item.sha256.len())]
-                    )),
+                    uid: Some(Uid::new(format!("lifeboat-{}", item.sha256.short(32)))),
                     ..item.clone()
                 };
                 &with_uid
@@ -303,7 +301,7 @@ pub(super) async fn read_existing(
 ) -> Result<Existing> {
     cancel.check()?;
     let refs: Vec<ItemRef> = target.list(info).await?;
-    let wanted: Vec<String> = if info.kind == CollectionKind::Photos {
+    let wanted: Vec<Href> = if info.kind == CollectionKind::Photos {
         let listed: HashMap<String, &ItemRef> =
             refs.iter().map(|r| (href_key(&r.href), r)).collect();
         items

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::destination::{StoredItem, Target, href_key};
 use crate::error::Result;
+use crate::ids::Href;
 use crate::model::{CollectionInfo, CollectionKind, Warning};
 use crate::vobject;
 
@@ -27,7 +28,7 @@ pub(super) async fn read_back(
     };
     // Items a one-request upload stored exactly were compared while settling it.
     outcome.verified_same_bytes += written.iter().filter(|w| w.verified).count();
-    let hrefs: Vec<String> = written
+    let hrefs: Vec<Href> = written
         .iter()
         .filter(|w| !w.verified)
         .map(|w| w.href.clone())
@@ -42,7 +43,7 @@ pub(super) async fn read_back(
     };
     // Photos are read back as checksums, streamed: memory stays bounded.
     let info = &info;
-    let read = |hrefs: Vec<String>| async move {
+    let read = |hrefs: Vec<Href>| async move {
         if photos {
             target.digests(info, &hrefs).await
         } else {
@@ -56,7 +57,7 @@ pub(super) async fn read_back(
         .collect();
     // A read-back can break off or be cut short like any download: what is missing or
     // differs is read once more before it counts as failed.
-    let again: Vec<String> = written
+    let again: Vec<Href> = written
         .iter()
         .filter(|w| !w.verified)
         .filter(|w| {
@@ -85,8 +86,8 @@ pub(super) async fn read_back(
             continue;
         };
         done.href.clone_from(&found.href);
-        let served_sha256 = found.sha256.clone().unwrap_or_default();
-        if served_sha256 == done.sent_sha256 {
+        let served_sha256 = found.sha256.clone();
+        if served_sha256.as_ref() == Some(&done.sent_sha256) {
             outcome.verified_same_bytes += 1;
             done.verified = true;
         } else if collection.kind != CollectionKind::Photos
@@ -107,7 +108,9 @@ pub(super) async fn read_back(
             warnings.warn(changed_warning(&done.changes, &found.href, &done.path));
         }
         // From now on, `sent_sha256` records what the target serves, for the report.
-        done.sent_sha256 = served_sha256;
+        if let Some(served) = served_sha256 {
+            done.sent_sha256 = served;
+        }
     }
     Ok(())
 }

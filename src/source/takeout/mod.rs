@@ -17,6 +17,7 @@ pub use sidecars::{Match, Sidecar, match_sidecars};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::Result;
+use crate::ids::Href;
 use crate::model::{CollectionKind, Warning};
 use crate::source::bundle::{Bundle, BundleEntry};
 use crate::source::google_tasks;
@@ -244,7 +245,7 @@ fn tasks(
                 .items
                 .iter()
                 .map(|task| PlannedItem::Generated {
-                    href: format!("{href}{}.ics", task.id),
+                    href: Href::new(format!("{href}{}.ics", task.id)),
                     bytes: google_tasks::vtodo(task),
                 })
                 .collect();
