@@ -94,6 +94,18 @@ impl Error {
         Self::with_source(kind, message, err)
     }
 
+    /// A zip on this computer (an archive, a provider's download) that could not be read.
+    pub fn zip_read(path: &std::path::Path, error: zip::result::ZipError) -> Self {
+        match error {
+            zip::result::ZipError::Io(e) => Self::io("reading the zip", path, e),
+            other => Self::with_source(
+                ErrorKind::InvalidData,
+                format!("the zip is damaged: {}", path.display()),
+                other,
+            ),
+        }
+    }
+
     /// What a person should try, if there is something to say beyond the message.
     pub fn hint(&self) -> Option<&'static str> {
         match self.kind {

@@ -18,7 +18,8 @@
 //! - [`vobject`]: byte-level splitting and inspection of vCard/iCalendar data; archived bytes
 //!   are never rewritten.
 //! - [`archive`]: the on-disk format (`docs/ARCHIVE_FORMAT.md`): atomic writer, reader for
-//!   folders and zips, manifest and verification (damage as data: [`archive::verify::Damage`]).
+//!   folders and zips, manifest and verification (damage as data: [`archive::verify::Damage`]),
+//!   and what an earlier archive holds for incremental runs ([`archive::previous`]).
 //! - [`job`]: plan, then execute: export (sources → archive, incremental against an earlier
 //!   one) and restore (archive → destinations, with a restore report beside the archive).
 //! - [`schedule`]: backup profiles, dated snapshots with retention, the OS scheduler

@@ -4,6 +4,7 @@
 pub mod commit;
 pub mod layout;
 pub mod manifest;
+pub mod previous;
 pub mod reader;
 pub mod verify;
 pub mod writer;

@@ -139,7 +139,7 @@ impl ArchiveReader {
             Self::Zip { path, zip } => {
                 let mut found = Vec::new();
                 for index in 0..zip.len() {
-                    let file = zip.by_index(index).map_err(|e| zip_error(path, e))?;
+                    let file = zip.by_index(index).map_err(|e| Error::zip_read(path, e))?;
                     if file.is_dir() {
                         continue;
                     }
@@ -234,7 +234,7 @@ impl ArchiveReader {
                 let mut file = match zip.by_name(name) {
                     Ok(file) => file,
                     Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-                    Err(e) => return Err(zip_error(path, e)),
+                    Err(e) => return Err(Error::zip_read(path, e)),
                 };
                 consume(&mut file, path)?;
             }
@@ -274,7 +274,7 @@ impl ArchiveReader {
                 let file = match zip.by_name(name) {
                     Ok(file) => file,
                     Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-                    Err(e) => return Err(zip_error(path, e)),
+                    Err(e) => return Err(Error::zip_read(path, e)),
                 };
                 let mut bytes = Vec::new();
                 match file.take(max_bytes + 1).read_to_end(&mut bytes) {
@@ -330,17 +330,6 @@ fn walk(root: &Path, prefix: &str, found: &mut BTreeMap<String, Option<String>>)
         }
     }
     Ok(())
-}
-
-pub(crate) fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
-    match error {
-        zip::result::ZipError::Io(e) => Error::io("reading the zip", path, e),
-        other => Error::with_source(
-            ErrorKind::InvalidData,
-            format!("the zip is damaged: {}", path.display()),
-            other,
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{Manifest, ManifestItem};
+use crate::archive::previous::{PreviousArchive, PreviousCollection};
 use crate::archive::writer::CollectionWriter;
 use crate::error::Result;
 use crate::ids::{Etag, Href};
-use crate::job::incremental::{PreviousArchive, PreviousCollection};
 use crate::model::{CollectionInfo, ItemKind, ItemRef, Warning, href_key};
 use crate::progress::{CancelToken, JobEvent, Progress};
 use crate::source::{ItemSink, Source, SourceInfo};

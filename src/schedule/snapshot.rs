@@ -19,11 +19,11 @@ use chrono::{DateTime, Local, NaiveDateTime, Utc};
 
 use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{MANIFEST_FILE, Manifest};
+use crate::archive::previous::PreviousArchive;
 use crate::archive::writer::{CommitCheck, FLAG_FILE, remove_stale_partials};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::Href;
 use crate::job::export::{self, ExportSummary};
-use crate::job::incremental::PreviousArchive;
 use crate::model::{Warning, href_key};
 use crate::progress::{CancelToken, Progress};
 use crate::schedule::retention::{self, Retention, Snapshot};

@@ -112,13 +112,13 @@ impl Bundle {
                 for entry in 0..archive.len() {
                     let file = archive
                         .by_index_raw(entry)
-                        .map_err(|e| crate::archive::reader::zip_error(path, e))?;
+                        .map_err(|e| crate::Error::zip_read(path, e))?;
                     if file.is_dir() || file.is_symlink() {
                         continue;
                     }
                     let name = file
                         .name()
-                        .map_err(|e| crate::archive::reader::zip_error(path, e))?
+                        .map_err(|e| crate::Error::zip_read(path, e))?
                         .replace('\\', "/");
                     found.push((
                         name,
@@ -194,7 +194,7 @@ impl Bundle {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let mut file = archive
                     .by_index(*index)
-                    .map_err(|e| crate::archive::reader::zip_error(path, e))?;
+                    .map_err(|e| crate::Error::zip_read(path, e))?;
                 pump(&mut file).map_err(damaged)?;
             }
             (Part::Folder { root }, Location::FolderRelative(relative)) => {

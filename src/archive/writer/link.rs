@@ -30,7 +30,7 @@ pub(super) struct EarlierMerged {
 }
 
 impl LinkFrom {
-    pub(super) fn new(previous: &crate::job::incremental::PreviousArchive) -> Self {
+    pub(super) fn new(previous: &crate::archive::previous::PreviousArchive) -> Self {
         let manifest = previous.manifest();
         let mut merged = HashMap::new();
         for collection in &manifest.collections {

@@ -179,7 +179,7 @@ impl ArchiveWriter {
     pub fn create_linked(
         out: &Path,
         progress: Arc<dyn Progress>,
-        previous: &crate::job::incremental::PreviousArchive,
+        previous: &crate::archive::previous::PreviousArchive,
     ) -> Result<Arc<Self>> {
         if is_zip(out) {
             return Err(Error::new(
