@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
-pub const CONFIG_VERSION: u32 = 1;
+/// 2: profiles refer to accounts by id (version 1 kept a copy of each account in the profile).
+pub const CONFIG_VERSION: u32 = 2;
 pub const CONFIG_FILE: &str = "config.json";
 /// Overrides the config directory (tests, portable installs).
 pub const CONFIG_DIR_ENV: &str = "LIFEBOAT_CONFIG_DIR";
@@ -24,6 +25,51 @@ pub struct Config {
     pub backup_as_zip: bool,
     /// Scheduled backups.
     pub profiles: Vec<crate::schedule::profile::Profile>,
+}
+
+/// Versions 0 and 1 kept a whole account inside each profile: each moves into the account
+/// list (unless an account with its id is there) and the profile keeps its id.
+fn move_profile_accounts(config: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(object) = config.as_object_mut() else {
+        return;
+    };
+    let mut moved: Vec<Value> = Vec::new();
+    if let Some(profiles) = object.get_mut("profiles").and_then(Value::as_array_mut) {
+        for chosen in profiles
+            .iter_mut()
+            .filter_map(|p| p.get_mut("accounts")?.as_array_mut())
+            .flatten()
+        {
+            let Some(fields) = chosen.as_object_mut() else {
+                continue;
+            };
+            if fields.contains_key("account") || !fields.contains_key("id") {
+                continue;
+            }
+            let collections = fields
+                .remove("collections")
+                .unwrap_or(Value::Array(Vec::new()));
+            let account = Value::Object(std::mem::take(fields));
+            let id = account.get("id").cloned().unwrap_or_default();
+            fields.insert("account".to_owned(), id);
+            fields.insert("collections".to_owned(), collections);
+            moved.push(account);
+        }
+    }
+    if moved.is_empty() {
+        return;
+    }
+    let accounts = object
+        .entry("accounts")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(accounts) = accounts.as_array_mut() {
+        for account in moved {
+            if !accounts.iter().any(|a| a.get("id") == account.get("id")) {
+                accounts.push(account);
+            }
+        }
+    }
 }
 
 impl Default for Config {
@@ -188,14 +234,16 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(Error::io("reading the settings", path, e)),
         };
-        let mut config: Self = serde_json::from_slice(&bytes).map_err(|e| {
+        let invalid = |e| {
             Error::with_source(
                 ErrorKind::InvalidData,
                 format!("the settings file is not valid JSON: {}", path.display()),
                 e,
             )
-        })?;
-        // Version 0 (no field) had the same fields; nothing to migrate yet.
+        };
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+        move_profile_accounts(&mut value);
+        let mut config: Self = serde_json::from_value(value).map_err(invalid)?;
         config.version = config.version.max(CONFIG_VERSION);
         Ok(config)
     }
@@ -290,6 +338,51 @@ mod tests {
         .unwrap();
         let config = Config::load(&path).unwrap();
         assert!(config.backup_as_zip);
+    }
+
+    #[test]
+    fn a_version_1_profile_gives_its_accounts_to_the_account_list_and_keeps_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        // As version 1 wrote it: a copy of each account inside the profile, one of them also
+        // in the account list (made in the window), one only in the profile (the CLI's).
+        std::fs::write(
+            &path,
+            r#"{"version":1,
+                "accounts":[{"id":"home","name":"Home","preset":"other-dav","address":"http://127.0.0.1:5232/","user":"ann"}],
+                "profiles":[{"name":"nightly","destination":"/backups/nightly","every":"daily","at":"02:30",
+                  "accounts":[
+                    {"id":"home","name":"Home","preset":"other-dav","address":"http://127.0.0.1:5232/","user":"ann","collections":["/ann/contacts/"]},
+                    {"id":"profile-nightly-2","name":"nightly 2","preset":"folder","address":"/media/phone","user":""}]}]}"#,
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.version, CONFIG_VERSION);
+        let ids: Vec<&str> = config.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["home", "profile-nightly-2"]);
+        assert_eq!(config.accounts[1].address, "/media/phone");
+        assert_eq!(config.accounts[1].preset, Preset::Folder);
+        let profile = config.profile("nightly").unwrap();
+        let chosen: Vec<(&str, Vec<&str>)> = profile
+            .accounts
+            .iter()
+            .map(|c| {
+                (
+                    c.account.as_str(),
+                    c.collections.iter().map(|h| h.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chosen,
+            [
+                ("home", vec!["/ann/contacts/"]),
+                ("profile-nightly-2", vec![])
+            ]
+        );
+        // Saved and loaded again, it stays the same.
+        config.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), config);
     }
 
     #[test]

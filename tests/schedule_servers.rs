@@ -283,6 +283,21 @@ async fn scheduled_runs_download_only_changes_and_keep_history() {
     // The config never holds the password.
     let settings = std::fs::read_to_string(config.path().join("config.json")).unwrap();
     assert!(!settings.contains(PASSWORD));
+
+    // Profiles name accounts in the one account list; removing a profile takes the accounts
+    // `profile add` made for it, and leaves the other profile's.
+    let account_ids = || {
+        let config = lifeboat::config::Config::load(&config.path().join("config.json")).unwrap();
+        let mut ids: Vec<String> = config.accounts.into_iter().map(|a| a.id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        account_ids(),
+        ["profile-broken-1", "profile-nightly-1", "profile-nightly-2"]
+    );
+    ok(lifeboat_in(config.path(), &["profile", "remove", "broken"]));
+    assert_eq!(account_ids(), ["profile-nightly-1", "profile-nightly-2"]);
 }
 
 #[test]
@@ -380,25 +395,29 @@ async fn two_accounts_on_one_server_never_stand_for_each_other() {
     let secrets = lifeboat::secrets::MemorySecrets::default();
     let account = |id: &str, user: &str, server: &Server| {
         secrets.set(id, PASSWORD).unwrap();
-        ProfileAccount {
-            account: Account {
-                id: id.to_owned(),
-                name: format!("{user}'s account"),
-                preset: Preset::OtherDav,
-                address: server.base_url(),
-                user: user.to_owned(),
-                ca_file: None,
-            },
-            collections: Vec::new(),
+        Account {
+            id: id.to_owned(),
+            name: format!("{user}'s account"),
+            preset: Preset::OtherDav,
+            address: server.base_url(),
+            user: user.to_owned(),
+            ca_file: None,
         }
     };
+    let accounts = vec![
+        account("a1", USER, &radicale),
+        account("a2", OTHER_USER, &radicale),
+        account("a3", USER, &other_server),
+    ];
     let profile = Profile {
         name: "family".to_owned(),
-        accounts: vec![
-            account("a1", USER, &radicale),
-            account("a2", OTHER_USER, &radicale),
-            account("a3", USER, &other_server),
-        ],
+        accounts: accounts
+            .iter()
+            .map(|a| ProfileAccount {
+                account: a.id.clone(),
+                collections: Vec::new(),
+            })
+            .collect(),
         destination: work.path().join("snapshots"),
         every: lifeboat::schedule::policy::Every::Hourly,
         retention: lifeboat::schedule::retention::Retention::default(),
@@ -411,7 +430,7 @@ async fn two_accounts_on_one_server_never_stand_for_each_other() {
     );
     let run = || {
         let progress = std::sync::Arc::new(lifeboat::progress::NoProgress);
-        lifeboat::schedule::run_profile(&profile, &config, &secrets, progress, &cancel)
+        lifeboat::schedule::run_profile(&profile, &accounts, &config, &secrets, progress, &cancel)
     };
     for round in 1..=3 {
         if round == 3 {

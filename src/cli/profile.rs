@@ -18,9 +18,15 @@ pub(super) async fn run_profile(name: &str) -> Result<ExitCode> {
     let profile = config.profile(name)?.clone();
     let secrets = crate::secrets::open_default();
     let progress = Arc::new(TerminalProgress::new("fetching"));
-    let record =
-        crate::schedule::run_profile(&profile, &dir, secrets.as_ref(), progress.clone(), &cancel)
-            .await;
+    let record = crate::schedule::run_profile(
+        &profile,
+        &config.accounts,
+        &dir,
+        secrets.as_ref(),
+        progress.clone(),
+        &cancel,
+    )
+    .await;
     progress.bar.finish_and_clear();
     let record = record?;
     match record.outcome {
@@ -57,9 +63,12 @@ pub(super) async fn run_profile(name: &str) -> Result<ExitCode> {
     }
 }
 
+/// The accounts `profile add` was given, new in the settings' account list (ids
+/// `profile-NAME-N`), so that the window and the scheduler see the same ones.
 pub(super) fn profile_accounts(
     args: &ProfileAddArgs,
-) -> Result<Vec<crate::schedule::profile::ProfileAccount>> {
+    config: &crate::config::Config,
+) -> Result<Vec<crate::config::Account>> {
     use crate::config::{Account, Preset};
     if args.sources.is_empty() {
         return Err(Error::new(
@@ -70,17 +79,18 @@ pub(super) fn profile_accounts(
     let mut accounts = Vec::new();
     let user = args.sources.user.clone().unwrap_or_default();
     let mut add = |preset: Preset, address: String, user: String| {
-        let id = format!("profile-{}-{}", args.name, accounts.len() + 1);
-        accounts.push(crate::schedule::profile::ProfileAccount {
-            account: Account {
-                name: format!("{} {}", args.name, accounts.len() + 1),
-                id,
-                preset,
-                address,
-                user,
-                ca_file: args.ca_file.clone(),
-            },
-            collections: Vec::new(),
+        // `profile remove` knows its own accounts by this prefix.
+        let id = (accounts.len() + 1..)
+            .map(|n| format!("profile-{}-{n}", args.name))
+            .find(|id| !config.accounts.iter().any(|a| &a.id == id))
+            .unwrap_or_default();
+        accounts.push(Account {
+            name: format!("{} {}", args.name, accounts.len() + 1),
+            id,
+            preset,
+            address,
+            user,
+            ca_file: args.ca_file.clone(),
         });
     };
     for url in &args.sources.urls {
@@ -136,7 +146,7 @@ pub(super) fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
                     ),
                 ));
             }
-            let accounts = profile_accounts(&args)?;
+            let accounts = profile_accounts(&args, &config)?;
             let mut retention = crate::schedule::retention::Retention::default();
             for (value, field) in [
                 (args.keep_last, &mut retention.keep_last),
@@ -163,23 +173,25 @@ pub(super) fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
             let profile = Profile {
                 name: args.name.clone(),
                 every: profile_every(&args)?,
-                accounts,
+                accounts: accounts
+                    .iter()
+                    .map(|a| crate::schedule::profile::ProfileAccount {
+                        account: a.id.clone(),
+                        collections: Vec::new(),
+                    })
+                    .collect(),
                 destination,
                 retention,
                 drop_percent: args.drop_percent,
                 enabled: true,
             };
-            let needs_password: Vec<_> = profile
-                .accounts
-                .iter()
-                .filter(|a| a.account.needs_password())
-                .collect();
+            let needs_password: Vec<_> = accounts.iter().filter(|a| a.needs_password()).collect();
             if !needs_password.is_empty() && std::env::var(crate::schedule::TOKEN_ENV).is_err() {
                 let credentials = credentials(args.sources.user.as_deref())?;
                 if let crate::dav::http::Credentials::Basic { password, .. } = credentials {
                     let secrets = crate::secrets::open_default();
-                    for chosen in &needs_password {
-                        secrets.set(&chosen.account.id, &password)?;
+                    for account in &needs_password {
+                        secrets.set(&account.id, &password)?;
                     }
                     if !secrets.is_persistent() {
                         eprintln!(
@@ -200,6 +212,7 @@ pub(super) fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
                 "Run it now with `lifeboat run {0}`; schedule it with `lifeboat schedule install {0}`",
                 profile.name
             );
+            config.accounts.extend(accounts);
             config.profiles.push(profile);
             config.save(&path)?;
         }
@@ -228,13 +241,26 @@ pub(super) fn run_profile_command(command: ProfileCommand) -> Result<ExitCode> {
             let profile = config.profile(&name)?.clone();
             crate::schedule::install::remove(&name)?;
             let secrets = crate::secrets::open_default();
-            for chosen in &profile.accounts {
-                // Accounts shared with the window keep their password.
-                if !config.accounts.iter().any(|a| a.id == chosen.account.id) {
-                    let _ = secrets.delete(&chosen.account.id);
-                }
-            }
             config.profiles.retain(|p| p.name != name);
+            // The accounts `profile add` made for it go with it, with their passwords, unless
+            // another profile uses them; accounts of the window's stay.
+            let made_here = format!("profile-{name}-");
+            let still_used = |id: &str| {
+                config
+                    .profiles
+                    .iter()
+                    .any(|p| p.accounts.iter().any(|c| c.account == id))
+            };
+            let gone: Vec<String> = profile
+                .accounts
+                .iter()
+                .map(|c| c.account.clone())
+                .filter(|id| id.starts_with(&made_here) && !still_used(id))
+                .collect();
+            for id in &gone {
+                let _ = secrets.delete(id);
+            }
+            config.accounts.retain(|a| !gone.contains(&a.id));
             config.save(&path)?;
             println!(
                 "Removed profile {name}; its snapshots in {} stay.",

@@ -269,6 +269,7 @@ impl LifeboatApp {
                     state.job = Some(JobProgress::new(format!("Scheduled backup \"{name}\"")));
                     self.worker.send(Command::RunProfile {
                         profile: Box::new(profile),
+                        accounts: state.config.accounts.clone(),
                         config_dir,
                     });
                 }

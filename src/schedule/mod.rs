@@ -16,12 +16,13 @@ use std::sync::Arc;
 
 use chrono::{Local, Utc};
 
+use crate::config::Account;
 use crate::dav::http::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secrets::SecretStore;
 use crate::source::Connected;
-use profile::{Profile, ProfileAccount};
+use profile::Profile;
 use status::{Outcome, RunRecord, StatusFiles};
 
 pub use crate::connect::{PASSWORD_ENV, TOKEN_ENV};
@@ -52,23 +53,37 @@ pub fn credentials_for(
 }
 
 /// The profile's accounts; one that cannot be connected is a warning ([`Connected`]).
-async fn connect(accounts: &[ProfileAccount], secrets: &dyn SecretStore) -> Result<Connected> {
-    if accounts.is_empty() {
+async fn connect(
+    profile: &Profile,
+    accounts: &[Account],
+    secrets: &dyn SecretStore,
+) -> Result<Connected> {
+    if profile.accounts.is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             "this profile has no accounts to back up",
         ));
     }
+    let (found, missing) = profile.resolve(accounts);
     let mut connected = Connected::default();
-    for chosen in accounts {
-        let credentials = credentials_for(&chosen.account, secrets);
-        crate::connect::add_account(
-            &mut connected,
-            &chosen.account,
-            &chosen.collections,
-            credentials,
-        )
-        .await?;
+    for id in missing {
+        let gone = Account {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            ..Account::default()
+        };
+        connected.add(
+            &gone,
+            &[],
+            Err(Error::new(
+                ErrorKind::InvalidInput,
+                "this account was removed from the settings; add it again or change the schedule",
+            )),
+        )?;
+    }
+    for (account, collections) in found {
+        let credentials = credentials_for(account, secrets);
+        crate::connect::add_account(&mut connected, account, collections, credentials).await?;
     }
     connected.finish()
 }
@@ -78,6 +93,7 @@ async fn connect(accounts: &[ProfileAccount], secrets: &dyn SecretStore) -> Resu
 /// `Err` only when even the status could not be written.
 pub async fn run_profile(
     profile: &Profile,
+    accounts: &[Account],
     config_dir: &Path,
     secrets: &dyn SecretStore,
     progress: Arc<dyn Progress>,
@@ -87,7 +103,7 @@ pub async fn run_profile(
     let result = async {
         let Connected {
             sources, failed, ..
-        } = connect(&profile.accounts, secrets).await?;
+        } = connect(profile, accounts, secrets).await?;
         let settings = snapshot::RunSettings {
             owner: &profile.name,
             destination: &profile.destination,
@@ -173,4 +189,79 @@ pub fn due_profiles<'a>(profiles: &'a [Profile], config_dir: &Path) -> Vec<&'a P
             policy::decide(&p.every, &history, now) == policy::Decision::Due
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use super::profile::{Profile, ProfileAccount};
+    use super::run_profile;
+    use super::status::Outcome;
+    use crate::config::{Account, Preset};
+
+    /// A profile names its accounts by id: the settings' account is the one used, and an id
+    /// no longer there (removed in the window) makes the run flagged, never a success.
+    #[tokio::test]
+    async fn a_profile_uses_the_settings_account_and_reports_one_removed() {
+        let work = tempfile::tempdir().unwrap();
+        let phone = work.path().join("phone");
+        std::fs::create_dir_all(&phone).unwrap();
+        std::fs::write(
+            phone.join("a.vcf"),
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Ann\r\nEND:VCARD\r\n",
+        )
+        .unwrap();
+        let accounts = vec![Account {
+            id: "phone".to_owned(),
+            name: "Phone".to_owned(),
+            preset: Preset::Folder,
+            address: phone.to_string_lossy().into_owned(),
+            ..Account::default()
+        }];
+        let chosen = |id: &str| ProfileAccount {
+            account: id.to_owned(),
+            collections: Vec::new(),
+        };
+        let mut profile = Profile {
+            name: "nightly".to_owned(),
+            accounts: vec![chosen("phone")],
+            destination: work.path().join("snapshots"),
+            every: super::policy::Every::Hourly,
+            retention: super::retention::Retention::default(),
+            drop_percent: super::profile::DEFAULT_DROP_PERCENT,
+            enabled: true,
+        };
+        let secrets = crate::secrets::MemorySecrets::default();
+        let config = work.path().join("config");
+        let cancel = crate::progress::CancelToken::default();
+        let run = |profile: Profile| {
+            let (accounts, config, secrets, cancel) = (&accounts, &config, &secrets, &cancel);
+            async move {
+                let progress = Arc::new(crate::progress::NoProgress);
+                run_profile(&profile, accounts, config, secrets, progress, cancel)
+                    .await
+                    .unwrap()
+            }
+        };
+        let record = run(profile.clone()).await;
+        assert_eq!(record.outcome, Outcome::Success, "{}", record.message);
+        assert_eq!(record.fetched_items, 1);
+
+        profile.accounts.push(chosen("removed-in-the-window"));
+        let record = run(profile.clone()).await;
+        assert_eq!(record.outcome, Outcome::Flagged, "{}", record.message);
+        let said = format!("{} {:?}", record.message, record.flags);
+        assert!(said.contains("removed-in-the-window"), "{said}");
+
+        profile.accounts = vec![chosen("removed-in-the-window")];
+        let record = run(profile).await;
+        assert_eq!(record.outcome, Outcome::Failed, "{}", record.message);
+        assert!(
+            record.message.contains("removed from the settings"),
+            "{}",
+            record.message
+        );
+    }
 }

@@ -42,13 +42,34 @@ fn enabled() -> bool {
 }
 
 /// One account of a profile, with the collections to back up (hrefs; empty means all).
-/// The password is in the keyring under the account's id.
+/// The account itself is the one in the settings' list, so editing it there (a new address,
+/// a CA file) is what the next scheduled run uses; its password is in the keyring under its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileAccount {
-    #[serde(flatten)]
-    pub account: Account,
+    /// The [`Account::id`] of an account in [`crate::config::Config::accounts`].
+    pub account: String,
     #[serde(default)]
     pub collections: Vec<Href>,
+}
+
+impl Profile {
+    /// Each of the profile's accounts as the settings hold it now, with its chosen
+    /// collections; ids no longer in `accounts` (an account removed in the window) are
+    /// returned apart, so that a run can report them instead of quietly backing up less.
+    pub fn resolve<'a>(
+        &'a self,
+        accounts: &'a [Account],
+    ) -> (Vec<(&'a Account, &'a [Href])>, Vec<&'a str>) {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for chosen in &self.accounts {
+            match accounts.iter().find(|a| a.id == chosen.account) {
+                Some(account) => found.push((account, chosen.collections.as_slice())),
+                None => missing.push(chosen.account.as_str()),
+            }
+        }
+        (found, missing)
+    }
 }
 
 /// Checks that a profile name is usable in file names and scheduler job names.

@@ -111,6 +111,7 @@ pub(super) async fn test_account(
 pub(super) async fn run_one_profile(
     shared: &Arc<Shared>,
     profile: &Profile,
+    accounts: &[Account],
     config_dir: &std::path::Path,
 ) {
     let cancel = shared.new_job();
@@ -118,6 +119,7 @@ pub(super) async fn run_one_profile(
     let progress: Arc<dyn Progress> = Arc::new(ChannelProgress(Arc::clone(shared)));
     let result = crate::schedule::run_profile(
         profile,
+        accounts,
         config_dir,
         shared.secrets.as_ref(),
         progress,

@@ -49,11 +49,14 @@ pub enum Command {
     /// Run one backup profile now (a snapshot into its destination).
     RunProfile {
         profile: Box<Profile>,
+        /// The settings' accounts, which the profile names by id.
+        accounts: Vec<Account>,
         config_dir: PathBuf,
     },
     /// Run those of `profiles` that the schedule policy says are due, one after the other.
     RunDueProfiles {
         profiles: Vec<Profile>,
+        accounts: Vec<Account>,
         config_dir: PathBuf,
     },
     /// Read every profile's status file and whether the OS scheduler has it.

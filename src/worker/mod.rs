@@ -178,14 +178,16 @@ impl Worker {
             }
             Command::RunProfile {
                 profile,
+                accounts,
                 config_dir,
             } => {
                 self.spawn_job(move || async move {
-                    run_one_profile(&shared, &profile, &config_dir).await;
+                    run_one_profile(&shared, &profile, &accounts, &config_dir).await;
                 });
             }
             Command::RunDueProfiles {
                 profiles,
+                accounts,
                 config_dir,
             } => {
                 self.spawn_job(move || async move {
@@ -195,7 +197,7 @@ impl Worker {
                         .cloned()
                         .collect();
                     for profile in &due {
-                        run_one_profile(&shared, profile, &config_dir).await;
+                        run_one_profile(&shared, profile, &accounts, &config_dir).await;
                     }
                 });
             }

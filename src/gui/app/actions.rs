@@ -205,7 +205,7 @@ impl LifeboatApp {
             .chosen_accounts()
             .into_iter()
             .map(|chosen| ProfileAccount {
-                account: chosen.account,
+                account: chosen.account.id,
                 collections: chosen.collections,
             })
             .collect();
@@ -278,6 +278,7 @@ impl LifeboatApp {
         state.schedules.last_due_check = Some(std::time::Instant::now());
         self.worker.send(Command::RunDueProfiles {
             profiles: state.config.profiles.clone(),
+            accounts: state.config.accounts.clone(),
             config_dir,
         });
     }
