@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::Href;
+use crate::schedule::profile::Profile;
 
 /// 2: profiles refer to accounts by id (version 1 kept a copy of each account in the profile).
 pub const CONFIG_VERSION: u32 = 2;
@@ -24,7 +26,37 @@ pub struct Config {
     /// Write backups as one `.zip` instead of a folder.
     pub backup_as_zip: bool,
     /// Scheduled backups.
-    pub profiles: Vec<crate::schedule::profile::Profile>,
+    pub profiles: Vec<Profile>,
+}
+
+impl Config {
+    /// The backup profile called `name`.
+    pub fn profile(&self, name: &str) -> Result<&Profile> {
+        self.profiles.iter().find(|p| p.name == name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("there is no backup profile named {name:?}; `lifeboat profile list` shows them"),
+            )
+        })
+    }
+
+    /// Each of `profile`'s accounts as the settings hold it now, with its chosen
+    /// collections; ids no longer in the account list (an account removed in the window) are
+    /// returned apart, so that a run can report them instead of quietly backing up less.
+    pub fn accounts_of<'a>(
+        profile: &'a Profile,
+        accounts: &'a [Account],
+    ) -> (Vec<(&'a Account, &'a [Href])>, Vec<&'a str>) {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for chosen in &profile.accounts {
+            match accounts.iter().find(|a| a.id == chosen.account) {
+                Some(account) => found.push((account, chosen.collections.as_slice())),
+                None => missing.push(chosen.account.as_str()),
+            }
+        }
+        (found, missing)
+    }
 }
 
 /// Versions 0 and 1 kept a whole account inside each profile: each moves into the account

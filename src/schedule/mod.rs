@@ -64,7 +64,7 @@ async fn connect(
             "this profile has no accounts to back up",
         ));
     }
-    let (found, missing) = profile.resolve(accounts);
+    let (found, missing) = crate::config::Config::accounts_of(profile, accounts);
     let mut connected = Connected::default();
     for id in missing {
         let gone = Account {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Account;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::Href;
 use crate::schedule::policy::Every;
@@ -46,30 +45,10 @@ fn enabled() -> bool {
 /// a CA file) is what the next scheduled run uses; its password is in the keyring under its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileAccount {
-    /// The [`Account::id`] of an account in [`crate::config::Config::accounts`].
+    /// The id of an account in the settings' account list ([`crate::config::Config::accounts`]).
     pub account: String,
     #[serde(default)]
     pub collections: Vec<Href>,
-}
-
-impl Profile {
-    /// Each of the profile's accounts as the settings hold it now, with its chosen
-    /// collections; ids no longer in `accounts` (an account removed in the window) are
-    /// returned apart, so that a run can report them instead of quietly backing up less.
-    pub fn resolve<'a>(
-        &'a self,
-        accounts: &'a [Account],
-    ) -> (Vec<(&'a Account, &'a [Href])>, Vec<&'a str>) {
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        for chosen in &self.accounts {
-            match accounts.iter().find(|a| a.id == chosen.account) {
-                Some(account) => found.push((account, chosen.collections.as_slice())),
-                None => missing.push(chosen.account.as_str()),
-            }
-        }
-        (found, missing)
-    }
 }
 
 /// Checks that a profile name is usable in file names and scheduler job names.
@@ -86,16 +65,5 @@ pub fn check_name(name: &str) -> Result<()> {
             ErrorKind::InvalidInput,
             format!("a profile name uses only letters, digits, - and _ (at most 64): {name:?}"),
         ))
-    }
-}
-
-impl crate::config::Config {
-    pub fn profile(&self, name: &str) -> Result<&Profile> {
-        self.profiles.iter().find(|p| p.name == name).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!("there is no backup profile named {name:?}; `lifeboat profile list` shows them"),
-            )
-        })
     }
 }
