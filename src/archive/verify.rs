@@ -164,3 +164,50 @@ pub fn check(reader: &mut ArchiveReader, manifest: &Manifest) -> Result<VerifyRe
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{Problem, verify};
+    use crate::ids::Sha256;
+
+    /// A damaged file's path is data, whole: a name with " (" in it (as copies are named)
+    /// was once cut there when the damage was carried as a line of text.
+    #[test]
+    fn a_damaged_file_whose_name_holds_a_parenthesis_is_named_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = "photos/camera/IMG (1).jpg";
+        std::fs::create_dir_all(dir.path().join("photos/camera")).unwrap();
+        std::fs::write(dir.path().join(path), b"changed after the backup").unwrap();
+        let manifest = serde_json::json!({
+            "format": crate::archive::manifest::FORMAT_NAME,
+            "format_version": crate::archive::manifest::FORMAT_VERSION,
+            "tool": "lifeboat test",
+            "created": "2026-12-03T12:00:00Z",
+            "sources": [],
+            "collections": [],
+            "items": [{
+                "path": path,
+                "collection": "photos/camera",
+                "kind": "photo",
+                "href": "/Photos/IMG%20(1).jpg",
+                "sha256": Sha256::of(b"as it was backed up").as_str(),
+                "size": 24,
+            }],
+        });
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        let (_, report) = verify(dir.path()).unwrap();
+        assert_eq!(report.corrupt.len(), 1, "{report:?}");
+        assert_eq!(report.corrupt[0].path, path);
+        assert_eq!(report.corrupt[0].problem, Problem::ChecksumDiffers);
+        assert!(report.damaged_paths().contains(path));
+        assert_eq!(
+            report.corrupt[0].to_string(),
+            format!("corrupt {path} (checksum differs)")
+        );
+    }
+}
