@@ -96,13 +96,36 @@ impl Error {
 
     /// A zip on this computer (an archive, a provider's download) that could not be read.
     pub fn zip_read(path: &std::path::Path, error: zip::result::ZipError) -> Self {
+        Self::zip(
+            path,
+            error,
+            "reading the zip",
+            ErrorKind::InvalidData,
+            "the zip is damaged",
+        )
+    }
+
+    /// A zip archive being written that could not be finished.
+    pub fn zip_write(path: &std::path::Path, error: zip::result::ZipError) -> Self {
+        Self::zip(
+            path,
+            error,
+            "writing the zip",
+            ErrorKind::Io,
+            "writing the zip failed",
+        )
+    }
+
+    fn zip(
+        path: &std::path::Path,
+        error: zip::result::ZipError,
+        doing: &str,
+        kind: ErrorKind,
+        otherwise: &str,
+    ) -> Self {
         match error {
-            zip::result::ZipError::Io(e) => Self::io("reading the zip", path, e),
-            other => Self::with_source(
-                ErrorKind::InvalidData,
-                format!("the zip is damaged: {}", path.display()),
-                other,
-            ),
+            zip::result::ZipError::Io(e) => Self::io(doing, path, e),
+            other => Self::with_source(kind, format!("{otherwise}: {}", path.display()), other),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::archive::commit::rename_no_replace;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 use super::{ArchiveWriter, collect_files, commit_error, io};
 
@@ -48,11 +48,11 @@ impl ArchiveWriter {
                     })
                     .large_file(true);
                 zip.start_file(relative.as_str(), options)
-                    .map_err(|e| zip_error(&partial, e))?;
+                    .map_err(|e| Error::zip_write(&partial, e))?;
                 let mut input = std::fs::File::open(&source).map_err(io("reading", &source))?;
                 std::io::copy(&mut input, &mut zip).map_err(io("writing the zip", &partial))?;
             }
-            let writer = zip.finish().map_err(|e| zip_error(&partial, e))?;
+            let writer = zip.finish().map_err(|e| Error::zip_write(&partial, e))?;
             let file = writer
                 .into_inner()
                 .map_err(|e| Error::io("writing the zip", &partial, e.into_error()))?;
@@ -75,16 +75,5 @@ impl ArchiveWriter {
         let mut name = self.staging.as_os_str().to_owned();
         name.push(".zip");
         PathBuf::from(name)
-    }
-}
-
-pub(super) fn zip_error(path: &Path, error: zip::result::ZipError) -> Error {
-    match error {
-        zip::result::ZipError::Io(e) => Error::io("writing the zip", path, e),
-        other => Error::with_source(
-            ErrorKind::Io,
-            format!("writing the zip failed: {}", path.display()),
-            other,
-        ),
     }
 }
