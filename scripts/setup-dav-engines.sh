@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian-packaged CalDAV/CardDAV engines the compatibility matrix
 # (tests/engines.rs) starts on loopback: Cyrus IMAP with its CalDAV/CardDAV modules
-# (Fastmail's engine), DAViCal (Apache with PHP, PostgreSQL) and SOGo (with memcached).
+# (Fastmail's engine), DAViCal (Apache with PHP, PostgreSQL) and SOGo (with memcached);
+# and adb, the Android debug bridge whose real server the phone tests (tests/android.rs)
+# connect to a simulated phone.
 # Needs root and apt-get; the packages' own services are never started (policy-rc.d): the
 # tests run each engine with throwaway storage, database and web server of their own.
 # Idempotent and quick when already done.
 set -euo pipefail
 packages=(cyrus-imapd cyrus-caldav cyrus-admin sasl2-bin sogo memcached
-          davical postgresql apache2 libapache2-mod-php php-pgsql)
+          davical postgresql apache2 libapache2-mod-php php-pgsql adb)
 # DAViCal's settings for requests to 127.0.0.1: the test harness runs its own PostgreSQL and
 # says where in LIFEBOAT_PG (Apache's SetEnv).
 write_davical_conf() {

@@ -33,6 +33,9 @@ pub enum ErrorKind {
     Io,
     /// The user cancelled the job.
     Cancelled,
+    /// A phone over USB cannot be read yet: none connected, not allowed, offline, or the
+    /// Android tools missing. The message says which step fixes it.
+    PhoneNotReady,
 }
 
 /// A failure of a Lifeboat job: a kind and a one-line message a person can act on.
@@ -144,6 +147,9 @@ impl Error {
             ),
             ErrorKind::RateLimited => Some("the server asks us to slow down; try again later"),
             ErrorKind::DiskFull => Some("free some space or choose another destination"),
+            ErrorKind::PhoneNotReady => Some(
+                "on the phone: Settings → About phone → tap Build number seven times; then System → Developer options → USB debugging on; unlock the phone and tap Allow",
+            ),
             ErrorKind::QuotaExceeded => Some(
                 "free space in the account (or raise its quota), then run the same restore again: it continues where it stopped",
             ),

@@ -8,8 +8,9 @@
 //! - [`source`]: where data lives, behind one [`source::Source`] trait (contract in its docs):
 //!   CalDAV/CardDAV accounts ([`source::dav`], through libdav), WebDAV photo folders
 //!   ([`source::photos`]), device folders ([`source::device`]), Google Takeout and Apple
-//!   data-copy downloads ([`source::provider`], read in place from their zip parts) and an
-//!   in-memory backend for tests ([`source::memory`]).
+//!   data-copy downloads ([`source::provider`], read in place from their zip parts), an
+//!   in-memory backend for tests ([`source::memory`]), and Android phones over the adb
+//!   server ([`source::android`]; so far finding the phone and why it is not ready).
 //! - [`destination`]: where a restore writes, behind one [`destination::Target`] trait
 //!   (contract in its docs): CalDAV/CardDAV accounts, WebDAV photo folders, local folders.
 //! - [`dav`]: the protocol both share: the HTTP client (reqwest with rustls, retries, the

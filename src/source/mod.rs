@@ -7,6 +7,7 @@
 //! (fast engine tests). [`contract`] is the test suite every backend
 //! must pass.
 
+pub mod android;
 pub mod apple;
 pub mod bundle;
 pub mod collecting;

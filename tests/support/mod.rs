@@ -658,6 +658,7 @@ pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
 
 pub mod engines;
 pub mod faults;
+pub mod phone;
 pub mod tls;
 
 /// One file of a generated zip: its path inside the zip and its bytes.

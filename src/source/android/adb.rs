@@ -1,0 +1,150 @@
+//! A client of the adb server's host protocol (AOSP `docs/dev/services.md`): the adb server
+//! (Debian's `adb`, Android's platform-tools) owns the USB connection and the phone's
+//! authorisation; Lifeboat asks it for the phone list and opens services on one phone.
+//!
+//! Why the adb server and not a USB stack of our own: it is what people already have
+//! working (drivers on Windows, udev rules on Linux), it keeps the RSA key the phone was told
+//! to trust, and the protocol to it is a few lines of text over loopback TCP.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The adb server's default port; `ANDROID_ADB_SERVER_PORT` moves it, as for `adb` itself.
+pub const DEFAULT_PORT: u16 = 5037;
+pub const PORT_ENV: &str = "ANDROID_ADB_SERVER_PORT";
+
+/// Where the adb server listens (always this computer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdbServer {
+    pub port: u16,
+}
+
+impl Default for AdbServer {
+    fn default() -> Self {
+        let port = std::env::var(PORT_ENV)
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(DEFAULT_PORT);
+        Self { port }
+    }
+}
+
+impl AdbServer {
+    async fn connect(&self) -> Result<TcpStream> {
+        match TcpStream::connect(("127.0.0.1", self.port)).await {
+            Ok(stream) => Ok(stream),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                // Not running yet: start it as `adb` itself would, then ask again.
+                self.start().await?;
+                TcpStream::connect(("127.0.0.1", self.port))
+                    .await
+                    .map_err(|e| not_running(self.port, &e))
+            }
+            Err(e) => Err(not_running(self.port, &e)),
+        }
+    }
+
+    async fn start(&self) -> Result<()> {
+        let started = tokio::process::Command::new("adb")
+            .args(["-P", &self.port.to_string(), "start-server"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await;
+        match started {
+            Ok(status) if status.success() => Ok(()),
+            Ok(_) => Err(Error::new(
+                ErrorKind::PhoneNotReady,
+                "the Android tools (adb) would not start",
+            )),
+            Err(e) => Err(Error::with_source(
+                ErrorKind::PhoneNotReady,
+                "the Android tools (adb) are not installed: install Android's platform-tools (on Debian and Ubuntu, the adb package)",
+                e,
+            )),
+        }
+    }
+
+    /// Sends one host request and reads its OKAY or FAIL.
+    async fn request(&self, stream: &mut TcpStream, request: &str) -> Result<()> {
+        let framed = format!("{:04x}{request}", request.len());
+        stream
+            .write_all(framed.as_bytes())
+            .await
+            .map_err(|e| broken(&e))?;
+        let mut status = [0u8; 4];
+        stream
+            .read_exact(&mut status)
+            .await
+            .map_err(|e| broken(&e))?;
+        match &status {
+            b"OKAY" => Ok(()),
+            b"FAIL" => {
+                let message = read_framed(stream).await?;
+                Err(Error::new(
+                    ErrorKind::PhoneNotReady,
+                    format!("the phone connection refused this: {message}"),
+                ))
+            }
+            other => Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "the adb server answered something unexpected ({})",
+                    String::from_utf8_lossy(other)
+                ),
+            )),
+        }
+    }
+
+    /// `adb devices -l`: one line per phone the server knows, in whatever state.
+    pub async fn devices(&self) -> Result<String> {
+        let mut stream = self.connect().await?;
+        self.request(&mut stream, "host:devices-l").await?;
+        read_framed(&mut stream).await
+    }
+
+    /// Runs `command` in the phone's shell and returns everything it printed. The command
+    /// is given whole to the phone's `sh`; callers quote what they put in it.
+    pub async fn shell(&self, serial: &str, command: &str) -> Result<Vec<u8>> {
+        let mut stream = self.connect().await?;
+        self.request(&mut stream, &format!("host:transport:{serial}"))
+            .await?;
+        self.request(&mut stream, &format!("shell:{command}"))
+            .await?;
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.map_err(|e| broken(&e))?;
+        Ok(out)
+    }
+}
+
+async fn read_framed(stream: &mut TcpStream) -> Result<String> {
+    let mut length = [0u8; 4];
+    stream
+        .read_exact(&mut length)
+        .await
+        .map_err(|e| broken(&e))?;
+    let length = std::str::from_utf8(&length)
+        .ok()
+        .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+        .ok_or_else(|| Error::new(ErrorKind::InvalidData, "the adb server's answer is garbled"))?;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.map_err(|e| broken(&e))?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+fn not_running(port: u16, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::PhoneNotReady,
+        format!("the Android tools (adb server) do not answer on this computer (port {port}): {e}"),
+    )
+}
+
+fn broken(e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::PhoneNotReady,
+        format!("the connection to the phone broke off (was it unplugged?): {e}"),
+    )
+}

@@ -1,0 +1,100 @@
+//! An Android phone over USB, proven against the real adb server and a simulated phone that
+//! speaks the device side of the adb protocol (`support::phone`): finding it, naming it by
+//! model, running the phone's `content` tool, and the states people meet (no phone, not
+//! allowed yet, several phones, unplugged).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use lifeboat::error::ErrorKind;
+use lifeboat::source::android::{AdbServer, PhoneState, choose, parse_devices};
+use support::phone::{AdbServerProcess, PhoneSpec, SimulatedPhone};
+
+fn phone(model: &str, allowed: bool) -> SimulatedPhone {
+    SimulatedPhone::start(PhoneSpec {
+        model: model.to_owned(),
+        allowed,
+        shell: Arc::new(|command: &str| format!("Row: 0 command={command}\n").into_bytes()),
+    })
+}
+
+#[tokio::test]
+async fn a_phone_is_found_by_model_and_its_shell_answers() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let server = AdbServer { port: adb.port };
+    // No phone yet: a clear error that says what to do.
+    let error = choose(&server, None).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PhoneNotReady);
+    assert!(
+        error.to_string().contains("no phone is connected"),
+        "{error}"
+    );
+
+    let pixel = phone("Pixel 7", true);
+    adb.connect(&pixel, "device");
+    let found = choose(&server, None).await.unwrap();
+    assert_eq!(found.serial, pixel.serial());
+    assert_eq!(found.state, PhoneState::Ready);
+    assert_eq!(found.name(), "Pixel 7");
+    let said = server
+        .shell(
+            &found.serial,
+            "content query --uri content://com.android.contacts/data",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(said).unwrap(),
+        "Row: 0 command=content query --uri content://com.android.contacts/data\n"
+    );
+
+    // A second phone: without a serial, the choice is the person's.
+    let second = phone("moto g", true);
+    adb.connect(&second, "device");
+    let error = choose(&server, None).await.unwrap_err();
+    assert!(
+        error.to_string().contains("2 phones are connected")
+            && error.to_string().contains("Pixel 7")
+            && error.to_string().contains("moto g"),
+        "{error}"
+    );
+    assert_eq!(
+        choose(&server, Some(&second.serial()))
+            .await
+            .unwrap()
+            .name(),
+        "moto g"
+    );
+
+    // Unplugged: gone from the list, and asking for it by serial says so.
+    adb.disconnect(&second);
+    let error = choose(&server, Some(&second.serial())).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PhoneNotReady);
+    assert!(
+        error.to_string().contains("no phone with the serial"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_phone_that_has_not_allowed_this_computer_says_how_to_allow_it() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let server = AdbServer { port: adb.port };
+    let locked = phone("Pixel 7", false);
+    adb.connect(&locked, "unauthorized");
+    let listed = parse_devices(&server.devices().await.unwrap());
+    assert_eq!(listed[0].state, PhoneState::Unauthorized);
+    let error = choose(&server, None).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PhoneNotReady);
+    assert!(
+        error.to_string().contains("unlock the phone and tap Allow"),
+        "{error}"
+    );
+    assert!(error.hint().unwrap().contains("USB debugging"));
+}
