@@ -98,3 +98,48 @@ async fn a_phone_that_has_not_allowed_this_computer_says_how_to_allow_it() {
     );
     assert!(error.hint().unwrap().contains("USB debugging"));
 }
+
+#[tokio::test]
+async fn content_query_reads_the_rows_the_phone_prints() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let server = AdbServer { port: adb.port };
+    // The phone answers exactly the command Lifeboat sends, as Android's `content` prints.
+    let pixel = SimulatedPhone::start(PhoneSpec {
+        model: "Pixel 7".to_owned(),
+        allowed: true,
+        shell: Arc::new(|command: &str| {
+            let expected = "content query --uri 'content://com.android.contacts/data' \
+                --projection '_id:display_name:data1'";
+            if command == expected {
+                "Row: 0 _id=1, display_name=Zoë Ñandú, data1=Note, with a comma\nand a line\n\
+                 Row: 1 _id=2, display_name=Bo, data1=NULL\n"
+                    .as_bytes()
+                    .to_vec()
+            } else {
+                format!("/system/bin/sh: unexpected: {command}\n").into_bytes()
+            }
+        }),
+    });
+    adb.connect(&pixel, "device");
+    let rows = lifeboat::source::android::content::query(
+        &server,
+        &pixel.serial(),
+        "content://com.android.contacts/data",
+        &["_id", "display_name", "data1"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                Some("1".to_owned()),
+                Some("Zoë Ñandú".to_owned()),
+                Some("Note, with a comma\nand a line".to_owned())
+            ],
+            vec![Some("2".to_owned()), Some("Bo".to_owned()), None],
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //! the phone and saying, in words a person can follow, why it cannot be read yet.
 
 pub mod adb;
+pub mod content;
 
 use crate::error::{Error, ErrorKind, Result};
 
