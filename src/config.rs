@@ -125,7 +125,17 @@ pub enum AccountKind {
     Photos,
     /// A folder on this computer (a mounted phone, an SD card, an old export).
     Folder,
+    /// An Android phone over USB, read through the adb server; the address is its serial
+    /// number, or empty for "the one phone connected".
+    Android,
 }
+
+/// How to make an Android phone readable, step by step, as the phone's screens name them.
+pub const ANDROID_STEPS: &str = "Contacts, calendars and photos come straight from the phone over its USB cable; nothing is installed on it.\n\
+1. On the phone, open Settings → About phone, and tap \"Build number\" seven times, until it says you are a developer.\n\
+2. Go back to Settings → System → Developer options, and switch on \"USB debugging\".\n\
+3. Plug the phone into this computer and unlock it.\n\
+4. The phone asks \"Allow USB debugging?\": tap Allow (tick \"Always allow from this computer\" for scheduled backups).";
 
 /// The choices offered by "Add account", each with what the user needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,10 +148,11 @@ pub enum Preset {
     OtherDav,
     WebdavPhotos,
     Folder,
+    Android,
 }
 
 impl Preset {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Nextcloud,
         Self::Icloud,
         Self::Fastmail,
@@ -149,6 +160,7 @@ impl Preset {
         Self::OtherDav,
         Self::WebdavPhotos,
         Self::Folder,
+        Self::Android,
     ];
 
     pub fn label(self) -> &'static str {
@@ -160,6 +172,7 @@ impl Preset {
             Self::OtherDav => "Radicale, Baïkal or another CalDAV/CardDAV server",
             Self::WebdavPhotos => "A WebDAV photo folder",
             Self::Folder => "A phone or folder on this computer",
+            Self::Android => "Phone (Android, over USB)",
         }
     }
 
@@ -185,6 +198,7 @@ impl Preset {
             Self::Folder => {
                 "A folder with .vcf, .ics or photo files: a phone mounted over USB, an SD card, or an old export."
             }
+            Self::Android => ANDROID_STEPS,
         }
     }
 
@@ -194,7 +208,11 @@ impl Preset {
             Self::Icloud => "https://contacts.icloud.com",
             Self::Fastmail => "https://carddav.fastmail.com",
             Self::MailboxOrg => "https://dav.mailbox.org",
-            Self::Nextcloud | Self::OtherDav | Self::WebdavPhotos | Self::Folder => "",
+            Self::Nextcloud
+            | Self::OtherDav
+            | Self::WebdavPhotos
+            | Self::Folder
+            | Self::Android => "",
         }
     }
 
@@ -202,6 +220,7 @@ impl Preset {
         match self {
             Self::WebdavPhotos => AccountKind::Photos,
             Self::Folder => AccountKind::Folder,
+            Self::Android => AccountKind::Android,
             _ => AccountKind::Dav,
         }
     }
@@ -244,7 +263,7 @@ impl Account {
 
     /// Whether a password is needed to reach this account.
     pub fn needs_password(&self) -> bool {
-        self.kind() != AccountKind::Folder && !self.user.is_empty()
+        matches!(self.kind(), AccountKind::Dav | AccountKind::Photos) && !self.user.is_empty()
     }
 }
 

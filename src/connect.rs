@@ -50,6 +50,7 @@ impl Endpoint {
 
     /// The source that reads this place (discovering a DAV account's collections).
     pub async fn source(&self, credentials: &Credentials) -> Result<Box<dyn Source>> {
+        use crate::source::android::{AdbServer, AndroidSource};
         use crate::source::{dav::DavSource, device::DeviceSource, photos::PhotoSource};
         Ok(match self.kind {
             AccountKind::Dav => {
@@ -59,6 +60,10 @@ impl Endpoint {
                 Box::new(PhotoSource::new(&self.address, self.http(credentials)?)?)
             }
             AccountKind::Folder => Box::new(DeviceSource::new(&self.address)?),
+            AccountKind::Android => {
+                let serial = Some(self.address.as_str()).filter(|s| !s.is_empty());
+                Box::new(AndroidSource::connect(AdbServer::default(), serial).await?)
+            }
         })
     }
 
@@ -73,6 +78,12 @@ impl Endpoint {
                 Box::new(PhotoTarget::new(&self.address, self.http(credentials)?)?)
             }
             AccountKind::Folder => Box::new(FolderTarget::new(&self.address)?),
+            AccountKind::Android => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "restoring onto a phone is not possible yet: restore into an account the phone syncs with, or copy the archive's merged .vcf and .ics files onto it",
+                ));
+            }
         })
     }
 }

@@ -105,6 +105,10 @@ pub struct ItemAbout {
     /// When the photo or video was taken, RFC 3339 (from a sidecar or the provider's CSV).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taken: Option<String>,
+    /// When the file was last changed at its source, RFC 3339 (a phone's photo); the archived
+    /// file carries the same modification time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
     /// The albums that hold it at its source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub albums: Vec<String>,

@@ -14,9 +14,11 @@ use support::phone::{AdbServerProcess, PhoneSpec, SimulatedPhone};
 
 fn phone(model: &str, allowed: bool) -> SimulatedPhone {
     SimulatedPhone::start(PhoneSpec {
-        model: model.to_owned(),
         allowed,
-        shell: Arc::new(|command: &str| format!("Row: 0 command={command}\n").into_bytes()),
+        ..PhoneSpec::new(
+            model,
+            Arc::new(|command: &str| format!("Row: 0 command={command}\n").into_bytes().into()),
+        )
     })
 }
 
@@ -106,10 +108,9 @@ async fn content_query_reads_the_rows_the_phone_prints() {
     };
     let server = AdbServer { port: adb.port };
     // The phone answers exactly the command Lifeboat sends, as Android's `content` prints.
-    let pixel = SimulatedPhone::start(PhoneSpec {
-        model: "Pixel 7".to_owned(),
-        allowed: true,
-        shell: Arc::new(|command: &str| {
+    let pixel = SimulatedPhone::start(PhoneSpec::new(
+        "Pixel 7",
+        Arc::new(|command: &str| {
             let expected = "content query --uri 'content://com.android.contacts/data' \
                 --projection '_id:display_name:data1'";
             if command == expected {
@@ -120,8 +121,9 @@ async fn content_query_reads_the_rows_the_phone_prints() {
             } else {
                 format!("/system/bin/sh: unexpected: {command}\n").into_bytes()
             }
+            .into()
         }),
-    });
+    ));
     adb.connect(&pixel, "device");
     let rows = lifeboat::source::android::content::query(
         &server,

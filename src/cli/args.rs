@@ -76,11 +76,18 @@ pub(super) struct SourceArgs {
     /// A phone or folder on this computer (repeatable).
     #[arg(long = "device", value_name = "DIR")]
     pub(super) devices: Vec<PathBuf>,
+    /// An Android phone over USB (USB debugging on): the one connected, or the one with
+    /// this serial number (`adb devices` lists them).
+    #[arg(long, value_name = "SERIAL", num_args = 0..=1, default_missing_value = "")]
+    pub(super) android: Option<String>,
 }
 
 impl SourceArgs {
     pub(super) fn is_empty(&self) -> bool {
-        self.urls.is_empty() && self.photos_urls.is_empty() && self.devices.is_empty()
+        self.urls.is_empty()
+            && self.photos_urls.is_empty()
+            && self.devices.is_empty()
+            && self.android.is_none()
     }
 }
 

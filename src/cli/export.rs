@@ -22,13 +22,20 @@ pub(super) async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
         &args.sources.devices,
         args.ca_file.as_ref(),
     );
-    let credentials = if endpoints.iter().any(|e| e.kind != AccountKind::Folder) {
+    let credentials = if endpoints
+        .iter()
+        .any(|e| matches!(e.kind, AccountKind::Dav | AccountKind::Photos))
+    {
         credentials(args.sources.user.as_deref())?
     } else {
         Credentials::None
     };
     for endpoint in &endpoints {
         sources.push(endpoint.source(&credentials).await?);
+    }
+    if let Some(serial) = &args.sources.android {
+        let phone = crate::connect::Endpoint::new(AccountKind::Android, serial.clone(), None);
+        sources.push(phone.source(&Credentials::None).await?);
     }
     for (provider, paths) in [
         (Provider::GoogleTakeout, &args.takeout),
@@ -42,7 +49,7 @@ pub(super) async fn connect(args: &ExportArgs) -> Result<Vec<Box<dyn Source>>> {
     if sources.is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            "nothing to export: give --url, --photos-url, --device, --takeout or --apple",
+            "nothing to export: give --url, --photos-url, --device, --android, --takeout or --apple",
         ));
     }
     Ok(sources)

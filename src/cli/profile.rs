@@ -73,7 +73,7 @@ pub(super) fn profile_accounts(
     if args.sources.is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            "nothing to back up: give --url, --photos-url or --device",
+            "nothing to back up: give --url, --photos-url, --device or --android",
         ));
     }
     let mut accounts = Vec::new();
@@ -107,6 +107,9 @@ pub(super) fn profile_accounts(
             absolute.to_string_lossy().into_owned(),
             String::new(),
         );
+    }
+    if let Some(serial) = &args.sources.android {
+        add(Preset::Android, serial.clone(), String::new());
     }
     Ok(accounts)
 }

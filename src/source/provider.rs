@@ -372,6 +372,7 @@ impl ProviderExport {
             let albums: BTreeSet<String> = group.iter().filter_map(|c| c.album.clone()).collect();
             let about = ItemAbout {
                 taken: group.iter().find_map(|c| c.taken.clone()),
+                modified: None,
                 albums: albums.into_iter().collect(),
                 described_by: group.iter().find_map(|c| c.sidecar.clone()),
                 copies: group

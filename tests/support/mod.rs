@@ -659,6 +659,8 @@ pub fn restore_total(summary: &serde_json::Value, field: &str) -> u64 {
 pub mod engines;
 pub mod faults;
 pub mod phone;
+pub mod phone_data;
+pub mod phone_fixture;
 pub mod tls;
 
 /// One file of a generated zip: its path inside the zip and its bytes.

@@ -19,8 +19,33 @@ const VERSION: u32 = 0x0100_0001;
 const MAX_DATA: u32 = 256 * 1024;
 const AUTH_TOKEN: u32 = 1;
 
+/// What a shell command printed, and its exit status.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub out: Vec<u8>,
+    pub err: Vec<u8>,
+    pub status: u8,
+}
+
+impl From<Vec<u8>> for Answer {
+    fn from(out: Vec<u8>) -> Self {
+        Self {
+            out,
+            ..Self::default()
+        }
+    }
+}
+
 /// What the simulated phone answers to a shell command.
-pub type Shell = Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
+pub type Shell = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
+
+/// A file in the phone's shared storage, as the `sync:` service serves it.
+#[derive(Debug, Clone)]
+pub struct PhoneFile {
+    pub bytes: Arc<Vec<u8>>,
+    /// Seconds since 1970.
+    pub modified: u32,
+}
 
 /// How the phone treats the computer.
 #[derive(Clone)]
@@ -29,6 +54,22 @@ pub struct PhoneSpec {
     /// The phone has allowed this computer (else it stays "unauthorized").
     pub allowed: bool,
     pub shell: Shell,
+    /// Full path (`/sdcard/DCIM/Camera/a.jpg`) to file.
+    pub files: Arc<std::collections::BTreeMap<String, PhoneFile>>,
+    /// Pulling this file sends half of it, then the cable comes out (the connection drops).
+    pub unplug_at: Option<String>,
+}
+
+impl PhoneSpec {
+    pub fn new(model: &str, shell: Shell) -> Self {
+        Self {
+            model: model.to_owned(),
+            allowed: true,
+            shell,
+            files: Arc::default(),
+            unplug_at: None,
+        }
+    }
 }
 
 /// A listening simulated phone.
@@ -108,7 +149,7 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
             CNXN if spec.allowed => {
                 let model = spec.model.replace(' ', "_");
                 let banner = format!(
-                    "device::ro.product.name=lifeboat_sim;ro.product.model={model};ro.product.device=sim;features=cmd\0"
+                    "device::ro.product.name=lifeboat_sim;ro.product.model={model};ro.product.device=sim;features=cmd,shell_v2\0"
                 );
                 send(&mut stream, CNXN, VERSION, MAX_DATA, banner.as_bytes())?;
             }
@@ -123,25 +164,197 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
                     .to_owned();
                 let (ours, theirs) = (next_id, message.arg0);
                 next_id += 1;
-                let Some(command) = service.strip_prefix("shell:") else {
-                    send(&mut stream, CLSE, 0, theirs, &[])?;
-                    continue;
+                let mut link = Link {
+                    stream: &mut stream,
+                    ours,
+                    theirs,
+                    incoming: Vec::new(),
                 };
-                send(&mut stream, OKAY, ours, theirs, &[])?;
-                let output = (spec.shell)(command);
-                for chunk in output.chunks(4096) {
-                    send(&mut stream, WRTE, ours, theirs, chunk)?;
-                    // The computer acknowledges each write before the next.
-                    loop {
-                        let ack = read_message(&mut stream)?;
-                        if ack.command == OKAY {
-                            break;
+                if let Some(command) = service.strip_prefix("shell,v2,raw:") {
+                    link.stream_okay()?;
+                    let answer = (spec.shell)(command);
+                    let mut out = Vec::new();
+                    for (id, data) in [(1u8, &answer.out), (2u8, &answer.err)] {
+                        for chunk in data.chunks(32 * 1024) {
+                            out.push(id);
+                            out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+                            out.extend_from_slice(chunk);
                         }
                     }
+                    out.extend_from_slice(&[3, 1, 0, 0, 0, answer.status]);
+                    link.write(&out)?;
+                    link.close()?;
+                } else if let Some(command) = service
+                    .strip_prefix("exec:")
+                    .or_else(|| service.strip_prefix("shell:"))
+                {
+                    link.stream_okay()?;
+                    let answer = (spec.shell)(command);
+                    link.write(&answer.out)?;
+                    link.close()?;
+                } else if service == "sync:" {
+                    link.stream_okay()?;
+                    if !sync(&mut link, spec)? {
+                        // Unplugged mid-way.
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        return Ok(());
+                    }
+                } else {
+                    send(link.stream, CLSE, 0, theirs, &[])?;
                 }
-                send(&mut stream, CLSE, ours, theirs, &[])?;
             }
             _ => {}
+        }
+    }
+}
+
+/// One open stream of the adb connection, with what the computer sent on it.
+struct Link<'a> {
+    stream: &'a mut TcpStream,
+    ours: u32,
+    theirs: u32,
+    incoming: Vec<u8>,
+}
+
+impl Link<'_> {
+    fn stream_okay(&mut self) -> std::io::Result<()> {
+        send(self.stream, OKAY, self.ours, self.theirs, &[])
+    }
+
+    /// Takes in one message: data for this stream is kept (and acknowledged). `false` when
+    /// the computer closed the stream.
+    fn receive(&mut self, until_okay: bool) -> std::io::Result<bool> {
+        loop {
+            let message = read_message(self.stream)?;
+            match message.command {
+                WRTE => {
+                    self.incoming.extend_from_slice(&message.data);
+                    send(self.stream, OKAY, self.ours, self.theirs, &[])?;
+                    if !until_okay {
+                        return Ok(true);
+                    }
+                }
+                OKAY if until_okay => return Ok(true),
+                CLSE => return Ok(false),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `data`, each write acknowledged before the next, as adbd does.
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        for chunk in data.chunks(MAX_DATA as usize) {
+            send(self.stream, WRTE, self.ours, self.theirs, chunk)?;
+            if !self.receive(true)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> std::io::Result<()> {
+        send(self.stream, CLSE, self.ours, self.theirs, &[])
+    }
+
+    /// The next `n` bytes the computer sends on this stream; `None` once it closed it.
+    fn take(&mut self, n: usize) -> std::io::Result<Option<Vec<u8>>> {
+        while self.incoming.len() < n {
+            if !self.receive(false)? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.incoming.drain(..n).collect()))
+    }
+}
+
+/// The `sync:` service (AOSP `file_sync_protocol.h`, version 1): LIST, STAT, RECV, QUIT.
+/// `false` when the phone was unplugged while sending.
+fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
+    loop {
+        let Some(header) = link.take(8)? else {
+            return Ok(true);
+        };
+        let id: [u8; 4] = header[..4].try_into().unwrap();
+        let length = u32::from_le_bytes(header[4..8].try_into().unwrap()) as usize;
+        let Some(path) = link.take(length)? else {
+            return Ok(true);
+        };
+        let path = String::from_utf8_lossy(&path).into_owned();
+        let mut out = Vec::new();
+        let put = |out: &mut Vec<u8>, words: &[u32]| {
+            for w in words {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        };
+        match &id {
+            b"LIST" => {
+                let folder = format!("{}/", path.trim_end_matches('/'));
+                let mut seen = std::collections::BTreeSet::new();
+                let mut entries = Vec::new();
+                for (file_path, file) in spec.files.range(folder.clone()..) {
+                    let Some(rest) = file_path.strip_prefix(&folder) else {
+                        break;
+                    };
+                    match rest.split_once('/') {
+                        Some((sub, _)) => {
+                            if seen.insert(sub.to_owned()) {
+                                entries.push((sub.to_owned(), 0o040_755u32, 4096u32, 0u32));
+                            }
+                        }
+                        None => entries.push((
+                            rest.to_owned(),
+                            0o100_660,
+                            file.bytes.len() as u32,
+                            file.modified,
+                        )),
+                    }
+                }
+                for (name, mode, size, modified) in entries {
+                    out.extend_from_slice(b"DENT");
+                    put(&mut out, &[mode, size, modified, name.len() as u32]);
+                    out.extend_from_slice(name.as_bytes());
+                }
+                out.extend_from_slice(b"DONE");
+                put(&mut out, &[0, 0, 0, 0]);
+                link.write(&out)?;
+            }
+            b"RECV" => match spec.files.get(&path) {
+                Some(file) => {
+                    let unplug = spec.unplug_at.as_deref() == Some(path.as_str());
+                    let bytes: &[u8] = if unplug {
+                        &file.bytes[..file.bytes.len() / 2]
+                    } else {
+                        &file.bytes
+                    };
+                    for chunk in bytes.chunks(64 * 1024) {
+                        let mut frame = b"DATA".to_vec();
+                        frame.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+                        frame.extend_from_slice(chunk);
+                        link.write(&frame)?;
+                    }
+                    if unplug {
+                        return Ok(false);
+                    }
+                    let mut done = b"DONE".to_vec();
+                    done.extend_from_slice(&0u32.to_le_bytes());
+                    link.write(&done)?;
+                }
+                None => {
+                    let message = b"No such file or directory";
+                    let mut fail = b"FAIL".to_vec();
+                    fail.extend_from_slice(&(message.len() as u32).to_le_bytes());
+                    fail.extend_from_slice(message);
+                    link.write(&fail)?;
+                }
+            },
+            b"QUIT" => {
+                link.close()?;
+                return Ok(true);
+            }
+            _ => {
+                link.close()?;
+                return Ok(true);
+            }
         }
     }
 }
@@ -162,17 +375,30 @@ impl AdbServerProcess {
             eprintln!("skipped: adb is not installed");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let status = Command::new("adb")
-            .args(["-P", &port.to_string(), "start-server"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "adb start-server");
-        Some(Self { port })
+        // One at a time: the first adb on a fresh machine writes its key to ~/.android, and
+        // two doing that at once fail.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut said = String::new();
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let output = Command::new("adb")
+                .args(["-P", &port.to_string(), "start-server"])
+                .output()
+                .unwrap();
+            if output.status.success() {
+                return Some(Self { port });
+            }
+            said = String::from_utf8_lossy(&output.stderr).into_owned();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        panic!("adb start-server failed: {said}");
     }
 
     /// `adb connect` to a simulated phone, waiting until the server lists it in `state`.

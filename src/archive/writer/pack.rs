@@ -46,7 +46,8 @@ impl ArchiveWriter {
                     } else {
                         zip::CompressionMethod::Stored
                     })
-                    .large_file(true);
+                    .large_file(true)
+                    .last_modified_time(zip_time(&source));
                 zip.start_file(relative.as_str(), options)
                     .map_err(|e| Error::zip_write(&partial, e))?;
                 let mut input = std::fs::File::open(&source).map_err(io("reading", &source))?;
@@ -76,4 +77,26 @@ impl ArchiveWriter {
         name.push(".zip");
         PathBuf::from(name)
     }
+}
+
+/// A file's modification time as a zip entry keeps it (local time, to two seconds), so that a
+/// photo packed into a zip keeps the time it had at its source.
+fn zip_time(path: &std::path::Path) -> zip::DateTime {
+    use chrono::{Datelike as _, Timelike as _};
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(chrono::DateTime::<chrono::Local>::from)
+        .and_then(|t| {
+            zip::DateTime::from_date_and_time(
+                u16::try_from(t.year()).ok()?,
+                u8::try_from(t.month()).ok()?,
+                u8::try_from(t.day()).ok()?,
+                u8::try_from(t.hour()).ok()?,
+                u8::try_from(t.minute()).ok()?,
+                u8::try_from(t.second()).ok()?,
+            )
+            .ok()
+        })
+        .unwrap_or_default()
 }

@@ -307,7 +307,21 @@ impl ItemSink for CollectionWriter {
         }
         drop(receiving);
         file.flush().await.map_err(io("writing", &full))?;
-        drop(file);
+        let about = self.take_about(&href);
+        if let Some(modified) = about
+            .modified
+            .as_deref()
+            .and_then(|m| chrono::DateTime::parse_from_rfc3339(m).ok())
+        {
+            // The photo keeps the time it had at its source, as `adb pull -a` or a copy would.
+            let at = std::time::SystemTime::from(modified);
+            file.into_std()
+                .await
+                .set_modified(at)
+                .map_err(io("writing", &full))?;
+        } else {
+            drop(file);
+        }
         let kind = Self::media_kind(&path);
         let sha256 = Sha256::from_digest(&hasher.finalize());
         self.archive.dedupe(&path, &sha256);
@@ -317,7 +331,7 @@ impl ItemSink for CollectionWriter {
                 collection: self.path.clone(),
                 kind,
                 uid: None,
-                about: self.take_about(&href),
+                about,
                 href,
                 etag,
                 sha256,

@@ -106,21 +106,79 @@ impl AdbServer {
         read_framed(&mut stream).await
     }
 
-    /// Runs `command` in the phone's shell and returns everything it printed. The command
-    /// is given whole to the phone's `sh`; callers quote what they put in it.
-    pub async fn shell(&self, serial: &str, command: &str) -> Result<Vec<u8>> {
+    /// The features the phone's adbd offers (`shell_v2`, `cmd`, ...).
+    pub async fn features(&self, serial: &str) -> Result<Vec<String>> {
+        let mut stream = self.connect().await?;
+        self.request(&mut stream, &format!("host-serial:{serial}:features"))
+            .await?;
+        let listed = read_framed(&mut stream).await?;
+        Ok(listed.split(',').map(|f| f.trim().to_owned()).collect())
+    }
+
+    /// A stream to `service` on the phone `serial` (after the server said OKAY to both).
+    pub async fn open(&self, serial: &str, service: &str) -> Result<TcpStream> {
         let mut stream = self.connect().await?;
         self.request(&mut stream, &format!("host:transport:{serial}"))
             .await?;
-        self.request(&mut stream, &format!("shell:{command}"))
+        self.request(&mut stream, service).await?;
+        Ok(stream)
+    }
+
+    /// Runs `command` in the phone's shell and returns what it printed. The command is given
+    /// whole to the phone's `sh`; callers quote what they put in it.
+    ///
+    /// Through the shell protocol v2 (Android 7 and later), which brings the command's exit
+    /// status: output that ends without one was cut off (the phone unplugged), and is an
+    /// error rather than a shorter answer that looks whole. Older phones get `exec:`.
+    pub async fn shell(&self, serial: &str, command: &str) -> Result<Vec<u8>> {
+        let v2 = self.features(serial).await?.iter().any(|f| f == "shell_v2");
+        if !v2 {
+            let mut stream = self.open(serial, &format!("exec:{command}")).await?;
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out).await.map_err(|e| broken(&e))?;
+            return Ok(out);
+        }
+        let mut stream = self
+            .open(serial, &format!("shell,v2,raw:{command}"))
             .await?;
-        let mut out = Vec::new();
-        stream.read_to_end(&mut out).await.map_err(|e| broken(&e))?;
-        Ok(out)
+        let (mut out, mut errors) = (Vec::new(), Vec::new());
+        loop {
+            let mut header = [0u8; 5];
+            read_exact(&mut stream, &mut header).await?;
+            let length = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
+            let mut packet = vec![0u8; length as usize];
+            read_exact(&mut stream, &mut packet).await?;
+            match header[0] {
+                SHELL_STDOUT => out.extend_from_slice(&packet),
+                SHELL_STDERR => errors.extend_from_slice(&packet),
+                SHELL_EXIT => {
+                    let status = packet.first().copied().unwrap_or(0);
+                    if status == 0 {
+                        return Ok(out);
+                    }
+                    let said =
+                        String::from_utf8_lossy(if errors.is_empty() { &out } else { &errors })
+                            .trim()
+                            .chars()
+                            .take(300)
+                            .collect::<String>();
+                    return Err(Error::new(
+                        ErrorKind::InvalidData,
+                        format!("the phone could not answer ({status}): {said}"),
+                    ));
+                }
+                _ => {}
+            }
+        }
     }
 }
 
-async fn read_framed(stream: &mut TcpStream) -> Result<String> {
+/// Shell protocol v2 packet ids (AOSP `adb/shell_protocol.h`).
+const SHELL_STDOUT: u8 = 1;
+const SHELL_STDERR: u8 = 2;
+const SHELL_EXIT: u8 = 3;
+
+pub(super) async fn read_framed(stream: &mut TcpStream) -> Result<String> {
     let mut length = [0u8; 4];
     stream
         .read_exact(&mut length)
@@ -142,7 +200,24 @@ fn not_running(port: u16, e: &std::io::Error) -> Error {
     )
 }
 
-fn broken(e: &std::io::Error) -> Error {
+/// How long a phone may stay silent in the middle of an answer before it counts as gone
+/// (a locked-up phone, a cable that is half out): long enough for a slow provider query.
+const SILENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `read_exact` on a phone's stream, failing with words a person can act on when the phone
+/// goes silent or the connection breaks.
+pub(super) async fn read_exact(stream: &mut TcpStream, into: &mut [u8]) -> Result<()> {
+    match tokio::time::timeout(SILENCE, stream.read_exact(into)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(broken(&e)),
+        Err(_) => Err(Error::new(
+            ErrorKind::PhoneNotReady,
+            "the phone stopped answering: unlock it, check the cable, and try again",
+        )),
+    }
+}
+
+pub(super) fn broken(e: &std::io::Error) -> Error {
     Error::new(
         ErrorKind::PhoneNotReady,
         format!("the connection to the phone broke off (was it unplugged?): {e}"),

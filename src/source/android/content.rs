@@ -18,15 +18,55 @@ pub async fn query(
     server: &AdbServer,
     serial: &str,
     uri: &str,
-    columns: &[&str],
+    columns: &[&'static str],
 ) -> Result<Vec<Row>> {
+    Ok(table(server, serial, uri, columns).await?.rows)
+}
+
+/// A provider's rows as the phone printed them, and read into columns.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Row>,
+    /// Exactly what `content query` printed: kept in the archive, so that every column of
+    /// every row survives whatever the conversion does not map.
+    pub printed: Vec<u8>,
+}
+
+impl Table {
+    /// The value of `column` in `row`; `None` for NULL (and for a column not asked for).
+    pub fn get<'a>(&self, row: &'a Row, column: &str) -> Option<&'a str> {
+        let index = self.columns.iter().position(|c| *c == column)?;
+        row.get(index)?.as_deref()
+    }
+}
+
+/// [`query`], keeping what was printed.
+pub async fn table(
+    server: &AdbServer,
+    serial: &str,
+    uri: &str,
+    columns: &[&'static str],
+) -> Result<Table> {
     let command = format!(
         "content query --uri {} --projection {}",
         shell_quote(uri),
         shell_quote(&columns.join(":"))
     );
     let printed = server.shell(serial, &command).await?;
-    parse_rows(&String::from_utf8_lossy(&printed), columns)
+    let rows = parse_rows(&String::from_utf8_lossy(&printed), columns)?;
+    Ok(Table {
+        columns: columns.to_vec(),
+        rows,
+        printed,
+    })
+}
+
+/// `content read --uri URI`: the bytes of a file the provider serves (a contact's photo).
+pub async fn read(server: &AdbServer, serial: &str, uri: &str) -> Result<Vec<u8>> {
+    server
+        .shell(serial, &format!("content read --uri {}", shell_quote(uri)))
+        .await
 }
 
 /// Quotes `text` for the phone's `sh`.

@@ -2,11 +2,17 @@
 //! the phone and saying, in words a person can follow, why it cannot be read yet.
 
 pub mod adb;
+pub mod calendar;
+pub mod contacts;
 pub mod content;
+pub mod source;
+pub mod sync;
+mod vcard_types;
 
 use crate::error::{Error, ErrorKind, Result};
 
 pub use adb::AdbServer;
+pub use source::AndroidSource;
 
 /// What the adb server says about one phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
