@@ -156,13 +156,14 @@ fn a_phone_is_exported_whole_and_every_field_parses_back() {
     );
     for expected in [
         "DTSTART;TZID=Europe/Berlin:20261207T090000",
-        "DURATION:PT3600S",
+        "DURATION:PT1H",
         "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=10",
         "EXDATE:20261228T080000Z",
         "EXDATE;TZID=Europe/Berlin:20261221T090000",
         "RECURRENCE-ID;TZID=Europe/Berlin:20261214T090000",
         "DTSTART;TZID=Europe/Berlin:20261214T110000",
-        "TRIGGER;RELATED=START:-PT3600S",
+        "TRIGGER:-PT1H",
+        "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n",
     ] {
         assert!(series.contains(expected), "{expected} missing in\n{series}");
     }
@@ -185,7 +186,7 @@ fn a_phone_is_exported_whole_and_every_field_parses_back() {
         "bo@example.org",
         "PARTSTAT=ACCEPTED",
         "CN=Bo Ödegaard",
-        "TRIGGER;RELATED=START:-PT900S",
+        "TRIGGER:-PT15M",
         "CLASS:PRIVATE",
         "TRANSP:TRANSPARENT",
         "ORGANIZER:mailto:zoe@example.org",
@@ -343,4 +344,113 @@ fn a_second_scheduled_run_copies_nothing_and_an_unplugged_phone_leaves_no_archiv
     let said = text(&output.stderr);
     assert!(said.contains("broke off"), "{said}");
     assert!(!out.join("manifest.json").exists());
+}
+
+#[tokio::test]
+async fn the_phone_source_passes_the_contract() {
+    use lifeboat::model::CollectionKind;
+    use lifeboat::source::android::{AdbServer, AndroidSource};
+    use lifeboat::source::contract::{ExpectedCollection, check_source};
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let (phone, content) = start(full_phone(), None);
+    adb.connect(&phone, "device");
+    let source = AndroidSource::connect(AdbServer { port: adb.port }, Some(&phone.serial()))
+        .await
+        .unwrap();
+    let mut photos: Vec<Vec<u8>> = content
+        .files
+        .iter()
+        .filter(|(path, _)| !path.contains("/.") && !path.starts_with("/sdcard/Download/"))
+        .map(|(_, file)| file.bytes.to_vec())
+        .collect();
+    photos.sort();
+    let expected = [ExpectedCollection {
+        kind: CollectionKind::Photos,
+        name_contains: "photos".into(),
+        items: photos,
+    }];
+    check_source(&source, &expected).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_phone_restored_into_radicale_comes_back_whole() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let (phone, _content) = start(full_phone(), None);
+    adb.connect(&phone, "device");
+    let config = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("phone");
+    let output = export(&adb, config.path(), &phone.serial(), &archive);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let first = archived_items(&archive);
+
+    let radicale = Server::radicale();
+    let photos_to = tempfile::tempdir().unwrap();
+    let webdav = Server::webdav(photos_to.path());
+    let restored = restore_as(
+        USER,
+        &archive,
+        &radicale.base_url(),
+        &["--photos-url", &webdav.base_url(), "--json"],
+    );
+    assert!(
+        restored.status.success(),
+        "{}\n{}",
+        text(&restored.stdout),
+        text(&restored.stderr)
+    );
+    let back_dir = dir.path().join("back");
+    let output = export_as(USER, &radicale.base_url(), &back_dir);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let back = archived_items(&back_dir);
+    // Every contact and every event series comes back under its UID, and what the server
+    // serves still holds what the phone had.
+    let uids = |items: &std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, Vec<u8>>,
+    >| {
+        items
+            .iter()
+            .filter(|(name, _)| !name.contains("photo") && !name.contains("Photo"))
+            .flat_map(|(_, items)| items.keys().cloned())
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let sent = uids(&first);
+    assert_eq!(sent.len(), CONTACTS + 3);
+    assert_eq!(uids(&back), sent);
+    let served: Vec<String> = back
+        .values()
+        .flat_map(|items| items.values())
+        .map(|b| text(b).replace("\r\n ", ""))
+        .collect();
+    let zoe = served
+        .iter()
+        .find(|t| t.starts_with("BEGIN:VCARD") && t.contains("FN:Zoë"))
+        .unwrap();
+    let zoe_card = VCard::parse(zoe).unwrap();
+    assert!(
+        zoe_card
+            .entries
+            .iter()
+            .any(|e| e.name == calcard::vcard::VCardProperty::Photo)
+    );
+    for expected in [
+        "Grandma's landline",
+        "Lifeboat e.V.",
+        "sip:zoe@sip.example.org",
+    ] {
+        assert!(zoe.contains(expected), "{expected} missing in {zoe}");
+    }
+    let series = served
+        .iter()
+        .find(|t| t.contains("swim-series@example.org"))
+        .unwrap();
+    ICalendar::parse(series).unwrap();
+    for expected in ["RRULE:FREQ=WEEKLY", "RECURRENCE-ID", "EXDATE", "VALARM"] {
+        assert!(series.contains(expected), "{expected} missing in {series}");
+    }
 }

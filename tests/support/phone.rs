@@ -182,16 +182,18 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
                         }
                     }
                     out.extend_from_slice(&[3, 1, 0, 0, 0, answer.status]);
-                    link.write(&out)?;
-                    link.close()?;
+                    if link.write(&out)? {
+                        link.close()?;
+                    }
                 } else if let Some(command) = service
                     .strip_prefix("exec:")
                     .or_else(|| service.strip_prefix("shell:"))
                 {
                     link.stream_okay()?;
                     let answer = (spec.shell)(command);
-                    link.write(&answer.out)?;
-                    link.close()?;
+                    if link.write(&answer.out)? {
+                        link.close()?;
+                    }
                 } else if service == "sync:" {
                     link.stream_okay()?;
                     if !sync(&mut link, spec)? {
@@ -226,6 +228,10 @@ impl Link<'_> {
     fn receive(&mut self, until_okay: bool) -> std::io::Result<bool> {
         loop {
             let message = read_message(self.stream)?;
+            // Late messages for streams already finished are not this one's.
+            if message.arg1 != self.ours {
+                continue;
+            }
             match message.command {
                 WRTE => {
                     self.incoming.extend_from_slice(&message.data);
@@ -241,15 +247,16 @@ impl Link<'_> {
         }
     }
 
-    /// Sends `data`, each write acknowledged before the next, as adbd does.
-    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+    /// Sends `data`, each write acknowledged before the next, as adbd does. `false` when
+    /// the computer closed the stream meanwhile (then nothing more is sent on it).
+    fn write(&mut self, data: &[u8]) -> std::io::Result<bool> {
         for chunk in data.chunks(MAX_DATA as usize) {
             send(self.stream, WRTE, self.ours, self.theirs, chunk)?;
             if !self.receive(true)? {
-                return Ok(());
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn close(&mut self) -> std::io::Result<()> {
@@ -316,7 +323,9 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
                 }
                 out.extend_from_slice(b"DONE");
                 put(&mut out, &[0, 0, 0, 0]);
-                link.write(&out)?;
+                if !link.write(&out)? {
+                    return Ok(true);
+                }
             }
             b"RECV" => match spec.files.get(&path) {
                 Some(file) => {
@@ -330,21 +339,27 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
                         let mut frame = b"DATA".to_vec();
                         frame.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
                         frame.extend_from_slice(chunk);
-                        link.write(&frame)?;
+                        if !link.write(&frame)? {
+                            return Ok(true);
+                        }
                     }
                     if unplug {
                         return Ok(false);
                     }
                     let mut done = b"DONE".to_vec();
                     done.extend_from_slice(&0u32.to_le_bytes());
-                    link.write(&done)?;
+                    if !link.write(&done)? {
+                        return Ok(true);
+                    }
                 }
                 None => {
                     let message = b"No such file or directory";
                     let mut fail = b"FAIL".to_vec();
                     fail.extend_from_slice(&(message.len() as u32).to_le_bytes());
                     fail.extend_from_slice(message);
-                    link.write(&fail)?;
+                    if !link.write(&fail)? {
+                        return Ok(true);
+                    }
                 }
             },
             b"QUIT" => {

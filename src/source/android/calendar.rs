@@ -10,6 +10,7 @@ use icalendar::{Calendar, Component as _, Event, EventLike as _, Property};
 
 use super::contacts::Account;
 use super::content::{Row, Table};
+use super::timezone;
 
 pub const CALENDARS_URI: &str = "content://com.android.calendar/calendars";
 pub const EVENTS_URI: &str = "content://com.android.calendar/events";
@@ -250,14 +251,54 @@ impl Context<'_> {
         for changed in changes {
             calendar.push(changed);
         }
+        let mut ics = calendar.done().to_string();
+        let zones = self.zones(master, overrides);
+        if let (false, Some(first)) = (zones.is_empty(), ics.find("BEGIN:VEVENT")) {
+            let around = get("dtstart")
+                .and_then(millis)
+                .unwrap_or(DateTime::UNIX_EPOCH);
+            let blocks: String = zones
+                .into_values()
+                .map(|zone| timezone::vtimezone(zone, around))
+                .collect();
+            ics.insert_str(first, &blocks);
+        }
         Series {
             event_id,
             uid,
             etag: crate::ids::Sha256::of(fingerprint.as_bytes())
                 .short(16)
                 .to_owned(),
-            ics: calendar.done().to_string().into_bytes(),
+            ics: ics.into_bytes(),
         }
+    }
+
+    /// The zones the series' times are written in (all-day and UTC times name none).
+    fn zones(&self, master: &Row, overrides: &[&Row]) -> BTreeMap<&'static str, chrono_tz::Tz> {
+        let mut zones = BTreeMap::new();
+        for row in std::iter::once(master).chain(overrides.iter().copied()) {
+            if self.events.get(row, "allDay") == Some("1") {
+                continue;
+            }
+            for column in ["eventTimezone", "eventEndTimezone"] {
+                if let Some(zone) = self.events.get(row, column).and_then(known_zone) {
+                    zones.insert(zone.name(), zone);
+                }
+            }
+        }
+        for column in ["rdate", "exdate"] {
+            for line in self
+                .events
+                .get(master, column)
+                .unwrap_or_default()
+                .split('\n')
+            {
+                if let Some(zone) = line.split_once(';').and_then(|(z, _)| known_zone(z)) {
+                    zones.insert(zone.name(), zone);
+                }
+            }
+        }
+        zones
     }
 
     fn event(&self, row: &Row, uid: &str, fingerprint: &mut String) -> Event {
@@ -341,6 +382,8 @@ impl Context<'_> {
             let description = get("title").unwrap_or("Reminder");
             let trigger = icalendar::Trigger::before_start(chrono::Duration::minutes(minutes));
             let mut alarm = icalendar::Alarm::display(description, trigger);
+            // In the short form servers write back (-PT15M, not -PT900S).
+            alarm.add_property("TRIGGER", timezone::duration_text(-minutes * 60));
             // The crate would stamp the alarm with the clock and a random UID: stable ones
             // give the same bytes from the same phone every run.
             let reminder_id = self.reminder_table.get(reminder, "_id").unwrap_or_default();
@@ -401,16 +444,19 @@ fn moment(
             at.format("%Y%m%d").to_string(),
         );
     }
-    match zone
-        .filter(|z| *z != "UTC" && *z != "Etc/UTC")
-        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-    {
+    match zone.and_then(known_zone) {
         Some(tz) => (
             vec![("TZID", tz.name().to_owned())],
             at.with_timezone(&tz).format("%Y%m%dT%H%M%S").to_string(),
         ),
         None => (Vec::new(), at.format("%Y%m%dT%H%M%SZ").to_string()),
     }
+}
+
+/// A zone from the tz database other than UTC (whose times are written with `Z`).
+fn known_zone(name: &str) -> Option<chrono_tz::Tz> {
+    let zone = name.parse::<chrono_tz::Tz>().ok()?;
+    (!matches!(name, "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT")).then_some(zone)
 }
 
 fn property(name: &str, params: &[(&str, String)], value: &str) -> Property {
@@ -437,15 +483,18 @@ fn date_list(name: &str, line: &str) -> Property {
     property
 }
 
-/// Android writes durations as `P3600S`; RFC 5545 wants the time part after a `T`.
+/// Android writes durations as `P3600S` (and `P1D`); RFC 5545 wants `PT1H`, as servers
+/// write it back. Anything else is kept as it is.
 fn rfc_duration(duration: &str) -> String {
-    match duration.strip_prefix('P') {
-        Some(rest)
-            if !rest.contains('T')
-                && (rest.ends_with('S') || rest.ends_with('M') || rest.ends_with('H')) =>
-        {
-            format!("PT{rest}")
+    let seconds = duration.strip_prefix('P').and_then(|rest| {
+        let (number, unit) = rest.split_at(rest.len().checked_sub(1)?);
+        let number: i64 = number.parse().ok()?;
+        match unit {
+            "S" => Some(number),
+            "D" => Some(number * 86_400),
+            "W" => Some(number * 7 * 86_400),
+            _ => None,
         }
-        _ => duration.to_owned(),
-    }
+    });
+    seconds.map_or_else(|| duration.to_owned(), timezone::duration_text)
 }

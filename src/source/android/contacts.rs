@@ -142,6 +142,8 @@ impl Contact {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = VCard { entries }.write_to(&mut out, VCardVersion::V4_0);
+        // calcard writes the data: URI's comma escaped (`base64\,`): servers that read the
+        // value as text (Radicale) would otherwise cut the photo off at that comma.
         out.into_bytes()
     }
 }

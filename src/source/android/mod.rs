@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod content;
 pub mod source;
 pub mod sync;
+mod timezone;
 mod vcard_types;
 
 use crate::error::{Error, ErrorKind, Result};
