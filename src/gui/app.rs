@@ -320,6 +320,11 @@ impl LifeboatApp {
             }
             UiCommand::CancelAccountForm => state.account_form = None,
             UiCommand::PickAccountFolder => self.pick(Pick::AccountFolder),
+            UiCommand::FindPhones => {
+                state.phones.pending = true;
+                state.phones.asked = Some(std::time::Instant::now());
+                self.worker.send(Command::FindPhones);
+            }
             UiCommand::SaveAccount => self.save_account(),
             UiCommand::UsePassword(id) => {
                 if let Some(password) = state.typed_passwords.remove(&id)

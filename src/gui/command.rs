@@ -53,6 +53,8 @@ pub enum UiCommand {
     SaveAccount,
     CancelAccountForm,
     PickAccountFolder,
+    /// Ask again which phones are connected.
+    FindPhones,
     TestAccount(String),
     /// Test the account with the password typed into its row (none was saved, or it was
     /// refused).
@@ -100,6 +102,7 @@ impl UiCommand {
             Self::SaveAccount => "Save and test",
             Self::CancelAccountForm => "Cancel",
             Self::PickAccountFolder | Self::PickBackupFolder => "Choose…",
+            Self::FindPhones => "Look again",
             Self::TestAccount(_) => "Test connection",
             Self::UsePassword(_) => "Try this password",
             Self::RemoveAccount(_) => "Remove",
@@ -137,6 +140,7 @@ impl UiCommand {
             Self::CancelAccountForm => "Close without saving",
             Self::PickAccountFolder => "Pick the folder on this computer",
             Self::PickBackupFolder => "Pick where backups are saved",
+            Self::FindPhones => "Look for phones connected to this computer now",
             Self::TestAccount(_) => "Connect and list what the account holds",
             Self::UsePassword(_) => "Connect with this password; it is saved once it works",
             Self::RemoveAccount(_) => "Forget this account and its saved password (backups stay)",

@@ -30,6 +30,25 @@ pub struct AccountForm {
     pub error: Option<String>,
 }
 
+/// The live list of phones on the "Phone (Android, over USB)" form: asked for again every
+/// few seconds, so that a phone plugged in or allowed shows up by itself.
+#[derive(Debug, Default)]
+pub struct PhoneSearch {
+    pub found: Option<Result<Vec<crate::source::android::Phone>, Failure>>,
+    pub pending: bool,
+    pub asked: Option<std::time::Instant>,
+}
+
+impl PhoneSearch {
+    /// How often the list is asked for while the form is open.
+    pub const EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// Whether to ask again now (never twice at once).
+    pub fn due(&self) -> bool {
+        !self.pending && self.asked.is_none_or(|at| at.elapsed() >= Self::EVERY)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum TestState {
     Running,
@@ -261,6 +280,8 @@ pub struct State {
     pub notice: Option<String>,
     pub secrets_persistent: bool,
     pub account_form: Option<AccountForm>,
+    /// The phones found while an Android phone is being added.
+    pub phones: PhoneSearch,
     pub tests: HashMap<String, TestState>,
     /// Passwords typed this session, for when no keyring keeps them.
     pub session_passwords: HashMap<String, String>,
@@ -308,6 +329,7 @@ impl State {
             notice,
             secrets_persistent,
             account_form: None,
+            phones: PhoneSearch::default(),
             tests: HashMap::new(),
             session_passwords: HashMap::new(),
             typed_passwords: HashMap::new(),
@@ -366,6 +388,10 @@ impl State {
 
     pub fn apply(&mut self, event: Event) {
         match event {
+            Event::PhonesFound(found) => {
+                self.phones.found = Some(found);
+                self.phones.pending = false;
+            }
             Event::AccountTested {
                 account_id,
                 result,

@@ -18,6 +18,8 @@ pub fn warning_kind(code: &str) -> &'static str {
         "skipped-link" => "linked folder not followed",
         "no-sidecar" | "sidecar-unmatched" => "photo whose details could not be paired",
         "not-handled" => "part of the export Lifeboat does not read",
+        "not-mapped" => "kind of phone detail kept as the phone gave it",
+        "deleted-left-out" => "deleted on the phone, left out",
         "vdir-metadata" => "folder detail not read",
         "copied-not-linked" => "copied instead of shared with the last backup",
         "damaged-previous" => "damaged in the last backup, fetched again",

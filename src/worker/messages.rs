@@ -18,6 +18,8 @@ use crate::source::provider::{ExportFound, Provider};
 /// Something the front end asks the worker to do.
 #[derive(Debug, Clone)]
 pub enum Command {
+    /// Ask the adb server which Android phones are connected (cheap: no phone is read).
+    FindPhones,
     /// Connect and list what the account holds. A given password is saved on success.
     TestAccount {
         account: Account,
@@ -175,6 +177,8 @@ pub enum OsSchedule {
 /// What the worker tells the front end.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// The phones the adb server knows, or why it could not be asked.
+    PhonesFound(Result<Vec<crate::source::android::Phone>, Failure>),
     AccountTested {
         account_id: String,
         result: Result<Vec<FoundCollection>, Failure>,

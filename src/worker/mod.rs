@@ -157,6 +157,16 @@ impl Worker {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .cancel();
             }
+            Command::FindPhones => {
+                self.runtime.spawn(async move {
+                    let server = crate::source::android::AdbServer::default();
+                    let found = server
+                        .devices()
+                        .await
+                        .map(|listing| crate::source::android::parse_devices(&listing));
+                    shared.send(Event::PhonesFound(found.map_err(|e| Failure::from(&e))));
+                });
+            }
             Command::TestAccount { account, password } => {
                 self.runtime.spawn(async move {
                     // A test runs beside a backup or restore: it gets its own token and

@@ -18,6 +18,32 @@ impl LifeboatApp {
             return;
         };
         let Some(preset) = form.preset else { return };
+        if preset.kind() == AccountKind::Android && form.address.trim().is_empty() {
+            // The one phone there is, kept by its serial so that schedules read the same one.
+            let found: Vec<_> = match &state.phones.found {
+                Some(Ok(phones)) => phones.iter().collect(),
+                _ => Vec::new(),
+            };
+            match found.as_slice() {
+                [only] => {
+                    form.address.clone_from(&only.serial);
+                    if form.name.trim().is_empty() || form.name == preset.label() {
+                        form.name = only.name();
+                    }
+                }
+                [] => {
+                    form.error = Some(
+                        "No phone is connected yet: plug it in and follow the steps above."
+                            .to_owned(),
+                    );
+                    return;
+                }
+                _ => {
+                    form.error = Some("Choose which phone to back up.".to_owned());
+                    return;
+                }
+            }
+        }
         if form.address.trim().is_empty() {
             form.error = Some(if preset.kind() == AccountKind::Folder {
                 "Choose the folder first.".to_owned()
@@ -28,7 +54,7 @@ impl LifeboatApp {
         }
         // A user name inside the address moves to its field; a password there is refused
         // before the address is kept anywhere.
-        let address = if preset.kind() == AccountKind::Folder {
+        let address = if matches!(preset.kind(), AccountKind::Folder | AccountKind::Android) {
             form.address.trim().to_owned()
         } else {
             match crate::source::dav::split_user_info(&form.address) {
@@ -62,7 +88,9 @@ impl LifeboatApp {
             address,
             user: form.user.trim().to_owned(),
             ca_file: Some(form.ca_file.trim())
-                .filter(|f| !f.is_empty() && preset.kind() != AccountKind::Folder)
+                .filter(|f| {
+                    !f.is_empty() && matches!(preset.kind(), AccountKind::Dav | AccountKind::Photos)
+                })
                 .map(std::path::PathBuf::from),
         };
         let password = std::mem::take(&mut form.password);

@@ -7,14 +7,14 @@ use super::{command_button, failure_ui, labelled_text};
 use crate::browse::count_noun;
 use crate::config::{AccountKind, Preset};
 use crate::gui::command::{Removal, UiCommand};
-use crate::gui::state::{AccountForm, State, TestState};
+use crate::gui::state::{AccountForm, PhoneSearch, State, TestState};
 use crate::model::CollectionKind;
 use crate::worker::FoundCollection;
 
 pub fn accounts_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCommand>) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         if let Some(form) = &mut state.account_form {
-            account_form_ui(ui, form, state.secrets_persistent, commands);
+            account_form_ui(ui, form, &state.phones, state.secrets_persistent, commands);
             return;
         }
         if state.config.accounts.is_empty() {
@@ -130,6 +130,7 @@ fn found_ui(ui: &mut egui::Ui, found: &[FoundCollection]) {
 fn account_form_ui(
     ui: &mut egui::Ui,
     form: &mut AccountForm,
+    phones: &PhoneSearch,
     persistent: bool,
     commands: &mut Vec<UiCommand>,
 ) {
@@ -142,7 +143,9 @@ fn account_form_ui(
     ui.label(preset.help());
     ui.add_space(8.0);
     labelled_text(ui, "Name", &mut form.name, false);
-    if preset.kind() == AccountKind::Folder {
+    if preset.kind() == AccountKind::Android {
+        super::phones::phone_choice_ui(ui, form, phones, commands);
+    } else if preset.kind() == AccountKind::Folder {
         ui.horizontal(|ui| {
             labelled_text(ui, "Folder", &mut form.address, false);
             command_button(ui, commands, UiCommand::PickAccountFolder);

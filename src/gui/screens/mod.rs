@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod backup;
 pub mod browse;
+pub mod phones;
 pub mod restore;
 pub mod schedules;
 

@@ -76,7 +76,13 @@ pub fn restore_ui(ui: &mut egui::Ui, state: &mut State, commands: &mut Vec<UiCom
             egui::ComboBox::from_id_salt("restore_target")
                 .selected_text(chosen)
                 .show_ui(ui, |ui| {
-                    for account in &state.config.accounts {
+                    // A phone is read, not written: restore into the account it syncs with.
+                    for account in state
+                        .config
+                        .accounts
+                        .iter()
+                        .filter(|a| a.kind() != crate::config::AccountKind::Android)
+                    {
                         ui.selectable_value(
                             &mut state.restore.target,
                             Some(account.id.clone()),

@@ -21,17 +21,30 @@ pub struct AdbServer {
     pub port: u16,
 }
 
+/// A port set by [`AdbServer::use_port`]; 0 for none.
+static CHOSEN_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
 impl Default for AdbServer {
+    /// The server [`AdbServer::use_port`] chose, else `ANDROID_ADB_SERVER_PORT`'s, else 5037.
     fn default() -> Self {
-        let port = std::env::var(PORT_ENV)
-            .ok()
-            .and_then(|p| p.parse().ok())
+        let chosen = CHOSEN_PORT.load(std::sync::atomic::Ordering::Relaxed);
+        let port = Some(chosen)
+            .filter(|p| *p != 0)
+            .or_else(|| std::env::var(PORT_ENV).ok().and_then(|p| p.parse().ok()))
             .unwrap_or(DEFAULT_PORT);
         Self { port }
     }
 }
 
 impl AdbServer {
+    /// Makes every part of this process (window, worker, scheduler) use the adb server on
+    /// `port`, as `ANDROID_ADB_SERVER_PORT` would for a process started with it; for a
+    /// program that embeds Lifeboat, and for tests, which cannot safely change their own
+    /// environment.
+    pub fn use_port(port: u16) {
+        CHOSEN_PORT.store(port, std::sync::atomic::Ordering::Relaxed);
+    }
+
     async fn connect(&self) -> Result<TcpStream> {
         match TcpStream::connect(("127.0.0.1", self.port)).await {
             Ok(stream) => Ok(stream),
