@@ -10,7 +10,8 @@
 //!   ([`source::photos`]), device folders ([`source::device`]), Google Takeout and Apple
 //!   data-copy downloads ([`source::provider`], read in place from their zip parts), an
 //!   in-memory backend for tests ([`source::memory`]), and Android phones over the adb
-//!   server ([`source::android`]; so far finding the phone and why it is not ready).
+//!   server ([`source::android`]: contacts and calendars from the phone's providers, photos
+//!   through its file service).
 //! - [`destination`]: where a restore writes, behind one [`destination::Target`] trait
 //!   (contract in its docs): CalDAV/CardDAV accounts, WebDAV photo folders, local folders.
 //! - [`dav`]: the protocol both share: the HTTP client (reqwest with rustls, retries, the

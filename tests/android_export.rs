@@ -266,7 +266,7 @@ fn a_phone_is_exported_whole_and_every_field_parses_back() {
         let href = item.href.as_str();
         let file = &content.files[&format!("/sdcard/{href}")];
         let archived = out.join(&item.path);
-        assert_eq!(std::fs::read(&archived).unwrap(), *file.bytes, "{href}");
+        assert_eq!(std::fs::read(&archived).unwrap(), file.bytes, "{href}");
         let modified = std::fs::metadata(&archived).unwrap().modified().unwrap();
         let seconds = modified
             .duration_since(std::time::UNIX_EPOCH)

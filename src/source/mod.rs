@@ -3,8 +3,8 @@
 //! Backends: [`dav::DavSource`] (CalDAV/CardDAV accounts), [`photos::PhotoSource`] (WebDAV photo
 //! folders), [`device::DeviceSource`] (a phone or folder on this computer),
 //! [`provider::ProviderExport`] (a Google Takeout or Apple data copy, read by [`takeout`] and
-//! [`apple`] from a [`bundle::Bundle`] of zips and folders) and [`memory::MemorySource`]
-//! (fast engine tests). [`contract`] is the test suite every backend
+//! [`apple`] from a [`bundle::Bundle`] of zips and folders), [`android::AndroidSource`] (a
+//! phone over USB) and [`memory::MemorySource`] (fast engine tests). [`contract`] is the test suite every backend
 //! must pass.
 
 pub mod android;

@@ -42,7 +42,7 @@ pub type Shell = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
 /// A file in the phone's shared storage, as the `sync:` service serves it.
 #[derive(Debug, Clone)]
 pub struct PhoneFile {
-    pub bytes: Arc<Vec<u8>>,
+    pub bytes: bytes::Bytes,
     /// Seconds since 1970.
     pub modified: u32,
 }

@@ -350,7 +350,7 @@ pub fn files(phone: &mut PhoneContent) {
         phone.files.insert(
             path.to_owned(),
             PhoneFile {
-                bytes: Arc::new(photo(seed, size)),
+                bytes: photo(seed, size).into(),
                 modified,
             },
         );

@@ -498,3 +498,24 @@ fn rfc_duration(duration: &str) -> String {
     });
     seconds.map_or_else(|| duration.to_owned(), timezone::duration_text)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{color, date_list, rfc_duration};
+
+    #[test]
+    fn android_columns_become_rfc_5545_values() {
+        assert_eq!(rfc_duration("P3600S"), "PT1H");
+        assert_eq!(rfc_duration("P1D"), "P1D");
+        assert_eq!(rfc_duration("PT45M"), "PT45M");
+        assert_eq!(rfc_duration("soon"), "soon");
+        assert_eq!(color("-16738680").as_deref(), Some("#009688"));
+        assert_eq!(color("red"), None);
+        let zoned = date_list("EXDATE", "Europe/Berlin;20261221T090000,20261228T090000");
+        assert_eq!(zoned.value(), "20261221T090000,20261228T090000");
+        assert_eq!(zoned.params().get("TZID").unwrap().value(), "Europe/Berlin");
+        let days = date_list("RDATE", "20261224");
+        assert_eq!(days.params().get("VALUE").unwrap().value(), "DATE");
+    }
+}

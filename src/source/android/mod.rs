@@ -1,5 +1,6 @@
 //! An Android phone connected over USB, reached through the adb server ([`adb`]): finding
-//! the phone and saying, in words a person can follow, why it cannot be read yet.
+//! the phone and saying, in words a person can follow, why it cannot be read yet; reading it
+//! is [`AndroidSource`] ([`contacts`], [`calendar`] and [`sync`] for the photos).
 
 pub mod adb;
 pub mod calendar;

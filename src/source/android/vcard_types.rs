@@ -94,3 +94,27 @@ pub(super) fn website_types(typ: Option<&str>) -> Vec<VCardParameterValue> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::partial_date;
+
+    #[test]
+    fn dates_are_read_as_the_phone_keeps_them_and_anything_else_is_left_as_text() {
+        let full = partial_date("1990-05-17").unwrap();
+        assert_eq!(
+            (full.year, full.month, full.day),
+            (Some(1990), Some(5), Some(17))
+        );
+        assert_eq!(partial_date("19900517"), Some(full));
+        let no_year = partial_date("--06-01").unwrap();
+        assert_eq!(
+            (no_year.year, no_year.month, no_year.day),
+            (None, Some(6), Some(1))
+        );
+        for text in ["next spring", "1990-13-01", "1990-05", "--0", ""] {
+            assert_eq!(partial_date(text), None, "{text}");
+        }
+    }
+}
