@@ -206,6 +206,11 @@ fn lifeboat_export(adb: &AdbServerProcess, serial: &str, out: &Path, config: &Pa
 }
 
 fn main() {
+    // `cargo test --all-targets` runs benches too, without `--bench`: only build-check there.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("android_phone: a benchmark; run it with `cargo bench --bench android_phone`");
+        return;
+    }
     let Some(adb) = AdbServerProcess::start() else {
         println!("adb is not installed: nothing measured");
         return;
