@@ -83,6 +83,9 @@ impl SimulatedPhone {
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                // A phone on its USB cable has no Nagle delay; on loopback TCP it must be
+                // switched off, or every small message waits for a delayed acknowledgement.
+                let _ = stream.set_nodelay(true);
                 let spec = spec.clone();
                 std::thread::spawn(move || {
                     let _ = serve(stream, &spec);
@@ -274,7 +277,8 @@ impl Link<'_> {
     }
 }
 
-/// The `sync:` service (AOSP `file_sync_protocol.h`, version 1): LIST, STAT, RECV, QUIT.
+/// The `sync:` service (AOSP `file_sync_protocol.h`, version 1): LIST, STAT, RECV, QUIT;
+/// what `adb pull` and Lifeboat use.
 /// `false` when the phone was unplugged while sending.
 fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
     loop {
@@ -362,6 +366,27 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
                     }
                 }
             },
+            b"STAT" => {
+                // Mode, size and time; all zero for nothing there (as adbd answers lstat).
+                let folder = format!("{}/", path.trim_end_matches('/'));
+                let (mode, size, modified) = match spec.files.get(&path) {
+                    Some(file) => (0o100_660, file.bytes.len() as u32, file.modified),
+                    None if spec
+                        .files
+                        .range(folder.clone()..)
+                        .next()
+                        .is_some_and(|(p, _)| p.starts_with(&folder)) =>
+                    {
+                        (0o040_755, 4096, 0)
+                    }
+                    None => (0, 0, 0),
+                };
+                out.extend_from_slice(b"STAT");
+                put(&mut out, &[mode, size, modified]);
+                if !link.write(&out)? {
+                    return Ok(true);
+                }
+            }
             b"QUIT" => {
                 link.close()?;
                 return Ok(true);

@@ -46,17 +46,33 @@ impl AdbServer {
     }
 
     async fn connect(&self) -> Result<TcpStream> {
-        match TcpStream::connect(("127.0.0.1", self.port)).await {
-            Ok(stream) => Ok(stream),
+        match Self::dial(self.port).await {
+            Ok(stream) => {
+                // Requests are a few bytes each, answered before the next: without this,
+                // each one waits out the peer's delayed acknowledgement (40 ms).
+                let _ = stream.set_nodelay(true);
+                Ok(stream)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 // Not running yet: start it as `adb` itself would, then ask again.
                 self.start().await?;
-                TcpStream::connect(("127.0.0.1", self.port))
+                Self::dial(self.port)
                     .await
                     .map_err(|e| not_running(self.port, &e))
             }
             Err(e) => Err(not_running(self.port, &e)),
         }
+    }
+
+    /// A connection to the server with room for several of the phone's 64 KiB writes: the
+    /// server lets the phone send the next one only once the last is in our socket, so a
+    /// small buffer would make the phone wait on each of our reads.
+    async fn dial(port: u16) -> std::io::Result<TcpStream> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        let _ = socket.set_recv_buffer_size(4 * 1024 * 1024);
+        socket
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
     }
 
     async fn start(&self) -> Result<()> {

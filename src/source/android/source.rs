@@ -29,6 +29,7 @@ pub struct AndroidSource {
     read: tokio::sync::OnceCell<PhoneData>,
     reported_contacts: AtomicBool,
     reported_calendars: AtomicBool,
+    sessions: sync::Sessions,
 }
 
 #[derive(Debug)]
@@ -53,6 +54,7 @@ impl AndroidSource {
             read: tokio::sync::OnceCell::new(),
             reported_contacts: AtomicBool::new(false),
             reported_calendars: AtomicBool::new(false),
+            sessions: sync::Sessions::default(),
         })
     }
 
@@ -450,7 +452,14 @@ impl AndroidSource {
                 );
                 continue;
             };
-            let body = match sync::recv(&self.server, &self.phone.serial, &file.path).await {
+            let body = match sync::recv(
+                &self.server,
+                &self.phone.serial,
+                &file.path,
+                &self.sessions,
+            )
+            .await
+            {
                 Ok(body) => body,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     sink.warn(Warning::new("unavailable", e.to_string()).at_href(&item.href));

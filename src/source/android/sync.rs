@@ -152,47 +152,117 @@ pub async fn walk(
     Ok((files, problems))
 }
 
+/// Open file-service connections to one phone, kept between files: `adb pull` uses one for
+/// a whole folder, and opening one per photo costs more than a small photo's bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions(std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>);
+
+impl Sessions {
+    fn take(&self) -> Option<TcpStream> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    fn give_back(&self, stream: TcpStream) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(stream);
+    }
+}
+
+/// How many bytes are handed on at once, and how many such pieces may wait: the phone is
+/// read while the archive hashes and writes what came before.
+const PIECE: usize = 1024 * 1024;
+const PIECES_AHEAD: usize = 4;
+
 /// The bytes of the file at `path`, streamed as the phone sends them. A file the phone will
 /// not give (gone, not readable) is an `Err` before any byte; a connection that breaks
 /// mid-way ends the stream with an error.
-pub async fn recv(server: &AdbServer, serial: &str, path: &str) -> Result<ByteStream> {
-    let mut stream = server.open(serial, "sync:").await?;
-    request(&mut stream, b"RECV", path).await?;
-    let first = chunk(&mut stream).await?;
-    let stream =
-        futures_util::stream::unfold((stream, Some(first)), |(mut stream, pending)| async move {
-            let next = match pending {
-                Some(ready) => ready,
-                None => match chunk(&mut stream).await {
-                    Ok(next) => next,
-                    Err(e) => {
-                        let error = std::io::Error::new(std::io::ErrorKind::BrokenPipe, e);
-                        return Some((Err(error), (stream, Some(None))));
-                    }
-                },
-            };
+pub async fn recv(
+    server: &AdbServer,
+    serial: &str,
+    path: &str,
+    sessions: &Sessions,
+) -> Result<ByteStream> {
+    // A kept connection may have been closed meanwhile: then once more on a new one.
+    let (mut stream, first) = match sessions.take() {
+        Some(mut kept) => match start_recv(&mut kept, path).await {
+            Ok(first) => (kept, first),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(e),
+            Err(_) => {
+                let mut fresh = server.open(serial, "sync:").await?;
+                let first = start_recv(&mut fresh, path).await?;
+                (fresh, first)
+            }
+        },
+        None => {
+            let mut fresh = server.open(serial, "sync:").await?;
+            let first = start_recv(&mut fresh, path).await?;
+            (fresh, first)
+        }
+    };
+    let (send, receive) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(PIECES_AHEAD);
+    let sessions = sessions.clone();
+    tokio::spawn(async move {
+        let mut piece = bytes::BytesMut::with_capacity(PIECE);
+        let mut next: Result<Option<usize>> = Ok(first);
+        loop {
             match next {
-                Some(bytes) => Some((Ok(bytes), (stream, None))),
-                None => {
-                    let _ = request(&mut stream, b"QUIT", "").await;
-                    None
+                Ok(Some(length)) => {
+                    let start = piece.len();
+                    piece.resize(start + length, 0);
+                    if let Err(e) = read_exact(&mut stream, &mut piece[start..]).await {
+                        let _ = send.send(Err(std::io::Error::other(e))).await;
+                        return;
+                    }
+                    if piece.len() >= PIECE {
+                        let full = piece.split().freeze();
+                        piece.reserve(PIECE);
+                        if send.send(Ok(full)).await.is_err() {
+                            // Nobody reads any more (cancelled): the connection is mid-file.
+                            return;
+                        }
+                    }
+                }
+                Ok(None) => {
+                    if !piece.is_empty() && send.send(Ok(piece.freeze())).await.is_err() {
+                        return;
+                    }
+                    sessions.give_back(stream);
+                    return;
+                }
+                Err(e) => {
+                    let error = std::io::Error::new(std::io::ErrorKind::BrokenPipe, e);
+                    let _ = send.send(Err(error)).await;
+                    return;
                 }
             }
-        });
-    // After an error, the state above is "done" (`Some(None)`), so the stream ends there.
-    Ok(stream.boxed())
+            next = chunk_header(&mut stream).await;
+        }
+    });
+    Ok(
+        futures_util::stream::unfold(receive, |mut receive| async move {
+            receive.recv().await.map(|piece| (piece, receive))
+        })
+        .boxed(),
+    )
 }
 
-/// The next DATA chunk, `None` at DONE; FAIL is an error with the phone's words.
-async fn chunk(stream: &mut TcpStream) -> Result<Option<bytes::Bytes>> {
+/// Asks for `path` and reads the answer's first header.
+async fn start_recv(stream: &mut TcpStream, path: &str) -> Result<Option<usize>> {
+    request(stream, b"RECV", path).await?;
+    chunk_header(stream).await
+}
+
+/// The length of the next DATA chunk, `None` at DONE; FAIL is an error with the phone's words.
+async fn chunk_header(stream: &mut TcpStream) -> Result<Option<usize>> {
     let what = id(stream).await?;
     let length = word(stream).await?;
     match &what {
-        b"DATA" if length <= DATA_MAX => {
-            let mut bytes = vec![0u8; length as usize];
-            read_exact(stream, &mut bytes).await?;
-            Ok(Some(bytes.into()))
-        }
+        b"DATA" if length <= DATA_MAX => Ok(Some(length as usize)),
         b"DONE" => Ok(None),
         b"FAIL" => Err(Error::new(
             ErrorKind::NotFound,
