@@ -271,42 +271,66 @@ impl ItemSink for CollectionWriter {
     }
 
     async fn stream(&self, href: Href, etag: Option<Etag>, mut body: ByteStream) -> Result<()> {
-        use tokio::io::AsyncWriteExt as _;
         let path = self.place(&href);
         let full = self.archive.staging.join(&path);
         self.archive.make_parent(&full)?;
-        let mut file = tokio::fs::File::create(&full)
-            .await
-            .map_err(io("writing", &full))?;
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0u64;
-        let mut receiving = Receiving::new(&*self.archive.progress);
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    // No partial file stays behind: the source may report this one item
-                    // and go on (a damaged entry of a local zip) or fail the job.
-                    drop(file);
-                    let _ = tokio::fs::remove_file(&full).await;
-                    if crate::progress::CancelToken::is_cancel(&e) {
-                        return Err(Error::cancelled());
-                    }
-                    let (kind, what) = if e.kind() == std::io::ErrorKind::InvalidData {
-                        (ErrorKind::InvalidData, "damaged at the source")
-                    } else {
-                        (ErrorKind::Network, "the download broke off")
-                    };
-                    return Err(Error::with_source(kind, format!("{what}: {href}"), e));
+        // Hashing and writing run on a thread of their own, so that the next bytes are
+        // received while the last are written (a phone or server waits for each read).
+        let (pieces, mut arriving) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
+        let writer = tokio::task::spawn_blocking({
+            let full = full.clone();
+            move || -> std::io::Result<(sha2::Sha256, u64, std::fs::File)> {
+                use std::io::Write as _;
+                let mut file = std::fs::File::create(&full)?;
+                let mut hasher = sha2::Sha256::new();
+                let mut size = 0u64;
+                while let Some(piece) = arriving.blocking_recv() {
+                    hasher.update(&piece);
+                    size += piece.len() as u64;
+                    file.write_all(&piece)?;
                 }
-            };
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            file.write_all(&chunk).await.map_err(io("writing", &full))?;
-            receiving.add(chunk.len());
+                file.flush()?;
+                Ok((hasher, size, file))
+            }
+        });
+        let mut receiving = Receiving::new(&*self.archive.progress);
+        let mut failed = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    receiving.add(chunk.len());
+                    if pieces.send(chunk).await.is_err() {
+                        // The writer stopped (its error comes below).
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
+        drop(pieces);
         drop(receiving);
-        file.flush().await.map_err(io("writing", &full))?;
+        let written = writer
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Io, "writing a file failed", e))?;
+        if let Some(e) = failed {
+            // No partial file stays behind: the source may report this one item and go on
+            // (a damaged entry of a local zip) or fail the job.
+            drop(written);
+            let _ = tokio::fs::remove_file(&full).await;
+            if crate::progress::CancelToken::is_cancel(&e) {
+                return Err(Error::cancelled());
+            }
+            let (kind, what) = if e.kind() == std::io::ErrorKind::InvalidData {
+                (ErrorKind::InvalidData, "damaged at the source")
+            } else {
+                (ErrorKind::Network, "the download broke off")
+            };
+            return Err(Error::with_source(kind, format!("{what}: {href}"), e));
+        }
+        let (hasher, size, file) = written.map_err(io("writing", &full))?;
         let about = self.take_about(&href);
         if let Some(modified) = about
             .modified
@@ -314,14 +338,10 @@ impl ItemSink for CollectionWriter {
             .and_then(|m| chrono::DateTime::parse_from_rfc3339(m).ok())
         {
             // The photo keeps the time it had at its source, as `adb pull -a` or a copy would.
-            let at = std::time::SystemTime::from(modified);
-            file.into_std()
-                .await
-                .set_modified(at)
+            file.set_modified(std::time::SystemTime::from(modified))
                 .map_err(io("writing", &full))?;
-        } else {
-            drop(file);
         }
+        drop(file);
         let kind = Self::media_kind(&path);
         let sha256 = Sha256::from_digest(&hasher.finalize());
         self.archive.dedupe(&path, &sha256);
