@@ -160,7 +160,17 @@ impl AdbServer {
     /// status: output that ends without one was cut off (the phone unplugged), and is an
     /// error rather than a shorter answer that looks whole. Older phones get `exec:`.
     pub async fn shell(&self, serial: &str, command: &str) -> Result<Vec<u8>> {
-        let v2 = self.features(serial).await?.iter().any(|f| f == "shell_v2");
+        let v2 = self.has_shell_v2(serial).await?;
+        self.shell_with(serial, command, v2).await
+    }
+
+    /// Whether the phone speaks the shell protocol v2; asked once per phone, not per command.
+    pub async fn has_shell_v2(&self, serial: &str) -> Result<bool> {
+        Ok(self.features(serial).await?.iter().any(|f| f == "shell_v2"))
+    }
+
+    /// [`AdbServer::shell`] for a phone whose [`AdbServer::has_shell_v2`] is known.
+    pub async fn shell_with(&self, serial: &str, command: &str, v2: bool) -> Result<Vec<u8>> {
         if !v2 {
             let mut stream = self.open(serial, &format!("exec:{command}")).await?;
             let mut out = Vec::new();

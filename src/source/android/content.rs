@@ -20,7 +20,8 @@ pub async fn query(
     uri: &str,
     columns: &[&'static str],
 ) -> Result<Vec<Row>> {
-    Ok(table(server, serial, uri, columns).await?.rows)
+    let v2 = server.has_shell_v2(serial).await?;
+    Ok(table(server, serial, v2, uri, columns).await?.rows)
 }
 
 /// A provider's rows as the phone printed them, and read into columns.
@@ -45,6 +46,7 @@ impl Table {
 pub async fn table(
     server: &AdbServer,
     serial: &str,
+    shell_v2: bool,
     uri: &str,
     columns: &[&'static str],
 ) -> Result<Table> {
@@ -53,7 +55,7 @@ pub async fn table(
         shell_quote(uri),
         shell_quote(&columns.join(":"))
     );
-    let printed = server.shell(serial, &command).await?;
+    let printed = server.shell_with(serial, &command, shell_v2).await?;
     let rows = parse_rows(&String::from_utf8_lossy(&printed), columns)?;
     Ok(Table {
         columns: columns.to_vec(),
@@ -63,10 +65,9 @@ pub async fn table(
 }
 
 /// `content read --uri URI`: the bytes of a file the provider serves (a contact's photo).
-pub async fn read(server: &AdbServer, serial: &str, uri: &str) -> Result<Vec<u8>> {
-    server
-        .shell(serial, &format!("content read --uri {}", shell_quote(uri)))
-        .await
+pub async fn read(server: &AdbServer, serial: &str, shell_v2: bool, uri: &str) -> Result<Vec<u8>> {
+    let command = format!("content read --uri {}", shell_quote(uri));
+    server.shell_with(serial, &command, shell_v2).await
 }
 
 /// Quotes `text` for the phone's `sh`.

@@ -30,6 +30,8 @@ pub struct AndroidSource {
     reported_contacts: AtomicBool,
     reported_calendars: AtomicBool,
     sessions: sync::Sessions,
+    /// Asked once: every provider query and photo read would otherwise ask again.
+    shell_v2: bool,
 }
 
 #[derive(Debug)]
@@ -48,7 +50,9 @@ impl AndroidSource {
     /// cannot be read (none, not allowed yet, several).
     pub async fn connect(server: AdbServer, serial: Option<&str>) -> Result<Self> {
         let phone = choose(&server, serial).await?;
+        let shell_v2 = server.has_shell_v2(&phone.serial).await?;
         Ok(Self {
+            shell_v2,
             server,
             phone,
             read: tokio::sync::OnceCell::new(),
@@ -63,7 +67,14 @@ impl AndroidSource {
     }
 
     async fn table(&self, uri: &str, columns: &[&'static str]) -> Result<Table> {
-        content::table(&self.server, &self.phone.serial, uri, columns).await
+        content::table(
+            &self.server,
+            &self.phone.serial,
+            self.shell_v2,
+            uri,
+            columns,
+        )
+        .await
     }
 
     async fn data(&self) -> Result<&PhoneData> {
@@ -405,7 +416,7 @@ impl AndroidSource {
                     contacts::RAW_CONTACTS_URI,
                     contact.raw_id
                 );
-                match content::read(&self.server, &self.phone.serial, &uri).await {
+                match content::read(&self.server, &self.phone.serial, self.shell_v2, &uri).await {
                     Ok(bytes) if !bytes.is_empty() => Some(bytes),
                     Ok(_) => None,
                     // Unplugged: the whole run stops, and no archive looks complete.
