@@ -319,7 +319,19 @@ fn read_only(adb: &AdbServerProcess, serial: &str, files: usize) -> f64 {
         let started = Instant::now();
         for n in 0..files {
             let path = format!("/sdcard/DCIM/Camera/IMG_{n:05}.jpg");
-            let mut body = sync::recv(&server, serial, &path, &sessions).await.unwrap();
+            let file = sync::RemoteFile {
+                path,
+                size: 0,
+                modified: 0,
+            };
+            let resume = sync::Resume {
+                wait: std::time::Duration::ZERO,
+                cancel: lifeboat::progress::CancelToken::default(),
+                notify: tokio::sync::mpsc::unbounded_channel().0,
+            };
+            let mut body = sync::recv(&server, serial, &file, &sessions, resume)
+                .await
+                .unwrap();
             while let Some(piece) = body.next().await {
                 piece.unwrap();
             }

@@ -11,9 +11,12 @@ mod support;
 use calcard::icalendar::ICalendar;
 use calcard::vcard::VCard;
 use lifeboat::schedule::status::{Outcome, Status};
+use lifeboat::source::android::replug;
 use support::phone::AdbServerProcess;
-use support::phone_fixture::{CONTACTS, PHOTO, export, full_phone, start};
+use support::phone_fixture::{CONTACTS, PHOTO, export, export_with, full_phone, start};
 use support::*;
+
+const VIDEO: &str = "/sdcard/DCIM/Camera/VID_20261202_120000.mp4";
 
 fn vcard_of(items: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> String {
     items
@@ -330,20 +333,87 @@ fn a_second_scheduled_run_copies_nothing_and_an_unplugged_phone_leaves_no_archiv
         second.message
     );
 
-    // Unplugged while a video is copied: the export fails with words that say so, and no
-    // archive is left that looks complete.
-    let (flaky, _content) = start(
-        full_phone(),
-        Some("/sdcard/DCIM/Camera/VID_20261202_120000.mp4"),
-    );
+    // Unplugged while a video is copied and not plugged in again: after the wait the export
+    // fails with words that say so, and no archive is left that looks complete.
+    let (flaky, _content) = start(full_phone(), Some(VIDEO));
     adb.connect(&flaky, "device");
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("phone");
-    let output = export(&adb, config.path(), &flaky.serial(), &out);
+    let output = export_with(
+        &adb,
+        config.path(),
+        &flaky.serial(),
+        &out,
+        &[(replug::WAIT_ENV, "2")],
+    );
     assert!(!output.status.success());
     let said = text(&output.stderr);
-    assert!(said.contains("broke off"), "{said}");
+    assert!(
+        said.contains("broke off") && said.contains("did not come back within 2 seconds"),
+        "{said}"
+    );
     assert!(!out.join("manifest.json").exists());
+}
+
+#[test]
+fn a_phone_plugged_in_again_goes_on_where_it_stopped() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let (phone, content) = start(full_phone(), Some(VIDEO));
+    adb.connect(&phone, "device");
+    let config = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("phone");
+    let output = std::thread::scope(|scope| {
+        // Half the video is copied when the cable comes out; a second later it is back.
+        scope.spawn(|| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while phone.cable.is_plugged() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            phone.cable.plug_in();
+            adb.connect(&phone, "device");
+        });
+        export(&adb, config.path(), &phone.serial(), &out)
+    });
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let manifest = manifest_of(&out);
+    let video = manifest
+        .items
+        .iter()
+        .find(|i| VIDEO.ends_with(i.href.as_str()))
+        .unwrap();
+    let archived = std::fs::read(out.join(&video.path)).unwrap();
+    assert_eq!(
+        archived, content.files[VIDEO].bytes,
+        "the video is whole, once"
+    );
+    let reconnected: Vec<_> = manifest
+        .warnings
+        .iter()
+        .filter(|w| w.code == "phone-reconnected")
+        .collect();
+    assert_eq!(reconnected.len(), 1, "{:?}", manifest.warnings);
+    assert_eq!(
+        reconnected[0].href.as_deref(),
+        Some("DCIM/Camera/VID_20261202_120000.mp4")
+    );
+    // Every photo made it, the ones after the video included.
+    assert_eq!(
+        manifest
+            .items
+            .iter()
+            .filter(|i| i.collection.ends_with("photos"))
+            .count(),
+        4
+    );
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ pub fn warning_kind(code: &str) -> &'static str {
         "not-handled" => "part of the export Lifeboat does not read",
         "not-mapped" => "kind of phone detail kept as the phone gave it",
         "deleted-left-out" => "deleted on the phone, left out",
+        "phone-reconnected" => "copied on after the phone was plugged in again",
         "vdir-metadata" => "folder detail not read",
         "copied-not-linked" => "copied instead of shared with the last backup",
         "damaged-previous" => "damaged in the last backup, fetched again",
@@ -60,6 +61,7 @@ mod tests {
             "duplicate-uid",
             "damaged-file",
             "not-restored",
+            "phone-reconnected",
         ] {
             let words = warning_kind(code);
             assert_ne!(words, "other problem", "{code}");

@@ -437,6 +437,10 @@ impl ItemSink for Tracking<'_> {
         self.inner.describe(href, about);
     }
 
+    fn phase(&self, words: String) {
+        self.inner.phase(words);
+    }
+
     async fn metadata(&self, href: &str, bytes: &[u8]) -> Result<()> {
         self.inner.metadata(href, bytes).await
     }

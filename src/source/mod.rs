@@ -71,6 +71,9 @@ pub trait ItemSink: Send + Sync {
     async fn original_file(&self, href: &str, path: &std::path::Path) -> Result<()>;
     /// A problem with one item or file that does not stop the job.
     fn warn(&self, warning: Warning);
+    /// What the source is doing now, in words for the person watching (waiting for an
+    /// unplugged phone). Sinks that report no progress ignore it.
+    fn phase(&self, _words: String) {}
     /// What the source knows about the item at `href` besides its bytes; given before the
     /// item itself. Sinks that keep no manifest ignore it.
     fn describe(&self, _href: &str, _about: ItemAbout) {}

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const CNXN: u32 = u32::from_le_bytes(*b"CNXN");
 const AUTH: u32 = u32::from_le_bytes(*b"AUTH");
@@ -56,8 +57,45 @@ pub struct PhoneSpec {
     pub shell: Shell,
     /// Full path (`/sdcard/DCIM/Camera/a.jpg`) to file.
     pub files: Arc<std::collections::BTreeMap<String, PhoneFile>>,
-    /// Pulling this file sends half of it, then the cable comes out (the connection drops).
+    /// Pulling this file the first time sends half of it, then the cable comes out: the
+    /// connection drops, and the phone takes no new one until [`Cable::plug_in`].
     pub unplug_at: Option<String>,
+    pub cable: Arc<Cable>,
+}
+
+/// The phone's USB cable, as a test pulls it out and pushes it back in.
+#[derive(Debug)]
+pub struct Cable {
+    plugged: AtomicBool,
+    pulled: AtomicBool,
+}
+
+impl Default for Cable {
+    fn default() -> Self {
+        Self {
+            plugged: AtomicBool::new(true),
+            pulled: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Cable {
+    pub fn plug_in(&self) {
+        self.plugged.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_plugged(&self) -> bool {
+        self.plugged.load(Ordering::SeqCst)
+    }
+
+    /// Pulls the cable out if `path` is where it comes out, once.
+    fn pulls_at(&self, unplug_at: Option<&str>, path: &str) -> bool {
+        let pulls = unplug_at == Some(path) && !self.pulled.swap(true, Ordering::SeqCst);
+        if pulls {
+            self.plugged.store(false, Ordering::SeqCst);
+        }
+        pulls
+    }
 }
 
 impl PhoneSpec {
@@ -68,6 +106,7 @@ impl PhoneSpec {
             shell,
             files: Arc::default(),
             unplug_at: None,
+            cable: Arc::default(),
         }
     }
 }
@@ -75,14 +114,21 @@ impl PhoneSpec {
 /// A listening simulated phone.
 pub struct SimulatedPhone {
     pub port: u16,
+    pub cable: Arc<Cable>,
 }
 
 impl SimulatedPhone {
     pub fn start(spec: PhoneSpec) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let cable = Arc::clone(&spec.cable);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                if !spec.cable.is_plugged() {
+                    // Unplugged: the adb server's tries to reach the phone fail.
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
                 // A phone on its USB cable has no Nagle delay; on loopback TCP it must be
                 // switched off, or every small message waits for a delayed acknowledgement.
                 let _ = stream.set_nodelay(true);
@@ -92,7 +138,7 @@ impl SimulatedPhone {
                 });
             }
         });
-        Self { port }
+        Self { port, cable }
     }
 
     pub fn serial(&self) -> String {
@@ -333,7 +379,7 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
             }
             b"RECV" => match spec.files.get(&path) {
                 Some(file) => {
-                    let unplug = spec.unplug_at.as_deref() == Some(path.as_str());
+                    let unplug = spec.cable.pulls_at(spec.unplug_at.as_deref(), &path);
                     let bytes: &[u8] = if unplug {
                         &file.bytes[..file.bytes.len() / 2]
                     } else {

@@ -412,7 +412,22 @@ pub fn export(
     serial: &str,
     out: &Path,
 ) -> std::process::Output {
+    export_with(adb, config, serial, out, &[])
+}
+
+/// [`export`] with more variables in its environment.
+pub fn export_with(
+    adb: &AdbServerProcess,
+    config: &Path,
+    serial: &str,
+    out: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let port = adb.port.to_string();
+    let env: Vec<(&str, &str)> = [("ANDROID_ADB_SERVER_PORT", port.as_str())]
+        .into_iter()
+        .chain(env.iter().copied())
+        .collect();
     lifeboat_command(
         config,
         &[
@@ -422,7 +437,7 @@ pub fn export(
             "--out",
             out.to_str().unwrap(),
         ],
-        &[("ANDROID_ADB_SERVER_PORT", &port)],
+        &env,
     )
     .output()
     .unwrap()

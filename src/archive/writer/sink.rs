@@ -328,6 +328,10 @@ impl ItemSink for CollectionWriter {
             } else {
                 (ErrorKind::Network, "the download broke off")
             };
+            // A source that says why (a phone that did not come back) is heard out.
+            if let Some(why) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+                return Err(Error::new(why.kind(), format!("{what}: {href}: {why}")));
+            }
             return Err(Error::with_source(kind, format!("{what}: {href}"), e));
         }
         let (hasher, size, file) = written.map_err(io("writing", &full))?;
@@ -395,6 +399,10 @@ impl ItemSink for CollectionWriter {
 
     fn warn(&self, warning: Warning) {
         self.archive.warn(warning);
+    }
+
+    fn phase(&self, words: String) {
+        self.archive.progress.event(JobEvent::Phase(words));
     }
 
     fn describe(&self, href: &str, about: ItemAbout) {

@@ -6,6 +6,8 @@ pub mod adb;
 pub mod calendar;
 pub mod contacts;
 pub mod content;
+mod photos;
+pub mod replug;
 pub mod source;
 pub mod sync;
 mod timezone;

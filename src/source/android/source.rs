@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{ErrorKind, Result};
 use crate::ids::{Etag, Href};
-use crate::model::{CollectionInfo, CollectionKind, ItemAbout, ItemRef, Warning};
+use crate::model::{CollectionInfo, CollectionKind, ItemRef, Warning};
 use crate::progress::CancelToken;
 use crate::source::{ItemSink, Source, SourceInfo};
 
 use super::calendar::{self, Calendars};
 use super::contacts::{self, Books};
 use super::content::{self, Table};
+use super::replug;
 use super::sync::{self, RemoteFile};
 use super::{AdbServer, Phone, choose};
 
@@ -24,21 +25,23 @@ const STORAGE: &str = "/sdcard/";
 /// A phone connected over USB (or adb over Wi-Fi), read through the adb server.
 #[derive(Debug)]
 pub struct AndroidSource {
-    server: AdbServer,
-    phone: Phone,
+    pub(super) server: AdbServer,
+    pub(super) phone: Phone,
     read: tokio::sync::OnceCell<PhoneData>,
     reported_contacts: AtomicBool,
     reported_calendars: AtomicBool,
-    sessions: sync::Sessions,
+    pub(super) sessions: sync::Sessions,
     /// Asked once: every provider query and photo read would otherwise ask again.
     shell_v2: bool,
+    /// How long a copy waits for a phone that was unplugged mid-way.
+    pub(super) replug_wait: std::time::Duration,
 }
 
 #[derive(Debug)]
-struct PhoneData {
+pub(super) struct PhoneData {
     books: Books,
     calendars: Calendars,
-    photos: Vec<RemoteFile>,
+    pub(super) photos: Vec<RemoteFile>,
     photo_problems: Vec<Warning>,
     /// What each query printed, by the name it is kept under.
     contact_tables: Vec<(&'static str, Vec<u8>)>,
@@ -53,6 +56,7 @@ impl AndroidSource {
         let shell_v2 = server.has_shell_v2(&phone.serial).await?;
         Ok(Self {
             shell_v2,
+            replug_wait: replug::wait_from_env(),
             server,
             phone,
             read: tokio::sync::OnceCell::new(),
@@ -381,7 +385,7 @@ impl Source for AndroidSource {
     }
 }
 
-fn photo_href(file: &RemoteFile) -> String {
+pub(super) fn photo_href(file: &RemoteFile) -> String {
     file.path
         .strip_prefix(STORAGE)
         .unwrap_or(&file.path)
@@ -441,55 +445,6 @@ impl AndroidSource {
                 contact.vcard(photo),
             )
             .await?;
-        }
-        Ok(())
-    }
-
-    async fn fetch_photos(
-        &self,
-        data: &PhoneData,
-        items: &[ItemRef],
-        sink: &dyn ItemSink,
-        cancel: &CancelToken,
-    ) -> Result<()> {
-        let by_href: std::collections::HashMap<String, &RemoteFile> =
-            data.photos.iter().map(|p| (photo_href(p), p)).collect();
-        for item in items {
-            cancel.check()?;
-            let Some(file) = by_href.get(item.href.as_str()) else {
-                sink.warn(
-                    Warning::new("unavailable", "this file is no longer on the phone")
-                        .at_href(&item.href),
-                );
-                continue;
-            };
-            let body = match sync::recv(
-                &self.server,
-                &self.phone.serial,
-                &file.path,
-                &self.sessions,
-            )
-            .await
-            {
-                Ok(body) => body,
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    sink.warn(Warning::new("unavailable", e.to_string()).at_href(&item.href));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let modified = chrono::DateTime::from_timestamp(file.modified, 0)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            sink.describe(
-                &item.href,
-                ItemAbout {
-                    modified,
-                    ..ItemAbout::default()
-                },
-            );
-            let etag = Etag::new(format!("{}-{}", file.size, file.modified));
-            sink.stream(item.href.clone(), Some(etag), cancel.guard(body))
-                .await?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use crate::progress::CancelToken;
 use crate::source::ByteStream;
 
 use super::adb::{AdbServer, broken, read_exact};
+use super::replug::{Notice, is_gone, wait_for_phone};
 
 const S_IFMT: u32 = 0o170_000;
 const S_IFDIR: u32 = 0o040_000;
@@ -178,16 +179,34 @@ impl Sessions {
 const PIECE: usize = 1024 * 1024;
 const PIECES_AHEAD: usize = 4;
 
-/// The bytes of the file at `path`, streamed as the phone sends them. A file the phone will
-/// not give (gone, not readable) is an `Err` before any byte; a connection that breaks
-/// mid-way ends the stream with an error.
+/// How often one file's copy may go on after the phone came back before it fails.
+const RESUMES_PER_FILE: usize = 5;
+
+/// What [`recv`] needs to go on with a file after the phone was unplugged.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// How long to wait for the phone to come back.
+    pub wait: std::time::Duration,
+    /// Stops the wait once cancelled.
+    pub cancel: CancelToken,
+    /// Told when the phone goes and comes back.
+    pub notify: tokio::sync::mpsc::UnboundedSender<Notice>,
+}
+
+/// The bytes of `file`, streamed as the phone sends them. A file the phone will not give
+/// (gone, not readable) is an `Err` before any byte. When the connection breaks mid-way
+/// (the phone unplugged), the stream waits for the phone as `resume` says and reads the
+/// file again, passing on only the bytes not yet given, after checking with the phone that
+/// the file is unchanged; a phone that does not come back ends the stream with an error.
 pub async fn recv(
     server: &AdbServer,
     serial: &str,
-    path: &str,
+    file: &RemoteFile,
     sessions: &Sessions,
+    resume: Resume,
 ) -> Result<ByteStream> {
     // A kept connection may have been closed meanwhile: then once more on a new one.
+    let path = file.path.as_str();
     let (mut stream, first) = match sessions.take() {
         Some(mut kept) => match start_recv(&mut kept, path).await {
             Ok(first) => (kept, first),
@@ -206,25 +225,32 @@ pub async fn recv(
     };
     let (send, receive) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(PIECES_AHEAD);
     let sessions = sessions.clone();
+    let (server, serial, file) = (*server, serial.to_owned(), file.clone());
     tokio::spawn(async move {
         let mut piece = bytes::BytesMut::with_capacity(PIECE);
+        // Bytes of the file taken in (passed on, or waiting in `piece`), and how many of
+        // a re-read's first bytes repeat them and are dropped.
+        let (mut taken, mut repeated) = (0u64, 0u64);
+        let mut resumed = 0;
         let mut next: Result<Option<usize>> = Ok(first);
         loop {
-            match next {
+            let broke = match next {
                 Ok(Some(length)) => {
-                    let start = piece.len();
-                    piece.resize(start + length, 0);
-                    if let Err(e) = read_exact(&mut stream, &mut piece[start..]).await {
-                        let _ = send.send(Err(std::io::Error::other(e))).await;
-                        return;
-                    }
-                    if piece.len() >= PIECE {
-                        let full = piece.split().freeze();
-                        piece.reserve(PIECE);
-                        if send.send(Ok(full)).await.is_err() {
-                            // Nobody reads any more (cancelled): the connection is mid-file.
-                            return;
+                    match take_chunk(&mut stream, length, &mut piece, &mut repeated).await {
+                        Ok(added) => {
+                            taken += added as u64;
+                            if piece.len() >= PIECE {
+                                let full = piece.split().freeze();
+                                piece.reserve(PIECE);
+                                if send.send(Ok(full)).await.is_err() {
+                                    // Nobody reads any more (cancelled): the connection is
+                                    // mid-file.
+                                    return;
+                                }
+                            }
+                            None
                         }
+                        Err(e) => Some(e),
                     }
                 }
                 Ok(None) => {
@@ -234,10 +260,29 @@ pub async fn recv(
                     sessions.give_back(stream);
                     return;
                 }
-                Err(e) => {
-                    let error = std::io::Error::new(std::io::ErrorKind::BrokenPipe, e);
-                    let _ = send.send(Err(error)).await;
+                Err(e) if !is_gone(&e) => {
+                    let _ = send.send(Err(broke_off(e))).await;
                     return;
+                }
+                Err(e) => Some(e),
+            };
+            if let Some(e) = broke {
+                if resumed == RESUMES_PER_FILE {
+                    let _ = send.send(Err(broke_off(e))).await;
+                    return;
+                }
+                resumed += 1;
+                match reopen(&server, &serial, &file, &resume, &send).await {
+                    Ok((again, first)) => {
+                        stream = again;
+                        repeated = taken;
+                        next = Ok(first);
+                        continue;
+                    }
+                    Err(e) => {
+                        let _ = send.send(Err(broke_off(e))).await;
+                        return;
+                    }
                 }
             }
             next = chunk_header(&mut stream).await;
@@ -249,6 +294,80 @@ pub async fn recv(
         })
         .boxed(),
     )
+}
+
+fn broke_off(e: Error) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::BrokenPipe, e)
+}
+
+/// Reads one DATA chunk of `length` bytes: its first `repeated` bytes (what a re-read
+/// repeats) are dropped, the rest added to `piece`. Returns how many were added; on error
+/// `piece` is as it was, so a chunk cut off counts for nothing.
+async fn take_chunk(
+    stream: &mut TcpStream,
+    length: usize,
+    piece: &mut bytes::BytesMut,
+    repeated: &mut u64,
+) -> Result<usize> {
+    let dropped = usize::try_from(*repeated).unwrap_or(usize::MAX).min(length);
+    if dropped > 0 {
+        let mut scratch = vec![0u8; dropped];
+        read_exact(stream, &mut scratch).await?;
+        *repeated -= dropped as u64;
+    }
+    let start = piece.len();
+    piece.resize(start + length - dropped, 0);
+    if let Err(e) = read_exact(stream, &mut piece[start..]).await {
+        piece.truncate(start);
+        return Err(e);
+    }
+    Ok(length - dropped)
+}
+
+/// After a break: waits for the phone, checks that `file` is as it was listed, and asks for
+/// it again on a new connection.
+async fn reopen(
+    server: &AdbServer,
+    serial: &str,
+    file: &RemoteFile,
+    resume: &Resume,
+    reader: &tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>,
+) -> Result<(TcpStream, Option<usize>)> {
+    let _ = resume.notify.send(Notice::Waiting(resume.wait));
+    let away = wait_for_phone(server, serial, resume.wait, || {
+        !resume.cancel.is_cancelled() && !reader.is_closed()
+    })
+    .await?;
+    let _ = resume.notify.send(Notice::Back(away));
+    let mut stream = server.open(serial, "sync:").await?;
+    let (size, modified) = stat(&mut stream, &file.path).await?;
+    // The listing gave the size modulo 4 GiB (version 1 of the protocol), as STAT does.
+    if u64::from(size) != file.size % (1 << 32) || i64::from(modified) != file.modified {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "{} changed on the phone while it was disconnected: back up again to copy it whole",
+                file.path
+            ),
+        ));
+    }
+    let first = start_recv(&mut stream, &file.path).await?;
+    Ok((stream, first))
+}
+
+/// `STAT`: the size and modification time of the file at `path`.
+async fn stat(stream: &mut TcpStream, path: &str) -> Result<(u32, u32)> {
+    request(stream, b"STAT", path).await?;
+    let what = id(stream).await?;
+    let (_mode, size, modified) = (
+        word(stream).await?,
+        word(stream).await?,
+        word(stream).await?,
+    );
+    match &what {
+        b"STAT" => Ok((size, modified)),
+        other => Err(garbled(other)),
+    }
 }
 
 /// Asks for `path` and reads the answer's first header.
