@@ -23,6 +23,36 @@ fn phone(model: &str, allowed: bool) -> SimulatedPhone {
 }
 
 #[tokio::test]
+async fn an_old_phone_unplugged_mid_answer_is_an_error_not_a_shorter_answer() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let server = AdbServer { port: adb.port };
+    // Android 6 and older: no shell protocol v2, so the answer ends only with the connection.
+    let old = SimulatedPhone::start(PhoneSpec {
+        shell_v2: false,
+        unplug_at: Some("content query".to_owned()),
+        ..PhoneSpec::new(
+            "Nexus 5",
+            Arc::new(|_: &str| "Row: 0 _id=1\nRow: 1 _id=2\n".as_bytes().to_vec().into()),
+        )
+    });
+    adb.connect(&old, "device");
+    assert!(!server.has_shell_v2(&old.serial()).await.unwrap());
+    let cut = server
+        .shell(
+            &old.serial(),
+            "content query --uri content://com.android.contacts/data",
+        )
+        .await;
+    assert_eq!(
+        cut.as_ref().map_err(lifeboat::Error::kind),
+        Err(ErrorKind::PhoneNotReady),
+        "{cut:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_phone_is_found_by_model_and_its_shell_answers() {
     let Some(adb) = AdbServerProcess::start() else {
         return;
@@ -42,6 +72,9 @@ async fn a_phone_is_found_by_model_and_its_shell_answers() {
     assert_eq!(found.serial, pixel.serial());
     assert_eq!(found.state, PhoneState::Ready);
     assert_eq!(found.name(), "Pixel 7");
+    // The phone offers the shell protocol v2, as every Android since 7 does, so a cut-off
+    // answer is told apart from a whole one by its exit status.
+    assert!(server.has_shell_v2(&found.serial).await.unwrap());
     let said = server
         .shell(
             &found.serial,

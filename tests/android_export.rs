@@ -355,18 +355,16 @@ fn a_second_scheduled_run_copies_nothing_and_an_unplugged_phone_leaves_no_archiv
     assert!(!out.join("manifest.json").exists());
 }
 
-#[test]
-fn a_phone_plugged_in_again_goes_on_where_it_stopped() {
-    let Some(adb) = AdbServerProcess::start() else {
-        return;
-    };
-    let (phone, content) = start(full_phone(), Some(VIDEO));
-    adb.connect(&phone, "device");
+/// Exports `phone` while its cable comes out where `unplug_at` says and goes back in a second
+/// later; the export must succeed.
+fn export_replugged(
+    adb: &AdbServerProcess,
+    phone: &support::phone::SimulatedPhone,
+    out: &std::path::Path,
+) -> lifeboat::archive::Manifest {
+    adb.connect(phone, "device");
     let config = tempfile::tempdir().unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = out_dir.path().join("phone");
     let output = std::thread::scope(|scope| {
-        // Half the video is copied when the cable comes out; a second later it is back.
         scope.spawn(|| {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             while phone.cable.is_plugged() && std::time::Instant::now() < deadline {
@@ -374,9 +372,9 @@ fn a_phone_plugged_in_again_goes_on_where_it_stopped() {
             }
             std::thread::sleep(std::time::Duration::from_secs(1));
             phone.cable.plug_in();
-            adb.connect(&phone, "device");
+            adb.connect(phone, "device");
         });
-        export(&adb, config.path(), &phone.serial(), &out)
+        export(adb, config.path(), &phone.serial(), out)
     });
     assert!(
         output.status.success(),
@@ -384,35 +382,60 @@ fn a_phone_plugged_in_again_goes_on_where_it_stopped() {
         text(&output.stdout),
         text(&output.stderr)
     );
-    let manifest = manifest_of(&out);
-    let video = manifest
+    assert!(phone.cable.is_plugged(), "the cable never came out");
+    manifest_of(out)
+}
+
+fn reconnected(manifest: &lifeboat::archive::Manifest) -> Vec<Option<&str>> {
+    manifest
+        .warnings
+        .iter()
+        .filter(|w| w.code == "phone-reconnected")
+        .map(|w| w.href.as_deref())
+        .collect()
+}
+
+#[test]
+fn a_phone_plugged_in_again_goes_on_where_it_stopped() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+
+    // Half the video is copied when the cable comes out: the video is whole, once.
+    let (phone, content) = start(full_phone(), Some(VIDEO));
+    let out = out_dir.path().join("mid-video");
+    let manifest = export_replugged(&adb, &phone, &out);
+    let photos: Vec<_> = manifest
         .items
+        .iter()
+        .filter(|i| i.collection.ends_with("photos"))
+        .collect();
+    assert_eq!(photos.len(), 4, "the photos after the video too");
+    let video = photos
         .iter()
         .find(|i| VIDEO.ends_with(i.href.as_str()))
         .unwrap();
     let archived = std::fs::read(out.join(&video.path)).unwrap();
+    assert_eq!(archived, content.files[VIDEO].bytes);
     assert_eq!(
-        archived, content.files[VIDEO].bytes,
-        "the video is whole, once"
+        reconnected(&manifest),
+        [Some("DCIM/Camera/VID_20261202_120000.mp4")]
     );
-    let reconnected: Vec<_> = manifest
-        .warnings
-        .iter()
-        .filter(|w| w.code == "phone-reconnected")
-        .collect();
-    assert_eq!(reconnected.len(), 1, "{:?}", manifest.warnings);
+
+    // Out while a contact's photo is asked for: asked again, and the contact has it.
+    let (phone, _content) = start(full_phone(), Some("raw_contacts/1/display_photo"));
+    let out = out_dir.path().join("contact-photo");
+    let manifest = export_replugged(&adb, &phone, &out);
+    assert_eq!(reconnected(&manifest).len(), 1, "{:?}", manifest.warnings);
+    let photos_in_vcards = archived_items(&out)
+        .values()
+        .flat_map(|items| items.values())
+        .filter(|b| String::from_utf8_lossy(b).contains("\nPHOTO"))
+        .count();
     assert_eq!(
-        reconnected[0].href.as_deref(),
-        Some("DCIM/Camera/VID_20261202_120000.mp4")
-    );
-    // Every photo made it, the ones after the video included.
-    assert_eq!(
-        manifest
-            .items
-            .iter()
-            .filter(|i| i.collection.ends_with("photos"))
-            .count(),
-        4
+        photos_in_vcards, 1,
+        "the contact photo was read after the phone came back"
     );
 }
 

@@ -57,10 +57,13 @@ pub struct PhoneSpec {
     pub shell: Shell,
     /// Full path (`/sdcard/DCIM/Camera/a.jpg`) to file.
     pub files: Arc<std::collections::BTreeMap<String, PhoneFile>>,
-    /// Pulling this file the first time sends half of it, then the cable comes out: the
-    /// connection drops, and the phone takes no new one until [`Cable::plug_in`].
+    /// Pulling this file the first time sends half of it (running a shell command that
+    /// contains this, nothing), then the cable comes out: the connection drops, and the
+    /// phone takes no new one until [`Cable::plug_in`].
     pub unplug_at: Option<String>,
     pub cable: Arc<Cable>,
+    /// Offers the shell protocol v2 (Android 7 and later); older phones have only `exec:`.
+    pub shell_v2: bool,
 }
 
 /// The phone's USB cable, as a test pulls it out and pushes it back in.
@@ -88,9 +91,11 @@ impl Cable {
         self.plugged.load(Ordering::SeqCst)
     }
 
-    /// Pulls the cable out if `path` is where it comes out, once.
-    fn pulls_at(&self, unplug_at: Option<&str>, path: &str) -> bool {
-        let pulls = unplug_at == Some(path) && !self.pulled.swap(true, Ordering::SeqCst);
+    /// Pulls the cable out if `what` (a file's path, a shell command) is where it comes
+    /// out, once.
+    fn pulls_at(&self, unplug_at: Option<&str>, what: &str) -> bool {
+        let here = unplug_at.is_some_and(|at| at == what || what.contains(at));
+        let pulls = here && !self.pulled.swap(true, Ordering::SeqCst);
         if pulls {
             self.plugged.store(false, Ordering::SeqCst);
         }
@@ -107,6 +112,7 @@ impl PhoneSpec {
             files: Arc::default(),
             unplug_at: None,
             cable: Arc::default(),
+            shell_v2: true,
         }
     }
 }
@@ -197,8 +203,10 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
         match message.command {
             CNXN if spec.allowed => {
                 let model = spec.model.replace(' ', "_");
+                let features = if spec.shell_v2 { "cmd,shell_v2" } else { "cmd" };
+                // As adbd builds it: no NUL at the end (one there hides the last feature).
                 let banner = format!(
-                    "device::ro.product.name=lifeboat_sim;ro.product.model={model};ro.product.device=sim;features=cmd,shell_v2\0"
+                    "device::ro.product.name=lifeboat_sim;ro.product.model={model};ro.product.device=sim;features={features}"
                 );
                 send(&mut stream, CNXN, VERSION, MAX_DATA, banner.as_bytes())?;
             }
@@ -221,6 +229,10 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
                 };
                 if let Some(command) = service.strip_prefix("shell,v2,raw:") {
                     link.stream_okay()?;
+                    if spec.cable.pulls_at(spec.unplug_at.as_deref(), command) {
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        return Ok(());
+                    }
                     let answer = (spec.shell)(command);
                     let mut out = Vec::new();
                     for (id, data) in [(1u8, &answer.out), (2u8, &answer.err)] {
@@ -240,6 +252,12 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
                 {
                     link.stream_okay()?;
                     let answer = (spec.shell)(command);
+                    if spec.cable.pulls_at(spec.unplug_at.as_deref(), command) {
+                        // Half the answer, then the cable comes out.
+                        link.write(&answer.out[..answer.out.len() / 2])?;
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        return Ok(());
+                    }
                     if link.write(&answer.out)? {
                         link.close()?;
                     }

@@ -144,6 +144,26 @@ impl AdbServer {
         Ok(listed.split(',').map(|f| f.trim().to_owned()).collect())
     }
 
+    /// `Ok` while the server lists the phone `serial` as ready; else the error of a broken
+    /// connection.
+    async fn still_there(&self, serial: &str) -> Result<()> {
+        let mut stream = self.connect().await?;
+        let state = match self
+            .request(&mut stream, &format!("host-serial:{serial}:get-state"))
+            .await
+        {
+            Ok(()) => read_framed(&mut stream).await?,
+            Err(e) => e.to_string(),
+        };
+        if state.trim() == "device" {
+            return Ok(());
+        }
+        Err(broken(&std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("the phone is now '{}'", state.trim()),
+        )))
+    }
+
     /// A stream to `service` on the phone `serial` (after the server said OKAY to both).
     pub async fn open(&self, serial: &str, service: &str) -> Result<TcpStream> {
         let mut stream = self.connect().await?;
@@ -175,6 +195,9 @@ impl AdbServer {
             let mut stream = self.open(serial, &format!("exec:{command}")).await?;
             let mut out = Vec::new();
             stream.read_to_end(&mut out).await.map_err(|e| broken(&e))?;
+            // Without v2 an answer ends only with its connection, as it does when the phone
+            // is unplugged: the phone still being there tells a whole answer from a cut one.
+            self.still_there(serial).await?;
             return Ok(out);
         }
         let mut stream = self

@@ -31,33 +31,16 @@ impl AndroidSource {
         let tell = |notice: &Notice| {
             sink.phase(notice.words());
             if let Notice::Back(away) = notice {
-                sink.warn(
-                    Warning::new(
-                        "phone-reconnected",
-                        format!(
-                            "the phone was disconnected for {} s while this was copied; the copy went on where it stopped",
-                            away.as_secs()
-                        ),
-                    )
-                    .at_href(href),
-                );
+                sink.warn(replug::note(*away, href));
             }
         };
         let serial = &self.phone.serial;
-        let mut opened =
-            sync::recv(&self.server, serial, file, &self.sessions, resume.clone()).await;
-        if let Err(e) = &opened
-            && replug::is_gone(e)
-        {
-            // Gone between two files: the same wait as in the middle of one.
-            tell(&Notice::Waiting(self.replug_wait));
-            let away = replug::wait_for_phone(&self.server, serial, self.replug_wait, || {
-                !cancel.is_cancelled()
+        // Gone between two files: the same wait as in the middle of one.
+        let opened =
+            replug::again_when_back(&self.server, serial, self.replug_wait, cancel, tell, || {
+                sync::recv(&self.server, serial, file, &self.sessions, resume.clone())
             })
-            .await?;
-            tell(&Notice::Back(away));
-            opened = sync::recv(&self.server, serial, file, &self.sessions, resume.clone()).await;
-        }
+            .await;
         let body = match opened {
             Ok(body) => body,
             Err(e) if e.kind() == ErrorKind::NotFound => {

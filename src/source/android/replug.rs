@@ -5,6 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Warning;
+use crate::progress::CancelToken;
 
 use super::{AdbServer, PhoneState, parse_devices};
 
@@ -39,7 +41,7 @@ impl Notice {
                 "the phone was disconnected: plug it in again and unlock it, and the backup goes on where it stopped (waiting up to {})",
                 spoken(*wait)
             ),
-            Self::Back(_) => "the phone is back: copying photos and videos".to_owned(),
+            Self::Back(_) => "the phone is back: the backup goes on".to_owned(),
         }
     }
 }
@@ -91,6 +93,48 @@ pub async fn wait_for_phone(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// How often one request is asked again after the phone came back.
+const TRIES: usize = 3;
+
+/// Runs `attempt` (a request that may be asked again: a query, a file from its start), and
+/// when the phone went away meanwhile, waits for it (telling `tell`) and asks again.
+pub async fn again_when_back<T, Fut>(
+    server: &AdbServer,
+    serial: &str,
+    wait: Duration,
+    cancel: &CancelToken,
+    tell: impl Fn(&Notice),
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if is_gone(&e) && tries < TRIES && !wait.is_zero() => {
+                tries += 1;
+                tell(&Notice::Waiting(wait));
+                let away = wait_for_phone(server, serial, wait, || !cancel.is_cancelled()).await?;
+                tell(&Notice::Back(away));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The summary's note that the phone was away for `away` while `href` was read.
+pub fn note(away: Duration, href: &str) -> Warning {
+    Warning::new(
+        "phone-reconnected",
+        format!(
+            "the phone was disconnected for {} s while this was read; Lifeboat waited and went on where it stopped",
+            away.as_secs()
+        ),
+    )
+    .at_href(href)
 }
 
 #[cfg(test)]

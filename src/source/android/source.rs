@@ -70,13 +70,16 @@ impl AndroidSource {
         &self.phone
     }
 
+    /// A provider's table; asked again if the phone was unplugged meanwhile and came back.
     async fn table(&self, uri: &str, columns: &[&'static str]) -> Result<Table> {
-        content::table(
+        let serial = &self.phone.serial;
+        replug::again_when_back(
             &self.server,
-            &self.phone.serial,
-            self.shell_v2,
-            uri,
-            columns,
+            serial,
+            self.replug_wait,
+            &CancelToken::default(),
+            |_| {},
+            || content::table(&self.server, serial, self.shell_v2, uri, columns),
         )
         .await
     }
@@ -106,11 +109,14 @@ impl AndroidSource {
                 let attendees = self
                     .table(calendar::ATTENDEES_URI, calendar::ATTENDEE_COLUMNS)
                     .await?;
-                let (photos, photo_problems) = sync::walk(
+                let none = CancelToken::default();
+                let (photos, photo_problems) = replug::again_when_back(
                     &self.server,
                     &self.phone.serial,
-                    PHOTO_FOLDERS,
-                    &CancelToken::default(),
+                    self.replug_wait,
+                    &none,
+                    |_| {},
+                    || sync::walk(&self.server, &self.phone.serial, PHOTO_FOLDERS, &none),
                 )
                 .await?;
                 Ok::<PhoneData, crate::Error>(PhoneData {
@@ -420,10 +426,27 @@ impl AndroidSource {
                     contacts::RAW_CONTACTS_URI,
                     contact.raw_id
                 );
-                match content::read(&self.server, &self.phone.serial, self.shell_v2, &uri).await {
+                let serial = &self.phone.serial;
+                let tell = |notice: &replug::Notice| {
+                    sink.phase(notice.words());
+                    if let replug::Notice::Back(away) = notice {
+                        sink.warn(replug::note(*away, &href));
+                    }
+                };
+                let read = replug::again_when_back(
+                    &self.server,
+                    serial,
+                    self.replug_wait,
+                    cancel,
+                    tell,
+                    || content::read(&self.server, serial, self.shell_v2, &uri),
+                )
+                .await;
+                match read {
                     Ok(bytes) if !bytes.is_empty() => Some(bytes),
                     Ok(_) => None,
-                    // Unplugged: the whole run stops, and no archive looks complete.
+                    // Unplugged and not back: the whole run stops, and no archive looks
+                    // complete.
                     Err(e) if e.kind() == ErrorKind::PhoneNotReady => return Err(e),
                     Err(e) => {
                         sink.warn(
