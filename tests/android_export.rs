@@ -248,8 +248,8 @@ fn a_phone_is_exported_whole_and_every_field_parses_back() {
         "{warnings:?}"
     );
 
-    // Photos and videos from the camera folders, byte for byte, with their times; hidden
-    // thumbnails and other folders are not camera folders.
+    // Photos and videos from the camera and messenger folders, byte for byte, with their
+    // times; hidden thumbnails and statuses are left out, and other folders are not read.
     let photos: Vec<_> = manifest
         .items
         .iter()
@@ -259,6 +259,7 @@ fn a_phone_is_exported_whole_and_every_field_parses_back() {
     assert_eq!(
         hrefs,
         [
+            "Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/IMG-20261203-WA0001.jpg",
             "DCIM/Camera/IMG_20261201_101500.jpg",
             "DCIM/Camera/VID_20261202_120000.mp4",
             "DCIM/Camera/Zoë am Strand.jpg",
@@ -322,7 +323,8 @@ fn a_second_scheduled_run_copies_nothing_and_an_unplugged_phone_leaves_no_archiv
     run(&["run", "phone"]);
     let first = last();
     assert_eq!(first.outcome, Outcome::Success, "{}", first.message);
-    let total = (CONTACTS + 3 + 4) as u64;
+    // Contacts, the three events and the five photos and videos.
+    let total = (CONTACTS + 3 + 5) as u64;
     assert_eq!((first.fetched_items, first.linked_items), (total, 0));
     run(&["run", "phone"]);
     let second = last();
@@ -411,7 +413,7 @@ fn a_phone_plugged_in_again_goes_on_where_it_stopped() {
         .iter()
         .filter(|i| i.collection.ends_with("photos"))
         .collect();
-    assert_eq!(photos.len(), 4, "the photos after the video too");
+    assert_eq!(photos.len(), 5, "the photos after the video too");
     let video = photos
         .iter()
         .find(|i| VIDEO.ends_with(i.href.as_str()))

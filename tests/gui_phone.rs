@@ -52,7 +52,7 @@ fn a_phone_is_found_chosen_and_backed_up_from_the_window() {
     wait_for_text(&mut harness, "Connected. Found");
     let contacts = format!("Pixel 7 contacts (phone) — {} items", CONTACTS / 2);
     harness.get_by_label_contains(&contacts);
-    harness.get_by_label_contains("photos and videos on Pixel 7 — 4 items");
+    harness.get_by_label_contains("photos and videos on Pixel 7 — 5 items");
     let account = &harness.state().state.config.accounts[0];
     assert_eq!(account.address, pixel.serial());
     assert_eq!(account.name, "Pixel 7");
@@ -74,5 +74,5 @@ fn a_phone_is_found_chosen_and_backed_up_from_the_window() {
         .map(|(_, i)| i.len())
         .sum();
     assert_eq!(contacts, CONTACTS);
-    assert_eq!(items["photos"].len(), 4);
+    assert_eq!(items["photos"].len(), 5);
 }

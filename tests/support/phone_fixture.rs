@@ -375,6 +375,18 @@ pub fn files(phone: &mut PhoneContent) {
     );
     add("/sdcard/DCIM/.thumbnails/1.jpg", 4, 1_000, 1_796_120_100);
     add(
+        "/sdcard/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/IMG-20261203-WA0001.jpg",
+        7,
+        30_000,
+        1_796_300_000,
+    );
+    add(
+        "/sdcard/Android/media/com.whatsapp/WhatsApp/Media/.Statuses/status.jpg",
+        8,
+        1_000,
+        1_796_300_000,
+    );
+    add(
         "/sdcard/Pictures/Screenshots/Screenshot_1.png",
         5,
         20_000,

@@ -18,8 +18,18 @@ use super::sync::{self, RemoteFile};
 use super::{AdbServer, Phone, choose};
 
 /// The folders a phone keeps photos and videos in (its shared storage, as the shell user
-/// sees it).
-pub const PHOTO_FOLDERS: &[&str] = &["/sdcard/DCIM", "/sdcard/Pictures", "/sdcard/Movies"];
+/// sees it): the camera's, and the media messengers keep (WhatsApp and Telegram, where
+/// Android 11 and later put them and where older versions did), which many people have
+/// nowhere else. Their hidden folders (statuses, thumbnails) are left out as everywhere.
+pub const PHOTO_FOLDERS: &[&str] = &[
+    "/sdcard/DCIM",
+    "/sdcard/Pictures",
+    "/sdcard/Movies",
+    "/sdcard/Android/media/com.whatsapp/WhatsApp/Media",
+    "/sdcard/WhatsApp/Media",
+    "/sdcard/Android/media/org.telegram.messenger/Telegram",
+    "/sdcard/Telegram",
+];
 const STORAGE: &str = "/sdcard/";
 
 /// A phone connected over USB (or adb over Wi-Fi), read through the adb server.
