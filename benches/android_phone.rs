@@ -144,10 +144,7 @@ fn photos(phone: &mut PhoneContent, megabytes: usize) {
         let end = (start + size).min(pool.len());
         phone.files.insert(
             format!("/sdcard/DCIM/Camera/IMG_{n:05}.jpg"),
-            PhoneFile {
-                bytes: pool.slice(start..end),
-                modified: 1_796_000_000 + n as u32,
-            },
+            PhoneFile::new(pool.slice(start..end), 1_796_000_000 + n as u32),
         );
     }
 }

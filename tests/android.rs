@@ -9,8 +9,8 @@ mod support;
 use std::sync::Arc;
 
 use lifeboat::error::ErrorKind;
-use lifeboat::source::android::{AdbServer, PhoneState, choose, parse_devices};
-use support::phone::{AdbServerProcess, PhoneSpec, SimulatedPhone};
+use lifeboat::source::android::{AdbServer, PhoneState, choose, parse_devices, sync};
+use support::phone::{AdbServerProcess, PhoneFile, PhoneSpec, SimulatedPhone};
 
 fn phone(model: &str, allowed: bool) -> SimulatedPhone {
     SimulatedPhone::start(PhoneSpec {
@@ -53,6 +53,60 @@ async fn an_old_phone_unplugged_mid_answer_is_an_error_not_a_shorter_answer() {
 }
 
 #[tokio::test]
+async fn a_video_of_5_gib_is_listed_whole_by_phones_that_list_with_version_2() {
+    let Some(adb) = AdbServerProcess::start() else {
+        return;
+    };
+    let server = AdbServer { port: adb.port };
+    let block = vec![7u8; 1024 * 1024];
+    let video = PhoneFile {
+        repeat: 5 * 1024,
+        ..PhoneFile::new(block, 1_796_212_800)
+    };
+    let files = [
+        ("/sdcard/DCIM/Camera/VID_long.mp4".to_owned(), video),
+        (
+            "/sdcard/DCIM/Camera/IMG_1.jpg".to_owned(),
+            PhoneFile::new(vec![1u8; 1000], 1_796_212_900),
+        ),
+    ];
+    let pixel = SimulatedPhone::start(PhoneSpec {
+        files: Arc::new(files.into_iter().collect()),
+        ..PhoneSpec::new("Pixel 7", Arc::new(|_: &str| Vec::new().into()))
+    });
+    adb.connect(&pixel, "device");
+    let cancel = lifeboat::progress::CancelToken::default();
+    let sizes = |ls_v2: bool| {
+        let (server, serial, cancel) = (&server, pixel.serial(), &cancel);
+        async move {
+            let (files, _) = sync::walk(server, &serial, &["/sdcard/DCIM"], ls_v2, cancel)
+                .await
+                .unwrap();
+            files
+                .iter()
+                .map(|f| {
+                    (
+                        f.path.rsplit('/').next().unwrap().to_owned(),
+                        f.size,
+                        f.modified,
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let five_gib = 5 * 1024 * 1024 * 1024_u64;
+    assert_eq!(
+        sizes(true).await,
+        [
+            ("IMG_1.jpg".to_owned(), 1000, 1_796_212_900),
+            ("VID_long.mp4".to_owned(), five_gib, 1_796_212_800)
+        ]
+    );
+    // Version 1 has 32 bits for a size: 5 GiB reads as 1 GiB.
+    assert_eq!(sizes(false).await[1].1, five_gib % (1 << 32));
+}
+
+#[tokio::test]
 async fn a_phone_is_found_by_model_and_its_shell_answers() {
     let Some(adb) = AdbServerProcess::start() else {
         return;
@@ -75,6 +129,9 @@ async fn a_phone_is_found_by_model_and_its_shell_answers() {
     // The phone offers the shell protocol v2, as every Android since 7 does, so a cut-off
     // answer is told apart from a whole one by its exit status.
     assert!(server.has_shell_v2(&found.serial).await.unwrap());
+    // The server passes the phone's features on, version 2 of the file service among them.
+    let features = server.features(&found.serial).await.unwrap();
+    assert!(features.iter().any(|f| f == "ls_v2"), "{features:?}");
     let said = server
         .shell(
             &found.serial,

@@ -43,9 +43,25 @@ pub type Shell = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
 /// A file in the phone's shared storage, as the `sync:` service serves it.
 #[derive(Debug, Clone)]
 pub struct PhoneFile {
+    /// Its content: these bytes, `repeat` times over (a long video without the memory).
     pub bytes: bytes::Bytes,
+    pub repeat: u64,
     /// Seconds since 1970.
     pub modified: u32,
+}
+
+impl PhoneFile {
+    pub fn new(bytes: impl Into<bytes::Bytes>, modified: u32) -> Self {
+        Self {
+            bytes: bytes.into(),
+            repeat: 1,
+            modified,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64 * self.repeat
+    }
 }
 
 /// How the phone treats the computer.
@@ -203,7 +219,11 @@ fn serve(mut stream: TcpStream, spec: &PhoneSpec) -> std::io::Result<()> {
         match message.command {
             CNXN if spec.allowed => {
                 let model = spec.model.replace(' ', "_");
-                let features = if spec.shell_v2 { "cmd,shell_v2" } else { "cmd" };
+                let features = if spec.shell_v2 {
+                    "cmd,shell_v2,ls_v2"
+                } else {
+                    "cmd"
+                };
                 // As adbd builds it: no NUL at the end (one there hides the last feature).
                 let banner = format!(
                     "device::ro.product.name=lifeboat_sim;ro.product.model={model};ro.product.device=sim;features={features}"
@@ -341,8 +361,8 @@ impl Link<'_> {
     }
 }
 
-/// The `sync:` service (AOSP `file_sync_protocol.h`, version 1): LIST, STAT, RECV, QUIT;
-/// what `adb pull` and Lifeboat use.
+/// The `sync:` service (AOSP `file_sync_protocol.h`): LIST, LIS2 (version 2, whole sizes),
+/// STAT, RECV, QUIT; what `adb pull` and Lifeboat use.
 /// `false` when the phone was unplugged while sending.
 fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
     loop {
@@ -362,7 +382,7 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
             }
         };
         match &id {
-            b"LIST" => {
+            b"LIST" | b"LIS2" => {
                 let folder = format!("{}/", path.trim_end_matches('/'));
                 let mut seen = std::collections::BTreeSet::new();
                 let mut entries = Vec::new();
@@ -373,24 +393,39 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
                     match rest.split_once('/') {
                         Some((sub, _)) => {
                             if seen.insert(sub.to_owned()) {
-                                entries.push((sub.to_owned(), 0o040_755u32, 4096u32, 0u32));
+                                entries.push((sub.to_owned(), 0o040_755u32, 4096u64, 0u32));
                             }
                         }
-                        None => entries.push((
-                            rest.to_owned(),
-                            0o100_660,
-                            file.bytes.len() as u32,
-                            file.modified,
-                        )),
+                        None => {
+                            entries.push((rest.to_owned(), 0o100_660, file.size(), file.modified))
+                        }
                     }
                 }
+                let v2 = &id == b"LIS2";
                 for (name, mode, size, modified) in entries {
-                    out.extend_from_slice(b"DENT");
-                    put(&mut out, &[mode, size, modified, name.len() as u32]);
+                    if v2 {
+                        // dent_v2: id, error, dev, ino, mode, nlink, uid, gid, size,
+                        // atime, mtime, ctime, namelen.
+                        out.extend_from_slice(b"DNT2");
+                        put(&mut out, &[0, 0, 0, 0, 0, mode, 1, 0, 0]);
+                        out.extend_from_slice(&size.to_le_bytes());
+                        for time in [modified, modified, modified] {
+                            out.extend_from_slice(&i64::from(time).to_le_bytes());
+                        }
+                        put(&mut out, &[name.len() as u32]);
+                    } else {
+                        out.extend_from_slice(b"DENT");
+                        // Version 1 has 32 bits for the size, as adbd's uint32_t keeps it.
+                        put(&mut out, &[mode, size as u32, modified, name.len() as u32]);
+                    }
                     out.extend_from_slice(name.as_bytes());
                 }
                 out.extend_from_slice(b"DONE");
-                put(&mut out, &[0, 0, 0, 0]);
+                if v2 {
+                    out.extend_from_slice(&[0; 72]);
+                } else {
+                    put(&mut out, &[0, 0, 0, 0]);
+                }
                 if !link.write(&out)? {
                     return Ok(true);
                 }
@@ -398,12 +433,12 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
             b"RECV" => match spec.files.get(&path) {
                 Some(file) => {
                     let unplug = spec.cable.pulls_at(spec.unplug_at.as_deref(), &path);
-                    let bytes: &[u8] = if unplug {
-                        &file.bytes[..file.bytes.len() / 2]
+                    let (bytes, times): (&[u8], u64) = if unplug {
+                        (&file.bytes[..file.bytes.len() / 2], 1)
                     } else {
-                        &file.bytes
+                        (&file.bytes, file.repeat)
                     };
-                    for chunk in bytes.chunks(64 * 1024) {
+                    for chunk in (0..times).flat_map(|_| bytes.chunks(64 * 1024)) {
                         let mut frame = b"DATA".to_vec();
                         frame.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
                         frame.extend_from_slice(chunk);
@@ -434,7 +469,7 @@ fn sync(link: &mut Link<'_>, spec: &PhoneSpec) -> std::io::Result<bool> {
                 // Mode, size and time; all zero for nothing there (as adbd answers lstat).
                 let folder = format!("{}/", path.trim_end_matches('/'));
                 let (mode, size, modified) = match spec.files.get(&path) {
-                    Some(file) => (0o100_660, file.bytes.len() as u32, file.modified),
+                    Some(file) => (0o100_660, file.size() as u32, file.modified),
                     None if spec
                         .files
                         .range(folder.clone()..)

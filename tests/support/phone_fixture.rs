@@ -347,13 +347,9 @@ pub fn calendars(phone: &mut PhoneContent) {
 
 pub fn files(phone: &mut PhoneContent) {
     let mut add = |path: &str, seed: u64, size: usize, modified: u32| {
-        phone.files.insert(
-            path.to_owned(),
-            PhoneFile {
-                bytes: photo(seed, size).into(),
-                modified,
-            },
-        );
+        phone
+            .files
+            .insert(path.to_owned(), PhoneFile::new(photo(seed, size), modified));
     };
     add(
         "/sdcard/DCIM/Camera/IMG_20261201_101500.jpg",

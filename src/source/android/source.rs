@@ -43,6 +43,8 @@ pub struct AndroidSource {
     pub(super) sessions: sync::Sessions,
     /// Asked once: every provider query and photo read would otherwise ask again.
     shell_v2: bool,
+    /// Whether the phone lists folders with version 2 of the file service (whole sizes).
+    ls_v2: bool,
     /// How long a copy waits for a phone that was unplugged mid-way.
     pub(super) replug_wait: std::time::Duration,
 }
@@ -63,9 +65,12 @@ impl AndroidSource {
     /// cannot be read (none, not allowed yet, several).
     pub async fn connect(server: AdbServer, serial: Option<&str>) -> Result<Self> {
         let phone = choose(&server, serial).await?;
-        let shell_v2 = server.has_shell_v2(&phone.serial).await?;
+        let features = server.features(&phone.serial).await?;
+        let offers = |feature: &str| features.iter().any(|f| f == feature);
+        let (shell_v2, ls_v2) = (offers("shell_v2"), offers("ls_v2"));
         Ok(Self {
             shell_v2,
+            ls_v2,
             replug_wait: replug::wait_from_env(),
             server,
             phone,
@@ -126,7 +131,15 @@ impl AndroidSource {
                     self.replug_wait,
                     &none,
                     |_| {},
-                    || sync::walk(&self.server, &self.phone.serial, PHOTO_FOLDERS, &none),
+                    || {
+                        sync::walk(
+                            &self.server,
+                            &self.phone.serial,
+                            PHOTO_FOLDERS,
+                            self.ls_v2,
+                            &none,
+                        )
+                    },
                 )
                 .await?;
                 Ok::<PhoneData, crate::Error>(PhoneData {

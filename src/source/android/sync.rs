@@ -25,7 +25,8 @@ const DATA_MAX: u32 = 64 * 1024;
 pub struct RemoteFile {
     /// Its full path on the phone (`/sdcard/DCIM/Camera/IMG_1.jpg`).
     pub path: String,
-    /// Its size; the v1 protocol gives it modulo 4 GiB, so it only tells files apart.
+    /// Its size: whole from phones that list with version 2 of the file service (Android
+    /// 11 and later, `ls_v2`), modulo 4 GiB from older ones.
     pub size: u64,
     /// Last modified, seconds since 1970 (UTC).
     pub modified: i64,
@@ -36,8 +37,8 @@ pub struct RemoteFile {
 struct Entry {
     name: String,
     mode: u32,
-    size: u32,
-    modified: u32,
+    size: u64,
+    modified: i64,
 }
 
 async fn request(stream: &mut TcpStream, id: &[u8; 4], path: &str) -> Result<()> {
@@ -78,7 +79,56 @@ fn garbled(what: &[u8; 4]) -> Error {
     )
 }
 
-async fn list(stream: &mut TcpStream, folder: &str) -> Result<Vec<Entry>> {
+async fn long(stream: &mut TcpStream) -> Result<u64> {
+    let mut bytes = [0u8; 8];
+    read_exact(stream, &mut bytes).await?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+/// `LIS2` (`ls_v2`): entries with 64-bit sizes and times; an entry the phone could not look
+/// at comes with its error and is left out, as version 1 leaves it out unsaid.
+async fn list_v2(stream: &mut TcpStream, folder: &str) -> Result<Vec<Entry>> {
+    request(stream, b"LIS2", folder).await?;
+    let mut entries = Vec::new();
+    loop {
+        let what = id(stream).await?;
+        let error = word(stream).await?;
+        let (_dev, _ino) = (long(stream).await?, long(stream).await?);
+        let mode = word(stream).await?;
+        let (_nlink, _uid, _gid) = (
+            word(stream).await?,
+            word(stream).await?,
+            word(stream).await?,
+        );
+        let size = long(stream).await?;
+        let (_atime, modified, _ctime) = (
+            long(stream).await?,
+            long(stream).await?,
+            long(stream).await?,
+        );
+        let length = word(stream).await?;
+        match &what {
+            b"DNT2" => {
+                let name = text(stream, length).await?;
+                if error == 0 && name != "." && name != ".." {
+                    entries.push(Entry {
+                        name,
+                        mode,
+                        size,
+                        modified: modified.cast_signed(),
+                    });
+                }
+            }
+            b"DONE" => return Ok(entries),
+            other => return Err(garbled(other)),
+        }
+    }
+}
+
+async fn list(stream: &mut TcpStream, folder: &str, v2: bool) -> Result<Vec<Entry>> {
+    if v2 {
+        return list_v2(stream, folder).await;
+    }
     request(stream, b"LIST", folder).await?;
     let mut entries = Vec::new();
     loop {
@@ -96,8 +146,8 @@ async fn list(stream: &mut TcpStream, folder: &str) -> Result<Vec<Entry>> {
                     entries.push(Entry {
                         name,
                         mode,
-                        size,
-                        modified,
+                        size: u64::from(size),
+                        modified: i64::from(modified),
                     });
                 }
             }
@@ -110,10 +160,12 @@ async fn list(stream: &mut TcpStream, folder: &str) -> Result<Vec<Entry>> {
 /// Every regular file under `roots` (folders that do not exist give nothing), sorted by path.
 /// Hidden entries (names starting with `.`: thumbnails, trash) are left out; so are links,
 /// reported one warning each, since a backup copies files rather than what links point to.
+/// `ls_v2` says whether the phone lists with version 2 (whole sizes of 4 GiB and more).
 pub async fn walk(
     server: &AdbServer,
     serial: &str,
     roots: &[&str],
+    ls_v2: bool,
     cancel: &CancelToken,
 ) -> Result<(Vec<RemoteFile>, Vec<Warning>)> {
     let mut stream = server.open(serial, "sync:").await?;
@@ -126,7 +178,7 @@ pub async fn walk(
     while let Some(folder) = folders.pop() {
         cancel.check()?;
         // The trailing slash makes the phone follow `/sdcard` itself, which is a link.
-        for entry in list(&mut stream, &format!("{folder}/")).await? {
+        for entry in list(&mut stream, &format!("{folder}/"), ls_v2).await? {
             if entry.name.starts_with('.') {
                 continue;
             }
@@ -135,8 +187,8 @@ pub async fn walk(
                 S_IFDIR => folders.push(path),
                 S_IFREG => files.push(RemoteFile {
                     path,
-                    size: u64::from(entry.size),
-                    modified: i64::from(entry.modified),
+                    size: entry.size,
+                    modified: entry.modified,
                 }),
                 _ => problems.push(
                     Warning::new(
