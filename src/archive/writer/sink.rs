@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// How much of a streamed item one `write` hands the kernel. Measured on these machines
+/// (`benches/android_phone.rs`, 2 GiB of photos): 1 MiB writes cost 3.6–4.0 s of system time,
+/// 256 KiB ones 1.8–1.9 s and 64 KiB ones 1.1 s, as `adb pull`'s own 64 KiB writes do. Larger
+/// writes make the page cache take larger blocks of fresh memory, which costs more to touch.
+const WRITE_SLICE: usize = 64 * 1024;
+
 /// The sink for one collection's items.
 #[derive(Debug, Clone)]
 pub struct CollectionWriter {
@@ -287,7 +293,9 @@ impl ItemSink for CollectionWriter {
                 while let Some(piece) = arriving.blocking_recv() {
                     hasher.update(&piece);
                     size += piece.len() as u64;
-                    file.write_all(&piece)?;
+                    for part in piece.chunks(WRITE_SLICE) {
+                        file.write_all(part)?;
+                    }
                 }
                 file.flush()?;
                 Ok((hasher, size, file))
