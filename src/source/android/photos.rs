@@ -7,7 +7,7 @@ use crate::model::{ItemAbout, ItemRef, Warning};
 use crate::progress::CancelToken;
 use crate::source::ItemSink;
 
-use super::replug::{self, Notice};
+use super::replug;
 use super::source::{AndroidSource, PhoneData, photo_href};
 use super::sync::{self, RemoteFile};
 
@@ -28,12 +28,7 @@ impl AndroidSource {
             cancel: cancel.clone(),
             notify,
         };
-        let tell = |notice: &Notice| {
-            sink.phase(notice.words());
-            if let Notice::Back(away) = notice {
-                sink.warn(replug::note(*away, href));
-            }
-        };
+        let tell = replug::telling(sink, href);
         let serial = &self.phone.serial;
         // Gone between two files: the same wait as in the middle of one.
         let opened =

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Warning;
 use crate::progress::CancelToken;
+use crate::source::ItemSink;
 
 use super::{AdbServer, PhoneState, parse_devices};
 
@@ -125,8 +126,19 @@ where
     }
 }
 
+/// Tells the person watching through `sink`: each notice on the progress line, and the
+/// summary's note when the phone came back while `href` was read.
+pub fn telling<'a>(sink: &'a dyn ItemSink, href: &'a str) -> impl Fn(&Notice) + Copy + 'a {
+    move |notice| {
+        sink.phase(notice.words());
+        if let Notice::Back(away) = notice {
+            sink.warn(note(*away, href));
+        }
+    }
+}
+
 /// The summary's note that the phone was away for `away` while `href` was read.
-pub fn note(away: Duration, href: &str) -> Warning {
+fn note(away: Duration, href: &str) -> Warning {
     Warning::new(
         "phone-reconnected",
         format!(

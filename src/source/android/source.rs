@@ -450,18 +450,12 @@ impl AndroidSource {
                     contact.raw_id
                 );
                 let serial = &self.phone.serial;
-                let tell = |notice: &replug::Notice| {
-                    sink.phase(notice.words());
-                    if let replug::Notice::Back(away) = notice {
-                        sink.warn(replug::note(*away, &href));
-                    }
-                };
                 let read = replug::again_when_back(
                     &self.server,
                     serial,
                     self.replug_wait,
                     cancel,
-                    tell,
+                    replug::telling(sink, &href),
                     || content::read(&self.server, serial, self.shell_v2, &uri),
                 )
                 .await;

@@ -79,34 +79,27 @@ fn garbled(what: &[u8; 4]) -> Error {
     )
 }
 
-async fn long(stream: &mut TcpStream) -> Result<u64> {
-    let mut bytes = [0u8; 8];
-    read_exact(stream, &mut bytes).await?;
-    Ok(u64::from_le_bytes(bytes))
-}
-
 /// `LIS2` (`ls_v2`): entries with 64-bit sizes and times; an entry the phone could not look
 /// at comes with its error and is left out, as version 1 leaves it out unsaid.
 async fn list_v2(stream: &mut TcpStream, folder: &str) -> Result<Vec<Entry>> {
     request(stream, b"LIS2", folder).await?;
     let mut entries = Vec::new();
     loop {
+        // dent_v2 after its id, in one read: error, dev, ino, mode, nlink, uid, gid, size,
+        // atime, mtime, ctime, namelen (all little-endian, packed).
         let what = id(stream).await?;
-        let error = word(stream).await?;
-        let (_dev, _ino) = (long(stream).await?, long(stream).await?);
-        let mode = word(stream).await?;
-        let (_nlink, _uid, _gid) = (
-            word(stream).await?,
-            word(stream).await?,
-            word(stream).await?,
-        );
-        let size = long(stream).await?;
-        let (_atime, modified, _ctime) = (
-            long(stream).await?,
-            long(stream).await?,
-            long(stream).await?,
-        );
-        let length = word(stream).await?;
+        let mut fixed = [0u8; 72];
+        read_exact(stream, &mut fixed).await?;
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]])
+        };
+        let u64_at = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&fixed[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        let (error, mode, size, modified, length) =
+            (u32_at(0), u32_at(20), u64_at(36), u64_at(52), u32_at(68));
         match &what {
             b"DNT2" => {
                 let name = text(stream, length).await?;
